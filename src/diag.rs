@@ -1,0 +1,316 @@
+//! Diagnostics: what kflow tells an author, as plain data.
+//!
+//! A [`Diagnostic`] has a stable [`Code`], a severity, a message, labels on
+//! exact spans (the first one primary) and a help line that says what to write
+//! instead. The library only builds them; renderers (the CLI's human, JSON and
+//! GitHub formats) decide how they look. [`Report`] adapts one diagnostic and
+//! its source to [`miette::Diagnostic`] for the graphical renderer.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::source::{SourceFile, Span};
+
+macro_rules! codes {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal, $severity:ident;)*) => {
+        /// Every diagnostic kflow can emit. The string form (`kflow::area::name`)
+        /// is stable: a code is never renamed or reused for another meaning.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Code {
+            /// All codes, in documentation order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The stable name, such as `kflow::cta::body_length`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $name,)*
+                }
+            }
+
+            /// The severity this code is reported with.
+            pub fn severity(self) -> Severity {
+                match self {
+                    $(Code::$variant => Severity::$severity,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    /// The parser met something it did not expect.
+    SyntaxUnexpected = "kflow::syntax::unexpected", Error;
+    /// A string has no closing quote.
+    SyntaxUnterminatedString = "kflow::syntax::unterminated_string", Error;
+    /// A `<` has no matching `>`.
+    SyntaxUnclosedBlock = "kflow::syntax::unclosed_block", Error;
+    /// A `>` or `)` closes nothing.
+    SyntaxUnmatchedClose = "kflow::syntax::unmatched_close", Error;
+    /// Blocks or parentheses nest deeper than kflow allows.
+    SyntaxTooDeep = "kflow::syntax::too_deep", Error;
+    /// An unknown escape sequence in a string.
+    SyntaxEscape = "kflow::syntax::escape", Error;
+    /// A control character (such as NUL) in the source.
+    SyntaxControlCharacter = "kflow::syntax::control_character", Error;
+    /// A duration with repeated or out-of-order units, or too large.
+    SyntaxDuration = "kflow::syntax::duration", Error;
+    /// A `{{` without its `}}`, or a variable that is not `namespace.name`.
+    VarMalformed = "kflow::var::malformed", Error;
+    /// A variable kflow does not know.
+    VarUnknown = "kflow::var::unknown", Error;
+    /// A variable where only literal text is allowed.
+    VarNotAllowed = "kflow::var::not_allowed", Error;
+    /// A second `workflow` name in one file.
+    WorkflowDuplicate = "kflow::workflow::duplicate", Error;
+    /// A file with no trigger never runs.
+    WorkflowNoTrigger = "kflow::workflow::no_trigger", Warning;
+    /// A `field` declaration that is not a new custom contact field.
+    FieldDeclaration = "kflow::field::declaration", Error;
+    /// Two triggers on the same channel in one file.
+    TriggerDuplicate = "kflow::trigger::duplicate", Warning;
+    /// A field name that this kind of message does not have.
+    FieldUnknown = "kflow::field::unknown", Error;
+    /// A field given the wrong kind of value.
+    FieldValue = "kflow::field::value", Error;
+    /// A CTA body over 1024 characters.
+    CtaBodyLength = "kflow::cta::body_length", Error;
+    /// A CTA footer over 60 characters.
+    CtaFooterLength = "kflow::cta::footer_length", Error;
+    /// A CTA button label over 20 characters.
+    CtaButtonLength = "kflow::cta::button_length", Error;
+    /// A CTA text header over 60 characters.
+    CtaHeaderLength = "kflow::cta::header_length", Error;
+    /// A required CTA field is absent.
+    CtaMissingField = "kflow::cta::missing_field", Error;
+    /// A CTA field given twice.
+    CtaDuplicateField = "kflow::cta::duplicate_field", Error;
+    /// A required CTA text is empty.
+    CtaEmptyField = "kflow::cta::empty_field", Error;
+    /// A CTA timeout outside 5 minutes to 2 days.
+    CtaTimeoutRange = "kflow::cta::timeout_range", Error;
+    /// A CTA or media header URL that is not an absolute http(s) URL.
+    CtaUrl = "kflow::cta::url", Error;
+    /// A plain `http` URL in a CTA.
+    CtaInsecureUrl = "kflow::cta::insecure_url", Warning;
+    /// A header kind other than text, image, video or document.
+    CtaHeaderKind = "kflow::cta::header_kind", Error;
+    /// A sending number that is not E.164.
+    CtaFromNumber = "kflow::cta::from_number", Error;
+    /// A free-form WhatsApp text that is empty or over 4096 characters.
+    WhatsappBodyLength = "kflow::whatsapp::body_length", Error;
+    /// A required template field is absent.
+    TemplateMissingField = "kflow::template::missing_field", Error;
+    /// A template field given twice.
+    TemplateDuplicateField = "kflow::template::duplicate_field", Error;
+    /// A template name WhatsApp cannot have.
+    TemplateName = "kflow::template::name", Error;
+    /// A template language that is not a WhatsApp language code.
+    TemplateLanguage = "kflow::template::language", Error;
+    /// A template category other than marketing or utility.
+    TemplateCategory = "kflow::template::category", Error;
+    /// An SMS body that is empty or over 1600 characters.
+    SmsBodyLength = "kflow::sms::body_length", Error;
+    /// An SMS body long enough to be billed as several segments.
+    SmsSegments = "kflow::sms::segments", Warning;
+    /// A required SMS field is absent.
+    SmsMissingField = "kflow::sms::missing_field", Error;
+    /// An SMS field given twice.
+    SmsDuplicateField = "kflow::sms::duplicate_field", Error;
+    /// A required email field is absent.
+    EmailMissingField = "kflow::email::missing_field", Error;
+    /// An email field given twice.
+    EmailDuplicateField = "kflow::email::duplicate_field", Error;
+    /// An email `from` that is not an address.
+    EmailFrom = "kflow::email::from", Error;
+    /// An empty tag name.
+    TagEmpty = "kflow::tag::empty", Error;
+    /// A `wait` of zero time.
+    WaitZero = "kflow::wait::zero", Error;
+    /// An `await reply` with no `on timeout` to bound it.
+    AwaitMissingTimeout = "kflow::await::missing_timeout", Error;
+    /// A condition kflow cannot evaluate.
+    ConditionUnknown = "kflow::condition::unknown", Error;
+    /// A comparison operator that does not fit its field.
+    ConditionOperator = "kflow::condition::operator", Error;
+    /// A WhatsApp session message where the 24-hour window may be closed.
+    WindowClosed = "kflow::window::closed", Error;
+    /// A handler whose outcome the statement before can never produce.
+    HandlerUnreachable = "kflow::handler::unreachable", Error;
+    /// Two handlers for the same outcome of one statement.
+    HandlerDuplicate = "kflow::handler::duplicate", Error;
+    /// A handler with no statement before it.
+    HandlerOrphan = "kflow::handler::orphan", Error;
+    /// Statements after `stop` never run.
+    FlowUnreachable = "kflow::flow::unreachable", Warning;
+    /// A limit of kflow itself (not of the author's program) was hit.
+    Internal = "kflow::internal", Error;
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How serious a diagnostic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Allowed unless `--deny-warnings`.
+    Warning,
+    /// The file is refused.
+    Error,
+}
+
+impl Severity {
+    /// `"error"` or `"warning"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// A message attached to a span.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label {
+    /// What the label points at.
+    pub span: Span,
+    /// Text shown at the span.
+    pub text: String,
+}
+
+/// One finding about a source file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The stable code.
+    pub code: Code,
+    /// Error or warning (the code's).
+    pub severity: Severity,
+    /// One sentence saying what is wrong.
+    pub message: String,
+    /// Spans with texts; the first is the primary one.
+    pub labels: Vec<Label>,
+    /// What to write instead.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// A diagnostic with the code's severity and a primary label.
+    pub fn new(code: Code, message: impl Into<String>, span: Span, label: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            code,
+            severity: code.severity(),
+            message: message.into(),
+            labels: vec![Label {
+                span,
+                text: label.into(),
+            }],
+            help: None,
+        }
+    }
+
+    /// Adds a secondary label.
+    pub fn with_label(mut self, span: Span, text: impl Into<String>) -> Diagnostic {
+        self.labels.push(Label {
+            span,
+            text: text.into(),
+        });
+        self
+    }
+
+    /// Sets the help line.
+    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// The primary span, used to order reports.
+    pub fn primary_span(&self) -> Span {
+        self.labels.first().map(|l| l.span).unwrap_or_default()
+    }
+
+    /// True for errors.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// Sorts diagnostics into source order (then by code), as reports list them.
+pub fn sort(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by(|a, b| {
+        let (sa, sb) = (a.primary_span(), b.primary_span());
+        (sa.start, sa.end, a.code).cmp(&(sb.start, sb.end, b.code))
+    });
+}
+
+/// One diagnostic with its source, as a [`miette::Diagnostic`].
+pub struct Report<'a> {
+    diagnostic: &'a Diagnostic,
+    source: miette::NamedSource<std::sync::Arc<str>>,
+}
+
+impl<'a> Report<'a> {
+    /// Pairs a diagnostic with the file it is about.
+    pub fn new(diagnostic: &'a Diagnostic, file: &SourceFile) -> Report<'a> {
+        Report {
+            diagnostic,
+            source: miette::NamedSource::new(file.name(), file.shared_text()),
+        }
+    }
+}
+
+impl fmt::Debug for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.diagnostic, f)
+    }
+}
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.diagnostic.message)
+    }
+}
+
+impl std::error::Error for Report<'_> {}
+
+impl miette::Diagnostic for Report<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(self.diagnostic.code.as_str()))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.diagnostic.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.diagnostic
+            .help
+            .as_deref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&self.source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        Some(Box::new(self.diagnostic.labels.iter().enumerate().map(|(i, label)| {
+            let text = (!label.text.is_empty()).then(|| label.text.clone());
+            if i == 0 {
+                miette::LabeledSpan::new_primary_with_span(text, label.span)
+            } else {
+                miette::LabeledSpan::new_with_span(text, label.span)
+            }
+        })))
+    }
+}

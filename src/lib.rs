@@ -1,0 +1,50 @@
+//! kflow: a checked, textual language for WhatsApp-first customer automations.
+//!
+//! The pipeline runs one way: source text → [`syntax`] (typed AST with byte
+//! spans) → [`check`] (diagnostics with stable codes). Later stages compile
+//! checked files to an IR and run them.
+//!
+//! ```
+//! let source = kflow::SourceFile::new(
+//!     "card.kflow",
+//!     r#"on reply whatsapp < if window.open < cta < header text "Hi" body "Pick a slot" url "https://www.example.com/book" button "Book now" > > on timeout 30m < sms "Still want a slot?" > >"#,
+//! ).unwrap();
+//! let result = kflow::check_source(&source);
+//! assert!(result.diagnostics.is_empty());
+//! ```
+
+pub mod check;
+pub mod diag;
+pub mod source;
+pub mod syntax;
+
+pub use diag::{Code, Diagnostic, Severity};
+pub use source::{SourceFile, Span};
+
+/// Everything `kflowc check` learns about one file.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The syntax tree of every item that parsed.
+    pub file: syntax::ast::File,
+    /// Syntax and checker diagnostics together, in source order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Checked {
+    /// True when any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Parses and checks one file, reporting every problem at once.
+pub fn check_source(source: &SourceFile) -> Checked {
+    let parsed = syntax::parse(source);
+    let mut diagnostics = parsed.diagnostics;
+    diagnostics.extend(check::check(&parsed.file));
+    diag::sort(&mut diagnostics);
+    Checked {
+        file: parsed.file,
+        diagnostics,
+    }
+}

@@ -1,0 +1,473 @@
+//! pest pairs to the typed AST: one function per grammar rule, named after it.
+//!
+//! The grammar and this file must agree on the shape of every rule. When they
+//! do not (a bug, found by the fuzz and property tests), conversion returns a
+//! `kflow::internal` diagnostic instead of panicking.
+
+use pest::iterators::{Pair, Pairs};
+
+use crate::diag::{Code, Diagnostic};
+use crate::source::{Span, Spanned};
+use crate::syntax::ast::*;
+use crate::syntax::grammar::Rule;
+use crate::syntax::text;
+
+/// The longest duration kflow accepts: a year.
+pub const MAX_DURATION_SECONDS: u64 = 365 * 86_400;
+
+/// Grammar and converter disagree; carries where.
+#[derive(Debug)]
+pub(crate) struct Drift {
+    pub(crate) span: Span,
+    pub(crate) context: &'static str,
+}
+
+impl Drift {
+    pub(crate) fn into_diagnostic(self) -> Diagnostic {
+        Diagnostic::new(
+            Code::Internal,
+            format!("internal error: the parser and its converter disagree about {}", self.context),
+            self.span,
+            "while reading this",
+        )
+        .with_help("this is a bug in kflow; please report it with this file")
+    }
+}
+
+type Result<T> = std::result::Result<T, Drift>;
+
+/// Keywords and punctuation carry no information once the rule matched.
+fn is_noise(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::open
+            | Rule::close
+            | Rule::lparen
+            | Rule::rparen
+            | Rule::kw_workflow
+            | Rule::kw_field
+            | Rule::kw_on
+            | Rule::kw_reply
+            | Rule::kw_if
+            | Rule::kw_else
+            | Rule::kw_cta
+            | Rule::kw_whatsapp
+            | Rule::kw_template
+            | Rule::kw_sms
+            | Rule::kw_email
+            | Rule::kw_wait
+            | Rule::kw_await
+            | Rule::kw_tag
+            | Rule::kw_untag
+            | Rule::kw_stop
+            | Rule::kw_link
+            | Rule::kw_opened
+            | Rule::kw_delivered
+            | Rule::kw_timeout
+            | Rule::kw_or
+            | Rule::kw_and
+    )
+}
+
+/// The meaningful children of a pair, with checked access.
+struct Children<'i> {
+    pairs: std::iter::Peekable<Pairs<'i, Rule>>,
+    parent: Span,
+}
+
+pub(crate) struct Converter<'d> {
+    base: u32,
+    diagnostics: &'d mut Vec<Diagnostic>,
+}
+
+impl<'i> Children<'i> {
+    fn next(&mut self, context: &'static str) -> Result<Pair<'i, Rule>> {
+        while let Some(p) = self.pairs.next() {
+            if !is_noise(p.as_rule()) {
+                return Ok(p);
+            }
+        }
+        Err(Drift {
+            span: self.parent,
+            context,
+        })
+    }
+
+    fn peek_rule(&mut self) -> Option<Rule> {
+        while let Some(p) = self.pairs.peek() {
+            if is_noise(p.as_rule()) {
+                self.pairs.next();
+            } else {
+                return Some(p.as_rule());
+            }
+        }
+        None
+    }
+
+    fn next_if(&mut self, rule: Rule) -> Option<Pair<'i, Rule>> {
+        if self.peek_rule() == Some(rule) {
+            self.pairs.next()
+        } else {
+            None
+        }
+    }
+}
+
+impl<'d> Converter<'d> {
+    pub(crate) fn new(base: u32, diagnostics: &'d mut Vec<Diagnostic>) -> Converter<'d> {
+        Converter { base, diagnostics }
+    }
+
+    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
+        let s = pair.as_span();
+        Span::new(s.start() as u32 + self.base, s.end() as u32 + self.base)
+    }
+
+    fn children<'i>(&self, pair: Pair<'i, Rule>) -> Children<'i> {
+        let parent = self.span(&pair);
+        Children {
+            pairs: pair.into_inner().peekable(),
+            parent,
+        }
+    }
+
+    fn drift<T>(&self, pair: &Pair<'_, Rule>, context: &'static str) -> Result<T> {
+        Err(Drift {
+            span: self.span(pair),
+            context,
+        })
+    }
+
+    /// Converts the pairs of one item; trivia-only items give `None`.
+    pub(crate) fn item(&mut self, mut pairs: Pairs<'_, Rule>) -> Result<Option<Item>> {
+        let Some(pair) = pairs.find(|p| p.as_rule() != Rule::EOI) else {
+            return Ok(None);
+        };
+        let item = match pair.as_rule() {
+            Rule::workflow_decl => {
+                let mut c = self.children(pair);
+                Item::Workflow(self.string(c.next("a workflow name")?))
+            }
+            Rule::field_decl => {
+                let mut c = self.children(pair);
+                let path = c.next("a field path")?;
+                Item::Field(Spanned::new(path.as_str().to_owned(), self.span(&path)))
+            }
+            Rule::trigger => Item::Trigger(self.trigger(pair)?),
+            _ => return self.drift(&pair, "a top-level item"),
+        };
+        Ok(Some(item))
+    }
+
+    fn trigger(&mut self, pair: Pair<'_, Rule>) -> Result<Trigger> {
+        let start = self.span(&pair).start;
+        let mut c = self.children(pair);
+        let channel = self.channel(c.next("a trigger channel")?)?;
+        let body = self.block(c.next("a trigger body")?)?;
+        Ok(Trigger {
+            head: Span::new(start, channel.span.end),
+            channel,
+            body,
+        })
+    }
+
+    fn channel(&self, pair: Pair<'_, Rule>) -> Result<Spanned<Channel>> {
+        let span = self.span(&pair);
+        let channel = match pair.as_str() {
+            "whatsapp" => Channel::Whatsapp,
+            "sms" => Channel::Sms,
+            "email" => Channel::Email,
+            _ => return self.drift(&pair, "a channel"),
+        };
+        Ok(Spanned::new(channel, span))
+    }
+
+    fn block(&mut self, pair: Pair<'_, Rule>) -> Result<Block> {
+        let span = self.span(&pair);
+        let mut stmts: Vec<Stmt> = Vec::new();
+        let mut orphans = Vec::new();
+        let mut c = self.children(pair);
+        while c.peek_rule().is_some() {
+            let p = c.next("a statement")?;
+            if p.as_rule() == Rule::handler {
+                let handler = self.handler(p)?;
+                match stmts.last_mut() {
+                    Some(stmt) => stmt.handlers.push(handler),
+                    None => {
+                        self.diagnostics.push(
+                            Diagnostic::new(
+                                Code::HandlerOrphan,
+                                format!("`{}` has no statement before it", handler.kind.describe()),
+                                handler.head,
+                                "a handler belongs to the statement right before it",
+                            )
+                            .with_help("move the handler after the `cta`, `await reply` or `if` whose outcome it handles"),
+                        );
+                        orphans.push(handler);
+                    }
+                }
+            } else {
+                stmts.push(self.stmt(p)?);
+            }
+        }
+        Ok(Block { stmts, orphans, span })
+    }
+
+    fn handler(&mut self, pair: Pair<'_, Rule>) -> Result<Handler> {
+        let start = self.span(&pair).start;
+        let mut c = self.children(pair);
+        let which = c.next("a handler outcome")?;
+        let head = Span::new(start, self.span(&which).end);
+        let kind = match which.as_rule() {
+            Rule::link_opened => HandlerKind::LinkOpened,
+            Rule::not_delivered => HandlerKind::NotDelivered,
+            Rule::on_timeout => {
+                let mut t = self.children(which);
+                HandlerKind::Timeout(self.duration(t.next("a timeout duration")?))
+            }
+            _ => return self.drift(&which, "a handler outcome"),
+        };
+        let body = self.block(c.next("a handler body")?)?;
+        Ok(Handler { kind, head, body })
+    }
+
+    fn stmt(&mut self, pair: Pair<'_, Rule>) -> Result<Stmt> {
+        let span = self.span(&pair);
+        let rule = pair.as_rule();
+        let head = pair
+            .clone()
+            .into_inner()
+            .next()
+            .map(|p| self.span(&p))
+            .unwrap_or(span);
+        let mut c = self.children(pair.clone());
+        let kind = match rule {
+            Rule::if_stmt => StmtKind::If(self.if_stmt(c)?),
+            Rule::cta_stmt => {
+                let name = match c.next_if(Rule::string) {
+                    Some(p) => Some(self.string(p)),
+                    None => None,
+                };
+                let fields = self.fields(c.next("cta fields")?)?;
+                StmtKind::Cta(Cta { name, fields })
+            }
+            Rule::whatsapp_stmt => StmtKind::Whatsapp(self.string(c.next("a whatsapp text")?)),
+            Rule::template_stmt => {
+                let name = self.string(c.next("a template name")?);
+                let fields = self.fields(c.next("template fields")?)?;
+                StmtKind::Template(Template { name, fields })
+            }
+            Rule::sms_stmt => {
+                let p = c.next("an sms body")?;
+                match p.as_rule() {
+                    Rule::string => StmtKind::Sms(Sms::Text(self.string(p))),
+                    _ => StmtKind::Sms(Sms::Fields(self.fields(p)?)),
+                }
+            }
+            Rule::email_stmt => StmtKind::Email(self.fields(c.next("email fields")?)?),
+            Rule::wait_stmt => StmtKind::Wait(self.duration(c.next("a wait duration")?)),
+            Rule::await_stmt => StmtKind::AwaitReply(self.channel(c.next("an await channel")?)?),
+            Rule::tag_stmt => StmtKind::Tag(self.string(c.next("a tag")?)),
+            Rule::untag_stmt => StmtKind::Untag(self.string(c.next("a tag")?)),
+            Rule::stop_stmt => StmtKind::Stop,
+            _ => return self.drift(&pair, "a statement"),
+        };
+        Ok(Stmt {
+            kind,
+            span,
+            head,
+            handlers: Vec::new(),
+        })
+    }
+
+    fn if_stmt(&mut self, mut c: Children<'_>) -> Result<If> {
+        let cond = self.cond(c.next("an if condition")?)?;
+        let block = self.block(c.next("an if block")?)?;
+        let mut branches = vec![Branch { cond, block }];
+        while let Some(p) = c.next_if(Rule::else_if) {
+            let mut e = self.children(p);
+            let cond = self.cond(e.next("an else-if condition")?)?;
+            let block = self.block(e.next("an else-if block")?)?;
+            branches.push(Branch { cond, block });
+        }
+        let otherwise = match c.next_if(Rule::else_clause) {
+            Some(p) => {
+                let mut e = self.children(p);
+                Some(self.block(e.next("an else block")?)?)
+            }
+            None => None,
+        };
+        Ok(If { branches, otherwise })
+    }
+
+    fn fields(&mut self, pair: Pair<'_, Rule>) -> Result<Fields> {
+        let span = self.span(&pair);
+        let mut fields = Vec::new();
+        let mut c = self.children(pair);
+        while c.peek_rule().is_some() {
+            let p = c.next("a field")?;
+            fields.push(self.field(p)?);
+        }
+        Ok(Fields { fields, span })
+    }
+
+    fn field(&mut self, pair: Pair<'_, Rule>) -> Result<Field> {
+        let span = self.span(&pair);
+        let mut c = self.children(pair);
+        let name = c.next("a field name")?;
+        let name = Spanned::new(name.as_str().to_owned(), self.span(&name));
+        let v = c.next("a field value")?;
+        let value = match v.as_rule() {
+            Rule::string => FieldValue::Text(self.string(v)),
+            Rule::duration => FieldValue::Duration(self.duration(v)),
+            Rule::ident => {
+                let word = Spanned::new(v.as_str().to_owned(), self.span(&v));
+                let text = match c.next_if(Rule::string) {
+                    Some(p) => Some(self.string(p)),
+                    None => None,
+                };
+                FieldValue::Word(word, text)
+            }
+            _ => return self.drift(&v, "a field value"),
+        };
+        Ok(Field { name, value, span })
+    }
+
+    fn cond(&mut self, pair: Pair<'_, Rule>) -> Result<Cond> {
+        let mut c = self.children(pair);
+        let mut alternatives = Vec::new();
+        while c.peek_rule().is_some() {
+            alternatives.push(self.conjunction(c.next("a condition")?)?);
+        }
+        Ok(single_or(alternatives, Cond::Or))
+    }
+
+    fn conjunction(&mut self, pair: Pair<'_, Rule>) -> Result<Cond> {
+        let mut c = self.children(pair);
+        let mut all = Vec::new();
+        while c.peek_rule().is_some() {
+            all.push(self.negation(c.next("a condition")?)?);
+        }
+        Ok(single_or(all, Cond::And))
+    }
+
+    fn negation(&mut self, pair: Pair<'_, Rule>) -> Result<Cond> {
+        let mut nots = 0usize;
+        let mut inner = None;
+        for p in pair.clone().into_inner() {
+            match p.as_rule() {
+                Rule::kw_not => nots += 1,
+                Rule::paren => {
+                    let mut c = self.children(p);
+                    inner = Some(self.cond(c.next("a parenthesised condition")?)?);
+                }
+                Rule::test => inner = Some(Cond::Test(self.test(p)?)),
+                _ => return self.drift(&p, "a condition"),
+            }
+        }
+        let Some(cond) = inner else {
+            return self.drift(&pair, "a condition");
+        };
+        Ok(if nots % 2 == 1 { Cond::Not(Box::new(cond)) } else { cond })
+    }
+
+    fn test(&mut self, pair: Pair<'_, Rule>) -> Result<Test> {
+        let span = self.span(&pair);
+        let mut c = self.children(pair);
+        let path = c.next("a condition path")?;
+        let path = Spanned::new(path.as_str().to_owned(), self.span(&path));
+        let compare = match c.next_if(Rule::compare_op) {
+            Some(op) => {
+                let op_span = self.span(&op);
+                let op = match op.as_str() {
+                    "==" => CompareOp::Eq,
+                    "!=" => CompareOp::Ne,
+                    "contains" => CompareOp::Contains,
+                    "has" => CompareOp::Has,
+                    _ => return self.drift(&op, "a comparison operator"),
+                };
+                let value = self.string(c.next("a comparison value")?);
+                Some((Spanned::new(op, op_span), value))
+            }
+            None => None,
+        };
+        Ok(Test { path, compare, span })
+    }
+
+    fn string(&mut self, pair: Pair<'_, Rule>) -> Text {
+        let span = self.span(&pair);
+        text::decode(pair.as_str(), span.start, self.diagnostics)
+    }
+
+    fn duration(&mut self, pair: Pair<'_, Rule>) -> Duration {
+        let span = self.span(&pair);
+        match parse_duration(pair.as_str()) {
+            Ok(seconds) => Duration { seconds, span },
+            Err(problem) => {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::SyntaxDuration, problem, span, "this duration")
+                        .with_help("write each unit once, largest first, such as `1d12h` or `1h30m`, up to `365d`"),
+                );
+                Duration { seconds: 0, span }
+            }
+        }
+    }
+}
+
+fn single_or(mut items: Vec<Cond>, wrap: fn(Vec<Cond>) -> Cond) -> Cond {
+    if items.len() == 1 {
+        items.pop().map_or_else(|| wrap(Vec::new()), |c| c)
+    } else {
+        wrap(items)
+    }
+}
+
+/// Seconds in a duration such as `1h30m`; units from largest to smallest, each once.
+pub(crate) fn parse_duration(text: &str) -> std::result::Result<u64, String> {
+    let mut total: u64 = 0;
+    let mut last_rank = usize::MAX;
+    let mut digits_start = 0;
+    for (i, c) in text.char_indices() {
+        if c.is_ascii_digit() {
+            continue;
+        }
+        let (rank, unit) = match c {
+            'd' => (3, 86_400),
+            'h' => (2, 3_600),
+            'm' => (1, 60),
+            's' => (0, 1),
+            _ => return Err(format!("`{text}` is not a duration")),
+        };
+        if rank >= last_rank {
+            return Err(format!("`{text}` repeats a unit or puts a smaller unit before a larger one"));
+        }
+        last_rank = rank;
+        let amount: u64 = text[digits_start..i]
+            .parse()
+            .map_err(|_| format!("`{text}` is too long to be a duration"))?;
+        total = amount
+            .checked_mul(unit)
+            .and_then(|s| total.checked_add(s))
+            .filter(|&s| s <= MAX_DURATION_SECONDS)
+            .ok_or_else(|| format!("`{text}` is longer than a year"))?;
+        digits_start = i + 1;
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30m"), Ok(1800));
+        assert_eq!(parse_duration("1h30m"), Ok(5400));
+        assert_eq!(parse_duration("2d"), Ok(172_800));
+        assert_eq!(parse_duration("365d"), Ok(365 * 86_400));
+        assert!(parse_duration("366d").is_err());
+        assert!(parse_duration("30m1h").is_err());
+        assert!(parse_duration("1h1h").is_err());
+        assert!(parse_duration("99999999999999999999999s").is_err());
+    }
+}

@@ -1,0 +1,303 @@
+//! Splits a file into top-level items before pest sees it.
+//!
+//! pest stops at the first error; a file usually holds several triggers, and
+//! an author wants every broken one reported at once. This pass walks the bytes
+//! once, understanding only comments, strings and `<`/`>`/`(`/`)`, and cuts the
+//! file where a top-level item starts (`workflow`, `field` or `on` at depth 0,
+//! and `on reply` at any depth, since only a trigger starts with it). Each item
+//! is then parsed on its own. Along the way it reports what it can explain
+//! better than a parser could: unterminated strings, unclosed or unmatched
+//! brackets, nesting beyond [`MAX_DEPTH`] and control characters. Items with such
+//! a problem are not parsed, so one mistake is reported once.
+//!
+//! Capping depth here is what keeps every later recursive pass (pest, the
+//! converter, the checker, dropping the tree) within a small stack.
+
+use crate::diag::{Code, Diagnostic};
+use crate::source::Span;
+
+/// The deepest nesting of `<` blocks and `(` groups together that kflow accepts.
+pub const MAX_DEPTH: usize = 100;
+
+/// A byte range of the file holding one top-level item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Chunk {
+    /// The item's bytes.
+    pub(crate) span: Span,
+    /// False when the scan already reported a problem inside it.
+    pub(crate) parse: bool,
+}
+
+/// The items of a file and the problems found while cutting it.
+pub(crate) struct Split {
+    pub(crate) chunks: Vec<Chunk>,
+    pub(crate) diagnostics: Vec<Diagnostic>,
+}
+
+fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+fn is_control(b: u8) -> bool {
+    (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f
+}
+
+struct Scanner<'a> {
+    bytes: &'a [u8],
+    chunks: Vec<Chunk>,
+    diagnostics: Vec<Diagnostic>,
+    item_start: usize,
+    item_ok: bool,
+    /// Open `<` and `(` with their offsets.
+    open: Vec<(u8, usize)>,
+    /// Whether this item already reported exceeding the depth cap.
+    too_deep_reported: bool,
+}
+
+/// Cuts `text` into items. Offsets in the result are offsets into `text`.
+pub(crate) fn split(text: &str) -> Split {
+    let mut s = Scanner {
+        bytes: text.as_bytes(),
+        chunks: Vec::new(),
+        diagnostics: Vec::new(),
+        item_start: 0,
+        item_ok: true,
+        open: Vec::new(),
+        too_deep_reported: false,
+    };
+    s.run();
+    Split {
+        chunks: s.chunks,
+        diagnostics: s.diagnostics,
+    }
+}
+
+impl Scanner<'_> {
+    fn span(start: usize, end: usize) -> Span {
+        Span::new(start as u32, end as u32)
+    }
+
+    fn run(&mut self) {
+        let len = self.bytes.len();
+        let mut i = 0;
+        while i < len {
+            let b = self.bytes[i];
+            match b {
+                b'#' => {
+                    i = memchr_or_end(b'\n', self.bytes, i);
+                }
+                b'"' => i = self.string(i),
+                b'<' | b'(' => {
+                    self.open.push((b, i));
+                    if self.open.len() > MAX_DEPTH && !self.too_deep_reported {
+                        self.too_deep_reported = true;
+                        self.item_ok = false;
+                        self.diagnostics.push(
+                            Diagnostic::new(
+                                Code::SyntaxTooDeep,
+                                format!("blocks and parentheses nest more than {MAX_DEPTH} deep"),
+                                Self::span(i, i + 1),
+                                format!("level {} starts here", MAX_DEPTH + 1),
+                            )
+                            .with_help(
+                                "split the logic into shorter branches; real workflows rarely nest more than a few levels",
+                            ),
+                        );
+                    }
+                    i += 1;
+                }
+                b'>' | b')' => {
+                    if self.open.pop().is_none() {
+                        self.item_ok = false;
+                        let what = if b == b'>' { "`>`" } else { "`)`" };
+                        let opener = if b == b'>' { "`<`" } else { "`(`" };
+                        self.diagnostics.push(
+                            Diagnostic::new(
+                                Code::SyntaxUnmatchedClose,
+                                format!("{what} closes nothing"),
+                                Self::span(i, i + 1),
+                                format!("no {opener} is open here"),
+                            )
+                            .with_help(format!("remove this {what}, or add the {opener} it was meant to close")),
+                        );
+                    }
+                    i += 1;
+                }
+                _ if is_ident_byte(b) => i = self.word(i),
+                _ if is_control(b) => {
+                    self.control(i);
+                    i += 1;
+                }
+                _ => i += 1,
+            }
+        }
+        self.end_item(len);
+    }
+
+    /// Skips a string starting at the quote at `start`; returns the offset after it.
+    fn string(&mut self, start: usize) -> usize {
+        let mut i = start + 1;
+        loop {
+            match memchr2(b'"', b'\\', self.bytes, i) {
+                Some(j) if self.bytes[j] == b'\\' => i = j + 2,
+                Some(j) => return j + 1,
+                None => {
+                    self.item_ok = false;
+                    let line_end = memchr_or_end(b'\n', self.bytes, start);
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            Code::SyntaxUnterminatedString,
+                            "this string is never closed",
+                            Self::span(start, line_end),
+                            "the string starts here and runs to the end of the file",
+                        )
+                        .with_help("add the closing `\"`; write `\\\"` for a quote inside a string"),
+                    );
+                    return self.bytes.len();
+                }
+            }
+        }
+    }
+
+    /// Reads an identifier-like word at `start`; cuts an item before it when it
+    /// starts one. Returns the offset after the word.
+    fn word(&mut self, start: usize) -> usize {
+        let end = start + self.bytes[start..].iter().take_while(|&&b| is_ident_byte(b)).count();
+        let after_dot = start > 0 && self.bytes[start - 1] == b'.';
+        if after_dot {
+            return end;
+        }
+        let word = &self.bytes[start..end];
+        let depth0 = self.open.is_empty();
+        let starts_item = match word {
+            b"workflow" | b"field" => depth0,
+            b"on" => depth0 || self.next_word(end) == Some(b"reply".as_slice()),
+            _ => false,
+        };
+        if starts_item && start > self.item_start {
+            self.end_item(start);
+            self.item_start = start;
+        }
+        end
+    }
+
+    /// The next word after `from`, skipping whitespace and comments.
+    fn next_word(&self, from: usize) -> Option<&[u8]> {
+        let mut i = from;
+        loop {
+            match self.bytes.get(i)? {
+                b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+                b'#' => i = memchr_or_end(b'\n', self.bytes, i),
+                _ => break,
+            }
+        }
+        let len = self.bytes[i..].iter().take_while(|&&b| is_ident_byte(b)).count();
+        Some(&self.bytes[i..i + len])
+    }
+
+    fn control(&mut self, at: usize) {
+        self.item_ok = false;
+        let b = self.bytes[at];
+        self.diagnostics.push(
+            Diagnostic::new(
+                Code::SyntaxControlCharacter,
+                format!("control character U+{b:04X} in the source"),
+                Self::span(at, at + 1),
+                "not allowed here",
+            )
+            .with_help("remove it; inside strings write `\\n` for a line break"),
+        );
+    }
+
+    /// Closes the current item at `end`, reporting brackets left open.
+    fn end_item(&mut self, end: usize) {
+        if let Some(&(kind, at)) = self.open.last() {
+            self.item_ok = false;
+            let (what, closer) = if kind == b'<' { ("block", "`>`") } else { ("parenthesis", "`)`") };
+            let mut d = Diagnostic::new(
+                Code::SyntaxUnclosedBlock,
+                format!("this {what} is never closed"),
+                Self::span(at, at + 1),
+                format!("opened here, with no matching {closer}"),
+            )
+            .with_help(format!("add {closer} where the {what} should end"));
+            if end < self.bytes.len() {
+                d = d.with_label(Self::span(end, end), "the next trigger starts here");
+            }
+            self.diagnostics.push(d);
+        }
+        self.chunks.push(Chunk {
+            span: Self::span(self.item_start, end),
+            parse: self.item_ok,
+        });
+        self.open.clear();
+        self.item_ok = true;
+        self.too_deep_reported = false;
+    }
+}
+
+fn memchr_or_end(needle: u8, bytes: &[u8], from: usize) -> usize {
+    bytes
+        .get(from..)
+        .and_then(|rest| memchr::memchr(needle, rest))
+        .map_or(bytes.len(), |p| from + p)
+}
+
+fn memchr2(a: u8, b: u8, bytes: &[u8], from: usize) -> Option<usize> {
+    memchr::memchr2(a, b, bytes.get(from..)?).map(|p| from + p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spans(text: &str) -> Vec<&str> {
+        split(text).chunks.iter().map(|c| &text[c.span.range()]).collect()
+    }
+
+    #[test]
+    fn cuts_at_top_level_items_only() {
+        let text = "workflow \"a\" on reply sms < sms \"on reply\" on timeout 1m < > > field contact.x";
+        assert_eq!(
+            spans(text),
+            vec![
+                "workflow \"a\" ",
+                "on reply sms < sms \"on reply\" on timeout 1m < > > ",
+                "field contact.x"
+            ]
+        );
+    }
+
+    #[test]
+    fn on_reply_inside_a_block_recovers_an_unclosed_block() {
+        let text = "on reply sms < tag \"a\"\non reply whatsapp < >";
+        let split = split(text);
+        assert_eq!(split.chunks.len(), 2);
+        assert!(!split.chunks[0].parse);
+        assert!(split.chunks[1].parse);
+        assert_eq!(split.diagnostics.len(), 1);
+        assert_eq!(split.diagnostics[0].code, Code::SyntaxUnclosedBlock);
+        assert_eq!(split.diagnostics[0].primary_span(), Span::new(13, 14));
+    }
+
+    #[test]
+    fn reports_unmatched_close_and_unterminated_string() {
+        let d = split("on reply sms < > > tag \"abc").diagnostics;
+        let codes: Vec<_> = d.iter().map(|d| d.code).collect();
+        assert_eq!(codes, vec![Code::SyntaxUnmatchedClose, Code::SyntaxUnterminatedString]);
+    }
+
+    #[test]
+    fn depth_cap_is_reported_once() {
+        let text = format!("on reply sms {}{}", "<".repeat(MAX_DEPTH + 5), ">".repeat(MAX_DEPTH + 5));
+        let split = split(&text);
+        assert_eq!(split.diagnostics.len(), 1);
+        assert_eq!(split.diagnostics[0].code, Code::SyntaxTooDeep);
+        assert!(!split.chunks[0].parse);
+    }
+
+    #[test]
+    fn escaped_quotes_do_not_end_strings() {
+        assert_eq!(spans("workflow \"a \\\" on reply\""), vec!["workflow \"a \\\" on reply\""]);
+    }
+}
