@@ -15,6 +15,7 @@
 
 pub mod check;
 pub mod diag;
+pub mod report;
 pub mod source;
 pub mod syntax;
 
@@ -40,8 +41,15 @@ impl Checked {
 /// Parses and checks one file, reporting every problem at once.
 pub fn check_source(source: &SourceFile) -> Checked {
     let parsed = syntax::parse(source);
+    let syntax_failed = parsed.diagnostics.iter().any(Diagnostic::is_error);
     let mut diagnostics = parsed.diagnostics;
-    diagnostics.extend(check::check(&parsed.file));
+    // A trigger that did not parse is missing from the AST; do not also tell
+    // the author the file has none.
+    diagnostics.extend(
+        check::check(&parsed.file)
+            .into_iter()
+            .filter(|d| !(syntax_failed && d.code == Code::WorkflowNoTrigger)),
+    );
     diag::sort(&mut diagnostics);
     Checked {
         file: parsed.file,

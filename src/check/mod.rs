@@ -1,8 +1,131 @@
-//! The checker.
-use crate::diag::Diagnostic;
-use crate::syntax::ast;
+//! The checker: every rule a `.kflow` file must follow beyond its syntax.
+//!
+//! Input: the AST of one file. Output: every diagnostic, in source order.
+//! File-level rules (names, declarations, triggers) live here; message
+//! contents in [`messages`]; the walk that follows execution (outcomes,
+//! handlers, the WhatsApp window) in [`flow`].
 
-/// Checks a parsed file.
-pub fn check(_file: &ast::File) -> Vec<Diagnostic> {
-    Vec::new()
+mod conditions;
+mod fields;
+mod flow;
+pub mod limits;
+mod messages;
+mod url;
+pub mod vars;
+mod window;
+
+use crate::diag::{self, Code, Diagnostic};
+use crate::source::{Span, Spanned};
+use crate::syntax::ast::{self, Item};
+
+use vars::{STANDARD_CONTACT_FIELDS, Scope, forbid_vars, is_snake_case};
+
+/// Checks a parsed file and returns its diagnostics in source order.
+pub fn check(file: &ast::File) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let scope = declarations(file, &mut out);
+
+    let mut workflow_name: Option<Span> = None;
+    let mut triggers: Vec<&ast::Trigger> = Vec::new();
+    for item in &file.items {
+        match item {
+            Item::Workflow(name) => {
+                forbid_vars(name, "a workflow name", &mut out);
+                match workflow_name {
+                    Some(first) => out.push(
+                        Diagnostic::new(
+                            Code::WorkflowDuplicate,
+                            "a file names its workflow once",
+                            name.span,
+                            "second name",
+                        )
+                        .with_label(first, "first named here")
+                        .with_help("keep one `workflow \"...\"` line"),
+                    ),
+                    None => workflow_name = Some(name.span),
+                }
+            }
+            Item::Field(_) => {}
+            Item::Trigger(trigger) => {
+                if let Some(first) = triggers.iter().find(|t| t.channel.node == trigger.channel.node) {
+                    out.push(
+                        Diagnostic::new(
+                            Code::TriggerDuplicate,
+                            format!(
+                                "a second `on reply {}` trigger: each reply starts a run of both",
+                                trigger.channel.node.as_str()
+                            ),
+                            trigger.head,
+                            "second trigger",
+                        )
+                        .with_label(first.head, "first trigger")
+                        .with_help("merge them into one trigger, or move one to its own file if two runs per reply are intended"),
+                    );
+                }
+                triggers.push(trigger);
+                flow::Flow::new(&scope, &mut out).trigger(trigger.channel.node, trigger.head, &trigger.body);
+            }
+        }
+    }
+    if triggers.is_empty() {
+        out.push(
+            Diagnostic::new(
+                Code::WorkflowNoTrigger,
+                "this file has no trigger, so nothing in it ever runs",
+                workflow_name.unwrap_or_default(),
+                "no `on reply` trigger in this file",
+            )
+            .with_help("add a trigger such as `on reply whatsapp < ... >`"),
+        );
+    }
+    diag::sort(&mut out);
+    out
+}
+
+/// Reads the `field contact.key` declarations of the whole file.
+fn declarations(file: &ast::File, out: &mut Vec<Diagnostic>) -> Scope {
+    let mut scope = Scope::default();
+    let mut seen: Vec<&Spanned<String>> = Vec::new();
+    for item in &file.items {
+        let Item::Field(path) = item else { continue };
+        let problem = match path.node.split_once('.') {
+            Some(("contact", key)) if STANDARD_CONTACT_FIELDS.contains(&key) || key == "tags" => {
+                Some((format!("`{}` is a standard contact field", path.node), "remove this declaration".to_owned()))
+            }
+            Some(("contact", key)) if is_snake_case(key) => {
+                if let Some(first) = seen.iter().find(|p| p.node == path.node) {
+                    out.push(
+                        Diagnostic::new(
+                            Code::FieldDeclaration,
+                            format!("`{}` is declared twice", path.node),
+                            path.span,
+                            "declared again",
+                        )
+                        .with_label(first.span, "first declared here")
+                        .with_help("remove one of the declarations"),
+                    );
+                    continue;
+                }
+                scope.declare(key);
+                seen.push(path);
+                None
+            }
+            Some(("contact", key)) => Some((
+                format!("`{key}` is not a field key"),
+                "custom field keys are snake_case: lowercase letters, digits and `_`".to_owned(),
+            )),
+            Some(("custom_values", _)) => Some((
+                "custom values need no declaration".to_owned(),
+                "remove this line; `{{custom_values.key}}` can be used directly".to_owned(),
+            )),
+            _ => Some((
+                format!("`{}` is not a contact field", path.node),
+                "declare custom contact fields as `field contact.key`".to_owned(),
+            )),
+        };
+        if let Some((message, help)) = problem {
+            out.push(Diagnostic::new(Code::FieldDeclaration, message, path.span, "not declarable").with_help(help));
+        }
+    }
+    scope
 }

@@ -224,6 +224,9 @@ pub struct Duration {
     pub seconds: u64,
     /// Where it was written.
     pub span: Span,
+    /// True when the text could not be read as a duration (already reported;
+    /// `seconds` is then 0 and later checks skip it).
+    pub malformed: bool,
 }
 
 /// A string literal, decoded, with its variables picked out.

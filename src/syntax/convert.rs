@@ -402,13 +402,21 @@ impl<'d> Converter<'d> {
     fn duration(&mut self, pair: Pair<'_, Rule>) -> Duration {
         let span = self.span(&pair);
         match parse_duration(pair.as_str()) {
-            Ok(seconds) => Duration { seconds, span },
+            Ok(seconds) => Duration {
+                seconds,
+                span,
+                malformed: false,
+            },
             Err(problem) => {
                 self.diagnostics.push(
                     Diagnostic::new(Code::SyntaxDuration, problem, span, "this duration")
                         .with_help("write each unit once, largest first, such as `1d12h` or `1h30m`, up to `365d`"),
                 );
-                Duration { seconds: 0, span }
+                Duration {
+                    seconds: 0,
+                    span,
+                    malformed: true,
+                }
             }
         }
     }

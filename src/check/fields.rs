@@ -1,0 +1,192 @@
+//! Reading the `< name value ... >` fields of a message against a table of
+//! the fields that kind of message has: unknown names (with did-you-mean),
+//! values of the wrong shape, duplicates and missing required fields.
+
+use crate::diag::{Code, Diagnostic};
+use crate::source::Span;
+use crate::syntax::ast::{Field, FieldValue, Fields, Text};
+
+use super::vars::did_you_mean;
+
+/// The value a field takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// A string.
+    Text,
+    /// A duration.
+    Duration,
+    /// A bare word (`category utility`).
+    Word,
+    /// A word then a string (`header image "https://..."`).
+    WordText,
+}
+
+impl Shape {
+    fn example(self, name: &str) -> String {
+        match self {
+            Shape::Text => format!("`{name} \"...\"`"),
+            Shape::Duration => format!("a duration: `{name} 30m`"),
+            Shape::Word => format!("a word: `{name} utility`"),
+            Shape::WordText => format!("a kind and a string: `{name} text \"...\"`"),
+        }
+    }
+
+    fn accepts(self, value: &FieldValue) -> bool {
+        matches!(
+            (self, value),
+            (Shape::Text, FieldValue::Text(_))
+                | (Shape::Duration, FieldValue::Duration(_))
+                | (Shape::Word, FieldValue::Word(_, None))
+                | (Shape::WordText, FieldValue::Word(_, Some(_)))
+        )
+    }
+}
+
+/// One field a message kind has.
+pub(crate) struct Spec {
+    pub(crate) name: &'static str,
+    pub(crate) shape: Shape,
+    pub(crate) required: bool,
+    /// May be given more than once (template `param`).
+    pub(crate) repeats: bool,
+    /// Shown in the help when the field is missing.
+    pub(crate) hint: &'static str,
+}
+
+/// What a message kind is called and which codes it reports with.
+pub(crate) struct Kind {
+    pub(crate) keyword: &'static str,
+    pub(crate) duplicate: Code,
+    pub(crate) missing: Code,
+    pub(crate) specs: &'static [Spec],
+}
+
+/// The fields of one message that passed the table, by name.
+pub(crate) struct Found<'a> {
+    fields: Vec<(&'static str, &'a Field)>,
+}
+
+impl<'a> Found<'a> {
+    /// The first well-shaped field with this name.
+    pub(crate) fn get(&self, name: &str) -> Option<&'a Field> {
+        self.fields.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
+    }
+
+    /// The field's string, when it is a plain text field.
+    pub(crate) fn text(&self, name: &str) -> Option<&'a Text> {
+        match &self.get(name)?.value {
+            FieldValue::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// All well-shaped fields with this name, in order.
+    pub(crate) fn all(&self, name: &'a str) -> impl Iterator<Item = &'a Field> + '_ {
+        self.fields.iter().filter(move |(n, _)| *n == name).map(|(_, f)| *f)
+    }
+}
+
+/// Reads `fields` against `kind`, reporting every problem. `head` is the
+/// statement's keyword, labelled when required fields are missing.
+/// `missing_ok` names required fields supplied some other way (a CTA's
+/// timeout from an `on timeout` handler).
+pub(crate) fn read<'a>(
+    fields: &'a Fields,
+    kind: &Kind,
+    head: Span,
+    missing_ok: &[&str],
+    out: &mut Vec<Diagnostic>,
+) -> Found<'a> {
+    let mut found: Vec<(&'static str, &'a Field)> = Vec::new();
+    for field in &fields.fields {
+        let name = field.name.node.as_str();
+        let Some(spec) = kind.specs.iter().find(|s| s.name == name) else {
+            let names = kind.specs.iter().map(|s| s.name);
+            let help = match did_you_mean(name, names.clone()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!(
+                    "a `{}` has the fields {}",
+                    kind.keyword,
+                    names.map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                ),
+            };
+            out.push(
+                Diagnostic::new(
+                    Code::FieldUnknown,
+                    format!("`{}` has no field `{name}`", kind.keyword),
+                    field.name.span,
+                    "unknown field",
+                )
+                .with_help(help),
+            );
+            continue;
+        };
+        if !spec.shape.accepts(&field.value) && !(spec.name == "header" && header_like(&field.value)) {
+            out.push(
+                Diagnostic::new(
+                    Code::FieldValue,
+                    format!("`{name}` takes {}", spec.shape.example(name)),
+                    field.value.span(),
+                    "wrong kind of value",
+                )
+                .with_help(format!("write {}", spec.shape.example(name))),
+            );
+            continue;
+        }
+        if !spec.repeats
+            && let Some((_, first)) = found.iter().find(|(n, _)| *n == spec.name)
+        {
+            let message = if kind.keyword == "cta" && name == "button" {
+                "a WhatsApp CTA message carries exactly one button".to_owned()
+            } else {
+                format!("`{name}` is given twice in this `{}`", kind.keyword)
+            };
+            out.push(
+                Diagnostic::new(kind.duplicate, message, field.span, "given again here")
+                    .with_label(first.span, "first given here")
+                    .with_help(if kind.keyword == "cta" && name == "button" {
+                        "keep one `button`; to offer several choices, send separate messages".to_owned()
+                    } else {
+                        format!("keep one `{name}`")
+                    }),
+            );
+            continue;
+        }
+        found.push((spec.name, field));
+    }
+    let missing: Vec<&Spec> = kind
+        .specs
+        .iter()
+        .filter(|s| s.required && !missing_ok.contains(&s.name) && !found.iter().any(|(n, _)| *n == s.name))
+        .collect();
+    if !missing.is_empty() {
+        let names: Vec<String> = missing.iter().map(|s| format!("`{}`", s.name)).collect();
+        let list = join_and(&names);
+        let help = missing.iter().map(|s| s.hint).collect::<Vec<_>>().join("; ");
+        out.push(
+            Diagnostic::new(
+                kind.missing,
+                format!("this `{}` has no {list}", kind.keyword),
+                head,
+                format!("missing {list}"),
+            )
+            .with_help(format!("add {help}")),
+        );
+    }
+    Found { fields: found }
+}
+
+/// `header "Hi"` (a string without a kind) is reported as a header problem,
+/// not a shape problem.
+fn header_like(value: &FieldValue) -> bool {
+    matches!(value, FieldValue::Text(_) | FieldValue::Word(_, None))
+}
+
+/// `a`, `a and b`, `a, b and c`.
+pub(crate) fn join_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}

@@ -1,0 +1,70 @@
+//! The platform facts the checker enforces, in one table.
+//!
+//! Each number cites its source in `shared/reference/whatsapp.md` (section and
+//! source key there). Lengths count Unicode scalar values: Meta does not define
+//! "characters" precisely, and code points are what authors see.
+
+/// Interactive `cta_url` body: required, at most 1024 characters (§2.1, M-CTA).
+pub const CTA_BODY_MAX: usize = 1024;
+/// Interactive header text: at most 60 characters (§2.1, M-CTA).
+pub const CTA_HEADER_TEXT_MAX: usize = 60;
+/// Interactive footer: at most 60 characters (§2.1, M-CTA).
+pub const CTA_FOOTER_MAX: usize = 60;
+/// `display_text` of the URL button: at most 20 characters (§2.1, M-CTA).
+pub const CTA_BUTTON_MAX: usize = 20;
+/// Shortest CTA timeout Kyrios allows: 5 minutes (§9.1, K-CTA).
+pub const CTA_TIMEOUT_MIN_SECONDS: u64 = 5 * 60;
+/// Longest CTA timeout Kyrios allows: 2 days (§9.1, K-CTA).
+pub const CTA_TIMEOUT_MAX_SECONDS: u64 = 2 * 86_400;
+/// Free-form text message body: at most 4096 characters (§2.4, M-TEXT).
+pub const WHATSAPP_TEXT_MAX: usize = 4096;
+/// The customer service window: 24 hours after the contact's last message (§4, M-SEND).
+pub const WINDOW_SECONDS: i64 = 24 * 3600;
+/// Template names: lowercase letters, digits and underscores, at most 512 (§3).
+pub const TEMPLATE_NAME_MAX: usize = 512;
+/// Twilio SMS `Body`: at most 1600 characters (§10, TW-MSG).
+pub const SMS_BODY_MAX: usize = 1600;
+/// One GSM-7 SMS segment holds 160 characters, 153 when concatenated (§10).
+pub const SMS_GSM7_SINGLE: usize = 160;
+/// Characters per concatenated GSM-7 segment.
+pub const SMS_GSM7_MULTI: usize = 153;
+/// One UCS-2 SMS segment holds 70 UTF-16 units, 67 when concatenated (§10).
+pub const SMS_UCS2_SINGLE: usize = 70;
+/// UTF-16 units per concatenated UCS-2 segment.
+pub const SMS_UCS2_MULTI: usize = 67;
+/// Alphanumeric SMS sender IDs: at most 11 characters.
+pub const SMS_SENDER_ID_MAX: usize = 11;
+
+/// Formats seconds the way kflow durations are written: `1d2h`, `30m`, `0s`.
+pub fn format_duration(seconds: u64) -> String {
+    if seconds == 0 {
+        return "0s".to_owned();
+    }
+    let mut out = String::new();
+    let mut rest = seconds;
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+        if rest >= size {
+            out.push_str(&format!("{}{unit}", rest / size));
+            rest %= size;
+        }
+    }
+    out
+}
+
+/// Formats a signed number of seconds; negative amounts read as "0s".
+pub fn format_signed(seconds: i64) -> String {
+    format_duration(seconds.max(0) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_durations_canonically() {
+        assert_eq!(format_duration(0), "0s");
+        assert_eq!(format_duration(90), "1m30s");
+        assert_eq!(format_duration(86_400 + 3_600), "1d1h");
+        assert_eq!(format_duration(CTA_TIMEOUT_MAX_SECONDS), "2d");
+    }
+}

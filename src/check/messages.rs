@@ -1,0 +1,541 @@
+//! What each kind of message must contain: the field tables and the checks on
+//! their values (lengths, URLs, numbers, template names).
+
+use crate::diag::{Code, Diagnostic};
+use crate::source::Span;
+use crate::syntax::ast::{Cta, Duration, FieldValue, Fields, Sms, Template, Text};
+
+use super::fields::{self, Kind, Shape, Spec};
+use super::limits::*;
+use super::url;
+use super::vars::{Scope, did_you_mean, forbid_vars};
+
+const CTA: Kind = Kind {
+    keyword: "cta",
+    duplicate: Code::CtaDuplicateField,
+    missing: Code::CtaMissingField,
+    specs: &[
+        spec("from", Shape::Text, false, "`from \"+15550100001\"`"),
+        spec("header", Shape::WordText, true, "`header text \"...\"` (or `image`, `video`, `document` with a URL)"),
+        spec("body", Shape::Text, true, "`body \"...\"`, the message text (up to 1024 characters)"),
+        spec("footer", Shape::Text, false, "`footer \"...\"`"),
+        spec("url", Shape::Text, true, "`url \"https://...\"`, where the button leads"),
+        spec("button", Shape::Text, true, "`button \"...\"`, the button label (up to 20 characters)"),
+        spec("timeout", Shape::Duration, true, "`timeout 30m` (5m to 2d), or an `on timeout 30m < ... >` handler after it"),
+    ],
+};
+
+const TEMPLATE: Kind = Kind {
+    keyword: "template",
+    duplicate: Code::TemplateDuplicateField,
+    missing: Code::TemplateMissingField,
+    specs: &[
+        spec("language", Shape::Text, true, "`language \"en_US\"`"),
+        spec("category", Shape::Word, true, "`category utility` (or `marketing`)"),
+        Spec {
+            name: "param",
+            shape: Shape::Text,
+            required: false,
+            repeats: true,
+            hint: "`param \"...\"`",
+        },
+    ],
+};
+
+const SMS: Kind = Kind {
+    keyword: "sms",
+    duplicate: Code::SmsDuplicateField,
+    missing: Code::SmsMissingField,
+    specs: &[
+        spec("body", Shape::Text, true, "`body \"...\"`"),
+        spec("from", Shape::Text, false, "`from \"+15550100001\"`"),
+    ],
+};
+
+const EMAIL: Kind = Kind {
+    keyword: "email",
+    duplicate: Code::EmailDuplicateField,
+    missing: Code::EmailMissingField,
+    specs: &[
+        spec("subject", Shape::Text, true, "`subject \"...\"`"),
+        spec("body", Shape::Text, true, "`body \"...\"`"),
+        spec("from", Shape::Text, false, "`from \"team@example.com\"`"),
+    ],
+};
+
+const fn spec(name: &'static str, shape: Shape, required: bool, hint: &'static str) -> Spec {
+    Spec {
+        name,
+        shape,
+        required,
+        repeats: false,
+        hint,
+    }
+}
+
+/// Header kinds of an interactive message (§2.1).
+const HEADER_KINDS: &[&str] = &["text", "image", "video", "document"];
+
+/// What the checker needs to know about a CTA after reading its fields.
+pub(crate) struct CtaInfo {
+    /// The `timeout` field, when given.
+    pub(crate) timeout_field: Option<Duration>,
+}
+
+/// Checks a CTA's fields. `handler_timeout` is the `on timeout` handler that
+/// waits for this CTA, if any.
+pub(crate) fn cta(
+    cta: &Cta,
+    head: Span,
+    handler_timeout: Option<Duration>,
+    scope: &Scope,
+    out: &mut Vec<Diagnostic>,
+) -> CtaInfo {
+    if let Some(name) = &cta.name {
+        forbid_vars(name, "an action name", out);
+    }
+    let missing_ok: &[&str] = if handler_timeout.is_some() { &["timeout"] } else { &[] };
+    let found = fields::read(&cta.fields, &CTA, head, missing_ok, out);
+
+    if let Some(from) = found.text("from") {
+        forbid_vars(from, "a sending number", out);
+        if let Some(number) = from.as_literal()
+            && !is_e164(&number)
+        {
+            out.push(
+                Diagnostic::new(
+                    Code::CtaFromNumber,
+                    format!("`{number}` is not a phone number in E.164 form"),
+                    from.span,
+                    "not E.164",
+                )
+                .with_help("write the number with `+`, country code and digits only, like `\"+15550100001\"`"),
+            );
+        }
+    }
+    if let Some(header) = found.get("header") {
+        check_header(&header.value, scope, out);
+    }
+    if let Some(body) = found.text("body") {
+        scope.check_text(body, out);
+        length(body, CTA_BODY_MAX, Code::CtaBodyLength, "body", out);
+    }
+    if let Some(footer) = found.text("footer") {
+        scope.check_text(footer, out);
+        length(footer, CTA_FOOTER_MAX, Code::CtaFooterLength, "footer", out);
+    }
+    if let Some(button) = found.text("button") {
+        scope.check_text(button, out);
+        length(button, CTA_BUTTON_MAX, Code::CtaButtonLength, "button label", out);
+    }
+    if let Some(link) = found.text("url") {
+        scope.check_text(link, out);
+        out.extend(url::check(link, "the button's URL"));
+    }
+    let timeout_field = found.get("timeout").and_then(|f| match &f.value {
+        FieldValue::Duration(d) => Some(*d),
+        _ => None,
+    });
+    if let (Some(field), Some(handler)) = (timeout_field, handler_timeout) {
+        out.push(
+            Diagnostic::new(
+                Code::CtaDuplicateField,
+                "this `cta`'s timeout is given twice: as a field and by an `on timeout` handler",
+                field.span,
+                "timeout field",
+            )
+            .with_label(handler.span, "handler timeout")
+            .with_help("remove the `timeout` field; the handler's duration is the timeout"),
+        );
+    } else if let Some(field) = timeout_field {
+        timeout_range(field, out);
+    }
+    CtaInfo { timeout_field }
+}
+
+/// Checks a CTA timeout against Kyrios' 5 minutes to 2 days.
+pub(crate) fn timeout_range(d: Duration, out: &mut Vec<Diagnostic>) {
+    if d.malformed || (CTA_TIMEOUT_MIN_SECONDS..=CTA_TIMEOUT_MAX_SECONDS).contains(&d.seconds) {
+        return;
+    }
+    let side = if d.seconds < CTA_TIMEOUT_MIN_SECONDS { "shorter" } else { "longer" };
+    out.push(
+        Diagnostic::new(
+            Code::CtaTimeoutRange,
+            format!(
+                "a CTA timeout of {} is {side} than WhatsApp interactive messages allow",
+                format_duration(d.seconds)
+            ),
+            d.span,
+            format!("{side} than allowed"),
+        )
+        .with_help(format!(
+            "use a timeout from `{}` to `{}`",
+            format_duration(CTA_TIMEOUT_MIN_SECONDS),
+            format_duration(CTA_TIMEOUT_MAX_SECONDS)
+        )),
+    );
+}
+
+fn check_header(value: &FieldValue, scope: &Scope, out: &mut Vec<Diagnostic>) {
+    let (kind, text) = match value {
+        FieldValue::Word(kind, Some(text)) => (kind, text),
+        other => {
+            out.push(
+                Diagnostic::new(
+                    Code::CtaHeaderKind,
+                    "a header needs a kind and a value",
+                    other.span(),
+                    "no header kind",
+                )
+                .with_help("write `header text \"...\"`, or `header image \"https://...\"` (also `video`, `document`)"),
+            );
+            return;
+        }
+    };
+    match kind.node.as_str() {
+        "text" => {
+            scope.check_text(text, out);
+            length(text, CTA_HEADER_TEXT_MAX, Code::CtaHeaderLength, "header text", out);
+        }
+        "image" | "video" | "document" => {
+            scope.check_text(text, out);
+            out.extend(url::check(text, &format!("the {} header's URL", kind.node)));
+        }
+        other => {
+            let help = match did_you_mean(other, HEADER_KINDS.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`? Header kinds are `text`, `image`, `video` and `document`"),
+                None => "header kinds are `text`, `image`, `video` and `document`".to_owned(),
+            };
+            out.push(
+                Diagnostic::new(
+                    Code::CtaHeaderKind,
+                    format!("`{other}` is not a header kind"),
+                    kind.span,
+                    "unknown header kind",
+                )
+                .with_help(help),
+            );
+        }
+    }
+}
+
+/// Reports a CTA text that is empty or longer than `max` characters.
+fn length(text: &Text, max: usize, code: Code, what: &str, out: &mut Vec<Diagnostic>) {
+    let n = text.literal_chars();
+    let has_vars = text.vars().next().is_some();
+    if text.is_empty() {
+        out.push(
+            Diagnostic::new(Code::CtaEmptyField, format!("the {what} is empty"), text.span, "empty")
+                .with_help(format!("write the {what}; WhatsApp refuses an empty one")),
+        );
+    } else if n > max {
+        let counted = if has_vars { " of literal text (variables not counted)" } else { "" };
+        out.push(
+            Diagnostic::new(
+                code,
+                format!("the {what} is {n} characters{counted}; WhatsApp allows at most {max}"),
+                text.span,
+                format!("{n} characters"),
+            )
+            .with_help(format!("shorten the {what} by at least {} characters", n - max)),
+        );
+    }
+}
+
+/// E.164: `+`, then 8 to 15 digits, not starting with 0.
+pub(crate) fn is_e164(s: &str) -> bool {
+    let Some(digits) = s.strip_prefix('+') else {
+        return false;
+    };
+    (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0')
+}
+
+/// Checks a free-form WhatsApp text.
+pub(crate) fn whatsapp_text(text: &Text, scope: &Scope, out: &mut Vec<Diagnostic>) {
+    scope.check_text(text, out);
+    let n = text.literal_chars();
+    if text.is_empty() || n > WHATSAPP_TEXT_MAX {
+        let message = if text.is_empty() {
+            "a WhatsApp message cannot be empty".to_owned()
+        } else {
+            format!("this WhatsApp text is {n} characters; WhatsApp allows at most {WHATSAPP_TEXT_MAX}")
+        };
+        out.push(
+            Diagnostic::new(Code::WhatsappBodyLength, message, text.span, format!("{n} characters"))
+                .with_help(format!("write between 1 and {WHATSAPP_TEXT_MAX} characters")),
+        );
+    }
+}
+
+/// Checks a template send.
+pub(crate) fn template(t: &Template, head: Span, scope: &Scope, out: &mut Vec<Diagnostic>) {
+    forbid_vars(&t.name, "a template name", out);
+    if let Some(name) = t.name.as_literal() {
+        let valid = !name.is_empty()
+            && name.len() <= TEMPLATE_NAME_MAX
+            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !valid {
+            let suggestion: String = name
+                .trim()
+                .to_ascii_lowercase()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            out.push(
+                Diagnostic::new(
+                    Code::TemplateName,
+                    format!("`{name}` is not a WhatsApp template name"),
+                    t.name.span,
+                    "not a template name",
+                )
+                .with_help(format!(
+                    "template names use lowercase letters, digits and `_` (at most {TEMPLATE_NAME_MAX}), like `\"{}\"`",
+                    if suggestion.is_empty() { "booking_reminder" } else { &suggestion }
+                )),
+            );
+        }
+    }
+    let found = fields::read(&t.fields, &TEMPLATE, head, &[], out);
+    if let Some(language) = found.text("language") {
+        forbid_vars(language, "a template language", out);
+        if let Some(code) = language.as_literal()
+            && !is_language_code(&code)
+        {
+            out.push(
+                Diagnostic::new(
+                    Code::TemplateLanguage,
+                    format!("`{code}` is not a WhatsApp language code"),
+                    language.span,
+                    "not a language code",
+                )
+                .with_help("write a language code such as `\"en\"`, `\"en_US\"` or `\"pt_BR\"`"),
+            );
+        }
+    }
+    if let Some(category) = found.get("category")
+        && let FieldValue::Word(word, None) = &category.value
+    {
+        let help = match word.node.as_str() {
+            "marketing" | "utility" => None,
+            "authentication" => Some(
+                "authentication templates carry one-time codes and are not sent from workflows; use `utility`".to_owned(),
+            ),
+            other => Some(match did_you_mean(other, ["marketing", "utility"]) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => "the categories are `marketing` and `utility`".to_owned(),
+            }),
+        };
+        if let Some(help) = help {
+            out.push(
+                Diagnostic::new(
+                    Code::TemplateCategory,
+                    format!("`{}` is not a template category a workflow can send", word.node),
+                    word.span,
+                    "unknown category",
+                )
+                .with_help(help),
+            );
+        }
+    }
+    for param in found.all("param") {
+        if let FieldValue::Text(text) = &param.value {
+            scope.check_text(text, out);
+        }
+    }
+}
+
+/// `en`, `en_US`, `fil`, `zh_HK`.
+fn is_language_code(s: &str) -> bool {
+    let (lang, region) = match s.split_once('_') {
+        Some((l, r)) => (l, Some(r)),
+        None => (s, None),
+    };
+    (2..=3).contains(&lang.len())
+        && lang.bytes().all(|b| b.is_ascii_lowercase())
+        && region.is_none_or(|r| r.len() == 2 && r.bytes().all(|b| b.is_ascii_uppercase()))
+}
+
+/// Checks an SMS.
+pub(crate) fn sms(sms: &Sms, head: Span, scope: &Scope, out: &mut Vec<Diagnostic>) {
+    let body = match sms {
+        Sms::Text(text) => Some(text),
+        Sms::Fields(fields) => {
+            let found = fields::read(fields, &SMS, head, &[], out);
+            if let Some(from) = found.text("from") {
+                forbid_vars(from, "a sender", out);
+                if let Some(sender) = from.as_literal()
+                    && !is_e164(&sender)
+                    && !is_sender_id(&sender)
+                {
+                    out.push(
+                        Diagnostic::new(
+                            Code::FieldValue,
+                            format!("`{sender}` is neither an E.164 number nor an alphanumeric sender ID"),
+                            from.span,
+                            "not a sender",
+                        )
+                        .with_help("write a number like `\"+15550100001\"` or a sender ID of 1 to 11 letters and digits"),
+                    );
+                }
+            }
+            found.text("body")
+        }
+    };
+    let Some(body) = body else { return };
+    scope.check_text(body, out);
+    let n = body.literal_chars();
+    if body.is_empty() || n > SMS_BODY_MAX {
+        let message = if body.is_empty() {
+            "an SMS cannot be empty".to_owned()
+        } else {
+            format!("this SMS is {n} characters; SMS providers accept at most {SMS_BODY_MAX}")
+        };
+        out.push(
+            Diagnostic::new(Code::SmsBodyLength, message, body.span, format!("{n} characters"))
+                .with_help(format!("write between 1 and {SMS_BODY_MAX} characters")),
+        );
+        return;
+    }
+    let literal: String = body
+        .parts
+        .iter()
+        .filter_map(|p| match p {
+            crate::syntax::ast::Part::Lit(s) => Some(s.as_str()),
+            crate::syntax::ast::Part::Var(_) => None,
+        })
+        .collect();
+    let (segments, encoding) = sms_segments(&literal);
+    if segments > 1 {
+        out.push(
+            Diagnostic::new(
+                Code::SmsSegments,
+                format!("this SMS is sent as {segments} {encoding} segments, each billed"),
+                body.span,
+                format!("{segments} segments"),
+            )
+            .with_help(match encoding {
+                "GSM-7" => format!("keep it within {SMS_GSM7_SINGLE} characters to send one segment"),
+                _ => format!(
+                    "characters outside GSM-7 (emoji, some accents) limit a segment to {SMS_UCS2_SINGLE}; remove them or shorten the text"
+                ),
+            }),
+        );
+    }
+}
+
+fn is_sender_id(s: &str) -> bool {
+    (1..=SMS_SENDER_ID_MAX).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b' ')
+        && s.bytes().any(|b| b.is_ascii_alphabetic())
+}
+
+/// GSM 03.38 basic characters (one septet each).
+const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+/// GSM 03.38 extension characters (two septets each).
+const GSM7_EXTENDED: &str = "^{}\\[~]|€\u{c}";
+
+/// How many segments `text` needs, and in which encoding.
+pub(crate) fn sms_segments(text: &str) -> (usize, &'static str) {
+    let mut septets = 0;
+    for c in text.chars() {
+        if GSM7_BASIC.contains(c) {
+            septets += 1;
+        } else if GSM7_EXTENDED.contains(c) {
+            septets += 2;
+        } else {
+            let units = text.encode_utf16().count();
+            let n = if units <= SMS_UCS2_SINGLE { 1 } else { units.div_ceil(SMS_UCS2_MULTI) };
+            return (n, "UCS-2");
+        }
+    }
+    let n = if septets <= SMS_GSM7_SINGLE { 1 } else { septets.div_ceil(SMS_GSM7_MULTI) };
+    (n, "GSM-7")
+}
+
+/// Checks an email.
+pub(crate) fn email(fields: &Fields, head: Span, scope: &Scope, out: &mut Vec<Diagnostic>) {
+    let found = fields::read(fields, &EMAIL, head, &[], out);
+    for name in ["subject", "body"] {
+        if let Some(text) = found.text(name) {
+            scope.check_text(text, out);
+            if text.is_empty() {
+                out.push(
+                    Diagnostic::new(Code::EmailMissingField, format!("the email's {name} is empty"), text.span, "empty")
+                        .with_help(format!("write the {name}")),
+                );
+            }
+        }
+    }
+    if let Some(from) = found.text("from") {
+        forbid_vars(from, "a sender address", out);
+        if let Some(address) = from.as_literal()
+            && !is_email_address(&address)
+        {
+            out.push(
+                Diagnostic::new(
+                    Code::EmailFrom,
+                    format!("`{address}` is not an email address"),
+                    from.span,
+                    "not an address",
+                )
+                .with_help("write an address such as `\"team@example.com\"`"),
+            );
+        }
+    }
+}
+
+fn is_email_address(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s.chars().any(char::is_whitespace)
+}
+
+/// Checks a tag name.
+pub(crate) fn tag(text: &Text, out: &mut Vec<Diagnostic>) {
+    forbid_vars(text, "a tag", out);
+    if text.as_literal().is_some_and(|t| t.trim().is_empty()) {
+        out.push(
+            Diagnostic::new(Code::TagEmpty, "a tag needs a name", text.span, "empty tag")
+                .with_help("write the tag's name, like `tag \"clicked-booking\"`"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn e164() {
+        assert!(is_e164("+15550100001"));
+        assert!(!is_e164("15550100001"));
+        assert!(!is_e164("+1 555 0100"));
+        assert!(!is_e164("+0123456789"));
+    }
+
+    #[test]
+    fn language_codes() {
+        assert!(is_language_code("en"));
+        assert!(is_language_code("en_US"));
+        assert!(is_language_code("fil"));
+        assert!(!is_language_code("EN_us"));
+        assert!(!is_language_code("english"));
+    }
+
+    #[test]
+    fn segments() {
+        assert_eq!(sms_segments(&"a".repeat(160)), (1, "GSM-7"));
+        assert_eq!(sms_segments(&"a".repeat(161)), (2, "GSM-7"));
+        assert_eq!(sms_segments(&"€".repeat(80)), (1, "GSM-7"));
+        assert_eq!(sms_segments(&"€".repeat(81)), (2, "GSM-7"));
+        assert_eq!(sms_segments(&"ç".repeat(70)), (1, "UCS-2"));
+        assert_eq!(sms_segments(&"ç".repeat(71)), (2, "UCS-2"));
+    }
+}

@@ -1,0 +1,166 @@
+//! Variables: which `{{namespace.key}}` names exist, and did-you-mean.
+
+use std::collections::BTreeSet;
+
+use crate::diag::{Code, Diagnostic};
+use crate::source::Span;
+use crate::syntax::ast::{Text, Var};
+
+/// Contact fields every account has (HighLevel's standard contact fields).
+pub const STANDARD_CONTACT_FIELDS: &[&str] = &[
+    "id",
+    "first_name",
+    "last_name",
+    "name",
+    "email",
+    "phone",
+    "company_name",
+    "address1",
+    "full_address",
+    "city",
+    "state",
+    "country",
+    "postal_code",
+    "timezone",
+    "date_of_birth",
+    "website",
+    "source",
+];
+
+/// The namespaces a variable can live in.
+pub const NAMESPACES: &[&str] = &["contact", "custom_values"];
+
+/// The best candidate close to `word`, if any is close enough to be a typo.
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(word, c), c))
+        .filter(|&(d, _)| d <= limit)
+        .min_by_key(|&(d, c)| (d, c.len()))
+        .map(|(_, c)| c)
+}
+
+/// `snake_case`: lowercase letters, digits and underscores, starting with a letter.
+pub fn is_snake_case(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// The contact fields a file may use: the standard ones and its declarations.
+#[derive(Debug, Default)]
+pub struct Scope {
+    declared: BTreeSet<String>,
+}
+
+impl Scope {
+    /// Adds a declared custom contact field.
+    pub fn declare(&mut self, key: &str) {
+        self.declared.insert(key.to_owned());
+    }
+
+    /// True for a standard or declared contact field.
+    pub fn has_contact_field(&self, key: &str) -> bool {
+        STANDARD_CONTACT_FIELDS.contains(&key) || self.declared.contains(key)
+    }
+
+    fn contact_fields(&self) -> impl Iterator<Item = &str> {
+        STANDARD_CONTACT_FIELDS
+            .iter()
+            .copied()
+            .chain(self.declared.iter().map(String::as_str))
+    }
+
+    /// Checks one variable path at `span`; `None` when it is known.
+    pub fn check_path(&self, path: &str, span: Span) -> Option<Diagnostic> {
+        let mut segments = path.splitn(2, '.');
+        let namespace = segments.next().unwrap_or("");
+        let key = segments.next();
+        let unknown = |message: String, help: String| {
+            Some(Diagnostic::new(Code::VarUnknown, message, span, "unknown variable").with_help(help))
+        };
+        match (namespace, key) {
+            ("contact", Some("tags")) => unknown(
+                "`contact.tags` is a list of tags, not text".to_owned(),
+                "test tags in a condition instead: `if contact.tags has \"vip\" < ... >`".to_owned(),
+            ),
+            ("contact", Some(key)) if self.has_contact_field(key) => None,
+            ("contact", Some(key)) => {
+                let help = match did_you_mean(key, self.contact_fields()) {
+                    Some(s) => format!("did you mean `contact.{s}`? A custom field must be declared first: `field contact.{key}`"),
+                    None => format!("declare custom contact fields at the top of the file: `field contact.{key}`"),
+                };
+                unknown(format!("unknown contact field `{key}`"), help)
+            }
+            ("custom_values", Some(key)) if is_snake_case(key) => None,
+            ("custom_values", Some(key)) => unknown(
+                format!("`{key}` is not a custom value key"),
+                format!(
+                    "custom value keys are snake_case, like `{}`",
+                    key.to_ascii_lowercase().replace(['.', '-', ' '], "_")
+                ),
+            ),
+            (ns, _) => {
+                let help = match did_you_mean(ns, NAMESPACES.iter().copied()) {
+                    Some(s) => match key {
+                        Some(k) => format!("did you mean `{s}.{k}`?"),
+                        None => format!("did you mean `{s}.…`?"),
+                    },
+                    None => "variables are `{{contact.<field>}}` or `{{custom_values.<key>}}`".to_owned(),
+                };
+                let message = if key.is_none() {
+                    format!("`{path}` is not a variable: it needs a namespace and a name")
+                } else {
+                    format!("unknown variable namespace `{ns}`")
+                };
+                unknown(message, help)
+            }
+        }
+    }
+
+    /// Checks every variable in a text.
+    pub fn check_text(&self, text: &Text, out: &mut Vec<Diagnostic>) {
+        out.extend(text.vars().filter_map(|v: &Var| self.check_path(&v.path, v.span)));
+    }
+}
+
+/// Reports each variable in a text where only literal text is allowed.
+pub fn forbid_vars(text: &Text, what: &str, out: &mut Vec<Diagnostic>) {
+    for var in text.vars() {
+        out.push(
+            Diagnostic::new(
+                Code::VarNotAllowed,
+                format!("{what} cannot contain variables"),
+                var.span,
+                "a variable here",
+            )
+            .with_help(format!("write {what} as literal text")),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names() {
+        assert_eq!(did_you_mean("frist_name", STANDARD_CONTACT_FIELDS.iter().copied()), Some("first_name"));
+        assert_eq!(did_you_mean("zzzzzz", STANDARD_CONTACT_FIELDS.iter().copied()), None);
+    }
+
+    #[test]
+    fn known_and_unknown_paths() {
+        let mut scope = Scope::default();
+        scope.declare("shoe_size");
+        let s = Span::new(0, 1);
+        assert!(scope.check_path("contact.first_name", s).is_none());
+        assert!(scope.check_path("contact.shoe_size", s).is_none());
+        assert!(scope.check_path("custom_values.agent_calendar", s).is_none());
+        assert!(scope.check_path("contact.frist_name", s).is_some());
+        assert!(scope.check_path("custom_values.AgentCal", s).is_some());
+        assert!(scope.check_path("user.first_name", s).is_some());
+        assert!(scope.check_path("contact", s).is_some());
+    }
+}

@@ -1,0 +1,219 @@
+//! What the checker knows about the WhatsApp customer service window at one
+//! point of a run, and how waiting, checks and replies change it.
+//!
+//! The analysis is a lower bound on the time left: `on reply whatsapp` opens
+//! the window with 24 hours left; `if window.open` proves it open only at the
+//! moment of the check; every wait, and every CTA that waits for its outcome,
+//! spends time; a completed `await reply whatsapp` reopens it. A session
+//! message is accepted only where the time left is still positive.
+
+use crate::diag::{Code, Diagnostic};
+use crate::source::Span;
+
+use super::limits::{WINDOW_SECONDS, format_duration};
+
+/// How much of the window is known to be left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Left {
+    /// At least this many seconds (the window is open while positive).
+    Seconds(i64),
+    /// Nothing is known: it may be closed.
+    Unknown,
+    /// A check said it is closed.
+    Closed,
+}
+
+/// What established the current knowledge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Anchor {
+    /// `on reply whatsapp`.
+    Reply(Span),
+    /// A trigger on another channel, which says nothing about WhatsApp.
+    OtherTrigger(Span, &'static str),
+    /// `if window.open` / `window.closed`.
+    Check(Span),
+    /// A completed `await reply whatsapp`.
+    Await(Span),
+}
+
+/// Labels kept for the statements that spent time; more are summed, not shown.
+const MAX_SPENT_LABELS: usize = 6;
+
+/// The window at one point of a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Window {
+    left: Left,
+    anchor: Anchor,
+    /// Time spent since the anchor, at most.
+    elapsed: u64,
+    /// The statements that spent it, with how much each.
+    spent: Vec<(Span, u64)>,
+}
+
+impl Window {
+    /// Just after a WhatsApp reply: 24 hours left.
+    pub(crate) fn opened(anchor: Anchor) -> Window {
+        Window {
+            left: Left::Seconds(WINDOW_SECONDS),
+            anchor,
+            elapsed: 0,
+            spent: Vec::new(),
+        }
+    }
+
+    /// At the start of a run on another channel.
+    pub(crate) fn unknown(anchor: Anchor) -> Window {
+        Window {
+            left: Left::Unknown,
+            anchor,
+            elapsed: 0,
+            spent: Vec::new(),
+        }
+    }
+
+    /// In a branch where a check proved the window open: open now, with an
+    /// unknown time left (modelled as one second, the smallest wait).
+    pub(crate) fn proven_open(self, check: Span) -> Window {
+        match self.left {
+            Left::Seconds(s) if s >= 1 => self,
+            _ => Window {
+                left: Left::Seconds(1),
+                anchor: Anchor::Check(check),
+                elapsed: 0,
+                spent: Vec::new(),
+            },
+        }
+    }
+
+    /// In a branch where a check proved the window closed.
+    pub(crate) fn proven_closed(check: Span) -> Window {
+        Window {
+            left: Left::Closed,
+            anchor: Anchor::Check(check),
+            elapsed: 0,
+            spent: Vec::new(),
+        }
+    }
+
+    /// After `at` spent up to `seconds`.
+    pub(crate) fn spend(mut self, seconds: u64, at: Span) -> Window {
+        if seconds == 0 {
+            return self;
+        }
+        if let Left::Seconds(s) = self.left {
+            self.left = Left::Seconds(s.saturating_sub(seconds as i64));
+        }
+        self.elapsed = self.elapsed.saturating_add(seconds);
+        if self.spent.len() < MAX_SPENT_LABELS {
+            self.spent.push((at, seconds));
+        }
+        self
+    }
+
+    fn rank(&self) -> (u8, i64) {
+        match self.left {
+            Left::Closed => (0, 0),
+            Left::Unknown => (1, 0),
+            Left::Seconds(s) => (2, s),
+        }
+    }
+
+    /// Where two paths meet: the worse of the two.
+    pub(crate) fn join(self, other: Window) -> Window {
+        if other.rank() < self.rank() { other } else { self }
+    }
+
+    /// Reports a session message sent at `at` (its keyword) when the window
+    /// may be closed. `what` names the message ("a `cta`").
+    pub(crate) fn require_open(&self, at: Span, what: &str) -> Option<Diagnostic> {
+        let help = "send a `template` instead (templates need no window), or send from inside `if window.open < ... >` with no wait before the message";
+        let d = match (self.left, self.anchor) {
+            (Left::Seconds(s), _) if s > 0 => return None,
+            (Left::Closed, anchor) => {
+                let check = anchor_span(anchor);
+                Diagnostic::new(
+                    Code::WindowClosed,
+                    format!("{what} is sent where the 24-hour window is closed"),
+                    at,
+                    "session message on a closed-window path",
+                )
+                .with_label(check, "this check finds the window closed on this path")
+            }
+            (Left::Unknown, Anchor::OtherTrigger(trigger, channel)) => Diagnostic::new(
+                Code::WindowClosed,
+                format!("{what} is sent where nothing proves the 24-hour window open"),
+                at,
+                "the window may be closed here",
+            )
+            .with_label(trigger, format!("a reply on {channel} does not open the WhatsApp window")),
+            (Left::Unknown, anchor) => Diagnostic::new(
+                Code::WindowClosed,
+                format!("{what} is sent where nothing proves the 24-hour window open"),
+                at,
+                "the window may be closed here",
+            )
+            .with_label(anchor_span(anchor), "the last thing known about the window"),
+            (Left::Seconds(_), anchor) => {
+                let (text, message) = match anchor {
+                    Anchor::Reply(_) | Anchor::Await(_) => (
+                        "the reply opens the window for 24h".to_owned(),
+                        format!(
+                            "{what} may be sent after the 24-hour window closed: up to {} may have passed since the reply",
+                            format_duration(self.elapsed)
+                        ),
+                    ),
+                    Anchor::Check(_) => (
+                        "this check proves the window open only at this moment".to_owned(),
+                        format!(
+                            "{what} may be sent after the window closed: up to {} may have passed since the check",
+                            format_duration(self.elapsed)
+                        ),
+                    ),
+                    Anchor::OtherTrigger(..) => ("".to_owned(), format!("{what} may be sent after the window closed")),
+                };
+                let mut d = Diagnostic::new(Code::WindowClosed, message, at, "the window may be closed here")
+                    .with_label(anchor_span(anchor), text);
+                for (span, seconds) in &self.spent {
+                    d = d.with_label(*span, format!("spends up to {}", format_duration(*seconds)));
+                }
+                d
+            }
+        };
+        Some(d.with_help(help))
+    }
+}
+
+fn anchor_span(anchor: Anchor) -> Span {
+    match anchor {
+        Anchor::Reply(s) | Anchor::OtherTrigger(s, _) | Anchor::Check(s) | Anchor::Await(s) => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: Span = Span { start: 0, end: 1 };
+
+    #[test]
+    fn a_day_of_waiting_closes_the_window() {
+        let w = Window::opened(Anchor::Reply(S));
+        assert!(w.clone().spend(86_399, S).require_open(S, "x").is_none());
+        assert!(w.spend(86_400, S).require_open(S, "x").is_some());
+    }
+
+    #[test]
+    fn a_check_proves_only_the_present() {
+        let w = Window::unknown(Anchor::OtherTrigger(S, "SMS")).proven_open(S);
+        assert!(w.require_open(S, "x").is_none());
+        assert!(w.spend(1, S).require_open(S, "x").is_some());
+    }
+
+    #[test]
+    fn join_keeps_the_worse_path() {
+        let fresh = Window::opened(Anchor::Reply(S));
+        let late = fresh.clone().spend(3600, S);
+        assert_eq!(fresh.clone().join(late.clone()), late);
+        assert_eq!(fresh.join(Window::proven_closed(S)).left, Left::Closed);
+    }
+}
