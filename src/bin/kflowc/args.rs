@@ -1,0 +1,64 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The kflow compiler.
+#[derive(Debug, Parser)]
+#[command(name = "kflowc", version, about, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Check .kflow files and report every problem.
+    ///
+    /// Exits with 0 when there are no errors, 1 when there are (or warnings,
+    /// with --deny-warnings), and 2 when a file cannot be read or the
+    /// arguments are wrong.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// Files or directories to check. Directories are searched recursively
+    /// for *.kflow files (symlinked directories are not followed); `-` reads
+    /// standard input.
+    #[arg(value_name = "PATH", required = true)]
+    pub(crate) paths: Vec<PathBuf>,
+
+    /// How to report diagnostics.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub(crate) format: Format,
+
+    /// Fail (exit 1) on warnings as well as errors.
+    #[arg(long)]
+    pub(crate) deny_warnings: bool,
+
+    /// The file name reports use for standard input.
+    #[arg(long, value_name = "NAME", default_value = "<stdin>")]
+    pub(crate) stdin_name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// Graphical reports on stdout, a summary on stderr.
+    Human,
+    /// One JSON document on stdout (schema: kflow::report::json).
+    Json,
+    /// GitHub Actions workflow commands (annotations) on stdout.
+    Github,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn arguments_are_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,225 @@
+//! `kflowc check`: parse and check files, report every diagnostic.
+
+use std::io::{self, IsTerminal as _, Write as _};
+
+use kflow::SourceFile;
+use kflow::diag::Diagnostic;
+use kflow::report::human::{self, HumanOptions};
+use kflow::report::{Counts, FileReport, github, json};
+
+use crate::Exit;
+use crate::args::{CheckArgs, Format};
+use crate::input;
+
+/// The width of human reports when stdout is not a terminal (or its width is
+/// unknown), so piped and captured output is the same everywhere.
+const DEFAULT_WIDTH: usize = 100;
+
+/// Runs `kflowc check`.
+pub(crate) fn run(args: &CheckArgs) -> Exit {
+    let (inputs, listing_errors) = input::collect(&args.paths);
+    let mut failed = false;
+    for error in &listing_errors {
+        report_failure(error);
+        failed = true;
+    }
+    let mut out = Output::new(args.format);
+    let mut counts = Counts::default();
+    let mut checked = 0usize;
+    let mut unreadable = listing_errors.len();
+    for input in &inputs {
+        let file = match input::load(input, &args.stdin_name) {
+            Ok(file) => file,
+            Err(error) => {
+                report_failure(&error);
+                failed = true;
+                unreadable += 1;
+                continue;
+            }
+        };
+        let diagnostics = kflow::check_source(&file).diagnostics;
+        checked += 1;
+        counts.add(Counts::of(&diagnostics));
+        if let Err(error) = out.file(file, diagnostics) {
+            return write_failed(&error);
+        }
+    }
+    if let Err(error) = out.finish() {
+        return write_failed(&error);
+    }
+    if checked == 0 && unreadable == 0 {
+        eprintln!("warning: no .kflow files found");
+    }
+    if args.format == Format::Human {
+        eprintln!("{}", summary(checked, counts, unreadable));
+    }
+    if failed {
+        Exit::Failure
+    } else if counts.errors > 0 || (args.deny_warnings && counts.warnings > 0) {
+        Exit::Problems
+    } else {
+        Exit::Success
+    }
+}
+
+fn report_failure(error: &input::InputError) {
+    eprintln!("error: {error}");
+}
+
+fn write_failed(error: &io::Error) -> Exit {
+    // A closed pipe (`kflowc check . | head`) is the reader's choice, not news.
+    if error.kind() != io::ErrorKind::BrokenPipe {
+        eprintln!("error: cannot write the report: {error}");
+    }
+    Exit::Failure
+}
+
+/// `checked 3 files: 2 errors, 1 warning`, `checked 1 file: no problems`,
+/// `checked 0 files; 1 path could not be read`.
+fn summary(checked: usize, counts: Counts, unreadable: usize) -> String {
+    let mut line = format!("checked {}", plural(checked, "file", "files"));
+    let mut problems = Vec::new();
+    if counts.errors > 0 {
+        problems.push(plural(counts.errors, "error", "errors"));
+    }
+    if counts.warnings > 0 {
+        problems.push(plural(counts.warnings, "warning", "warnings"));
+    }
+    if !problems.is_empty() {
+        line.push_str(": ");
+        line.push_str(&problems.join(", "));
+    } else if unreadable == 0 {
+        line.push_str(": no problems");
+    }
+    if unreadable > 0 {
+        line.push_str("; ");
+        line.push_str(&plural(unreadable, "path", "paths"));
+        line.push_str(" could not be read");
+    }
+    line
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Where reports go: human and GitHub reports stream file by file, the JSON
+/// document is written once at the end.
+struct Output {
+    format: Format,
+    stdout: io::Stdout,
+    human: HumanOptions,
+    /// Whether a human report has been written, to separate the next one.
+    wrote_any: bool,
+    /// Files kept for the JSON document.
+    kept: Vec<(SourceFile, Vec<Diagnostic>)>,
+}
+
+impl Output {
+    fn new(format: Format) -> Output {
+        let stdout = io::stdout();
+        let terminal = stdout.is_terminal();
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let width = if terminal {
+            terminal_size::terminal_size()
+                .map(|(w, _)| usize::from(w.0))
+                .filter(|&w| w > 0)
+                .unwrap_or(DEFAULT_WIDTH)
+        } else {
+            DEFAULT_WIDTH
+        };
+        Output {
+            format,
+            stdout,
+            human: HumanOptions {
+                color: terminal && !no_color,
+                width,
+                unicode: true,
+            },
+            wrote_any: false,
+            kept: Vec::new(),
+        }
+    }
+
+    fn file(&mut self, file: SourceFile, diagnostics: Vec<Diagnostic>) -> io::Result<()> {
+        match self.format {
+            Format::Human => {
+                if diagnostics.is_empty() {
+                    return Ok(());
+                }
+                let mut text = String::new();
+                if self.wrote_any {
+                    text.push('\n');
+                }
+                text.push_str(&human::render(&diagnostics, &file, self.human));
+                self.wrote_any = true;
+                let mut out = self.stdout.lock();
+                out.write_all(text.as_bytes())?;
+                out.flush()
+            }
+            Format::Github => {
+                let text = github::render_file(&FileReport::new(&file, &diagnostics));
+                let mut out = self.stdout.lock();
+                out.write_all(text.as_bytes())?;
+                out.flush()
+            }
+            Format::Json => {
+                self.kept.push((file, diagnostics));
+                Ok(())
+            }
+        }
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        if self.format != Format::Json {
+            return Ok(());
+        }
+        let reports: Vec<FileReport<'_>> = self
+            .kept
+            .iter()
+            .map(|(file, diagnostics)| FileReport::new(file, diagnostics))
+            .collect();
+        let mut out = self.stdout.lock();
+        json::Document::new(&reports).write_to(&mut out)?;
+        out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries() {
+        assert_eq!(
+            summary(
+                3,
+                Counts {
+                    errors: 2,
+                    warnings: 1
+                },
+                0
+            ),
+            "checked 3 files: 2 errors, 1 warning"
+        );
+        assert_eq!(
+            summary(1, Counts::default(), 0),
+            "checked 1 file: no problems"
+        );
+        assert_eq!(
+            summary(
+                1,
+                Counts {
+                    errors: 0,
+                    warnings: 2
+                },
+                1
+            ),
+            "checked 1 file: 2 warnings; 1 path could not be read"
+        );
+        assert_eq!(
+            summary(0, Counts::default(), 2),
+            "checked 0 files; 2 paths could not be read"
+        );
+    }
+}
