@@ -100,13 +100,17 @@ fn found_at(text: &str, offset: usize) -> (String, Span) {
     let Some(c) = rest.chars().next() else {
         return ("the end of the input".to_owned(), Span::new(start, start));
     };
-    let len = if c.is_alphanumeric() || c == '_' {
+    let mut len = if c.is_alphanumeric() || c == '_' {
         rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.')).unwrap_or(rest.len())
     } else if c == '"' {
         rest[1..].find('"').map_or(rest.len(), |p| p + 2).min(40)
     } else {
         c.len_utf8()
     };
+    // The 40-byte cap on strings can fall inside a character; a span must not.
+    while !rest.is_char_boundary(len) {
+        len -= 1;
+    }
     let token = rest.get(..len).unwrap_or(rest);
     let shown = if token.chars().count() > 30 {
         format!("{}…", token.chars().take(30).collect::<String>())
