@@ -88,7 +88,10 @@ fn test(test: &Test, scope: &Scope, out: &mut Vec<Diagnostic>) -> Facts {
                 Some((op, _)) => out.push(
                     Diagnostic::new(
                         Code::ConditionOperator,
-                        format!("`contact.tags` is a set of tags; `{}` does not apply to it", op.node.as_str()),
+                        format!(
+                            "`contact.tags` is a set of tags; `{}` does not apply to it",
+                            op.node.as_str()
+                        ),
                         op.span,
                         "not a tag test",
                     )
@@ -110,7 +113,9 @@ fn test(test: &Test, scope: &Scope, out: &mut Vec<Diagnostic>) -> Facts {
                         op.span,
                         "only for `contact.tags`",
                     )
-                    .with_help(format!("compare text with `==`, `!=` or `contains`: `{path} contains \"...\"`")),
+                    .with_help(format!(
+                        "compare text with `==`, `!=` or `contains`: `{path} contains \"...\"`"
+                    )),
                 ),
                 Some((_, value)) => scope.check_text(value, out),
                 None => out.push(bare(test, &format!("{path} == \"...\""))),
@@ -141,7 +146,10 @@ fn window(test: &Test, key: &str, out: &mut Vec<Diagnostic>) -> Facts {
         out.push(
             Diagnostic::new(
                 Code::ConditionOperator,
-                format!("`{}` is a condition on its own and compares with nothing", test.path.node),
+                format!(
+                    "`{}` is a condition on its own and compares with nothing",
+                    test.path.node
+                ),
                 op.span,
                 "nothing to compare",
             )

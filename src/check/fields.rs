@@ -69,7 +69,10 @@ pub(crate) struct Found<'a> {
 impl<'a> Found<'a> {
     /// The first well-shaped field with this name.
     pub(crate) fn get(&self, name: &str) -> Option<&'a Field> {
-        self.fields.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
+        self.fields
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| *f)
     }
 
     /// The field's string, when it is a plain text field.
@@ -82,7 +85,10 @@ impl<'a> Found<'a> {
 
     /// All well-shaped fields with this name, in order.
     pub(crate) fn all(&self, name: &'a str) -> impl Iterator<Item = &'a Field> + '_ {
-        self.fields.iter().filter(move |(n, _)| *n == name).map(|(_, f)| *f)
+        self.fields
+            .iter()
+            .filter(move |(n, _)| *n == name)
+            .map(|(_, f)| *f)
     }
 }
 
@@ -98,6 +104,8 @@ pub(crate) fn read<'a>(
     out: &mut Vec<Diagnostic>,
 ) -> Found<'a> {
     let mut found: Vec<(&'static str, &'a Field)> = Vec::new();
+    // Names written at all, even with a bad value: those are not "missing".
+    let mut written: Vec<&'static str> = Vec::new();
     for field in &fields.fields {
         let name = field.name.node.as_str();
         let Some(spec) = kind.specs.iter().find(|s| s.name == name) else {
@@ -107,7 +115,10 @@ pub(crate) fn read<'a>(
                 None => format!(
                     "a `{}` has the fields {}",
                     kind.keyword,
-                    names.map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                    names
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             };
             out.push(
@@ -121,7 +132,10 @@ pub(crate) fn read<'a>(
             );
             continue;
         };
-        if !spec.shape.accepts(&field.value) && !(spec.name == "header" && header_like(&field.value)) {
+        written.push(spec.name);
+        if !spec.shape.accepts(&field.value)
+            && !(spec.name == "header" && header_like(&field.value))
+        {
             out.push(
                 Diagnostic::new(
                     Code::FieldValue,
@@ -145,7 +159,8 @@ pub(crate) fn read<'a>(
                 Diagnostic::new(kind.duplicate, message, field.span, "given again here")
                     .with_label(first.span, "first given here")
                     .with_help(if kind.keyword == "cta" && name == "button" {
-                        "keep one `button`; to offer several choices, send separate messages".to_owned()
+                        "keep one `button`; to offer several choices, send separate messages"
+                            .to_owned()
                     } else {
                         format!("keep one `{name}`")
                     }),
@@ -157,18 +172,22 @@ pub(crate) fn read<'a>(
     let missing: Vec<&Spec> = kind
         .specs
         .iter()
-        .filter(|s| s.required && !missing_ok.contains(&s.name) && !found.iter().any(|(n, _)| *n == s.name))
+        .filter(|s| s.required && !missing_ok.contains(&s.name) && !written.contains(&s.name))
         .collect();
     if !missing.is_empty() {
         let names: Vec<String> = missing.iter().map(|s| format!("`{}`", s.name)).collect();
-        let list = join_and(&names);
-        let help = missing.iter().map(|s| s.hint).collect::<Vec<_>>().join("; ");
+        let list = join_with(&names, "or");
+        let help = missing
+            .iter()
+            .map(|s| s.hint)
+            .collect::<Vec<_>>()
+            .join("; ");
         out.push(
             Diagnostic::new(
                 kind.missing,
                 format!("this `{}` has no {list}", kind.keyword),
                 head,
-                format!("missing {list}"),
+                format!("missing {}", join_with(&names, "and")),
             )
             .with_help(format!("add {help}")),
         );
@@ -182,11 +201,11 @@ fn header_like(value: &FieldValue) -> bool {
     matches!(value, FieldValue::Text(_) | FieldValue::Word(_, None))
 }
 
-/// `a`, `a and b`, `a, b and c`.
-pub(crate) fn join_and(items: &[String]) -> String {
+/// `a`, `a and b`, `a, b and c` (or with `or`).
+pub(crate) fn join_with(items: &[String], conjunction: &str) -> String {
     match items {
         [] => String::new(),
         [one] => one.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+        [init @ .., last] => format!("{} {conjunction} {last}", init.join(", ")),
     }
 }

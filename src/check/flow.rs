@@ -66,9 +66,14 @@ impl Exits {
 
     /// The state after the statement, whichever way it ended.
     fn joined(&self) -> Option<Window> {
-        [&self.replied, &self.opened, &self.not_delivered, &self.timeout]
-            .into_iter()
-            .fold(self.done.clone(), |acc, w| join(acc, w.clone()))
+        [
+            &self.replied,
+            &self.opened,
+            &self.not_delivered,
+            &self.timeout,
+        ]
+        .into_iter()
+        .fold(self.done.clone(), |acc, w| join(acc, w.clone()))
     }
 
     /// The outcomes, in words.
@@ -154,15 +159,20 @@ impl<'a> Flow<'a> {
     }
 
     fn unreachable_code(&mut self, block: &Block, first: usize) {
-        let (Some(stopper), Some(from), Some(to)) =
-            (block.stmts.get(first - 1), block.stmts.get(first), block.stmts.last())
-        else {
+        let (Some(stopper), Some(from), Some(to)) = (
+            block.stmts.get(first - 1),
+            block.stmts.get(first),
+            block.stmts.last(),
+        ) else {
             return;
         };
         let end = to.handlers.last().map_or(to.span.end, |h| h.body.span.end);
         let why = match stopper.kind {
             StmtKind::Stop => "`stop` ends the run here".to_owned(),
-            _ => format!("every way through this `{}` stops the run", stopper.kind.keyword()),
+            _ => format!(
+                "every way through this `{}` stops the run",
+                stopper.kind.keyword()
+            ),
         };
         self.out.push(
             Diagnostic::new(
@@ -190,12 +200,17 @@ impl<'a> Flow<'a> {
         let mut done = join(exits.done.clone(), exits.replied.clone());
         let mut handled: Vec<&Handler> = Vec::new();
         for handler in &stmt.handlers {
-            let same = |h: &&Handler| std::mem::discriminant(&h.kind) == std::mem::discriminant(&handler.kind);
+            let same = |h: &&Handler| {
+                std::mem::discriminant(&h.kind) == std::mem::discriminant(&handler.kind)
+            };
             if let Some(first) = handled.iter().copied().find(same) {
                 self.out.push(
                     Diagnostic::new(
                         Code::HandlerDuplicate,
-                        format!("`{}` is written twice for the same statement", handler.kind.describe()),
+                        format!(
+                            "`{}` is written twice for the same statement",
+                            handler.kind.describe()
+                        ),
                         handler.head,
                         "second handler",
                     )
@@ -218,9 +233,20 @@ impl<'a> Flow<'a> {
             }
         }
         for (kind_is_handled, window) in [
-            (handled.iter().any(|h| h.kind == HandlerKind::LinkOpened), &exits.opened),
-            (handled.iter().any(|h| h.kind == HandlerKind::NotDelivered), &exits.not_delivered),
-            (handled.iter().any(|h| matches!(h.kind, HandlerKind::Timeout(_))), &exits.timeout),
+            (
+                handled.iter().any(|h| h.kind == HandlerKind::LinkOpened),
+                &exits.opened,
+            ),
+            (
+                handled.iter().any(|h| h.kind == HandlerKind::NotDelivered),
+                &exits.not_delivered,
+            ),
+            (
+                handled
+                    .iter()
+                    .any(|h| matches!(h.kind, HandlerKind::Timeout(_))),
+                &exits.timeout,
+            ),
         ] {
             if !kind_is_handled {
                 done = join(done, window.clone());
@@ -289,7 +315,9 @@ impl<'a> Flow<'a> {
                 if tail.is_none() {
                     return Exits::done(state);
                 }
-                let timeout = handler_timeout.or(info.timeout_field).map_or(0, |d| d.seconds);
+                let timeout = handler_timeout
+                    .or(info.timeout_field)
+                    .map_or(0, |d| d.seconds);
                 let after = state.spend(timeout, stmt.head);
                 Exits {
                     opened: Some(after.clone()),
@@ -300,7 +328,8 @@ impl<'a> Flow<'a> {
             }
             StmtKind::Whatsapp(text) => {
                 messages::whatsapp_text(text, self.scope, self.out);
-                self.out.extend(state.require_open(stmt.head, "this `whatsapp` message"));
+                self.out
+                    .extend(state.require_open(stmt.head, "this `whatsapp` message"));
                 Exits::done(state)
             }
             StmtKind::Template(t) => {
@@ -318,8 +347,13 @@ impl<'a> Flow<'a> {
             StmtKind::Wait(d) => {
                 if d.seconds == 0 && !d.malformed {
                     self.out.push(
-                        Diagnostic::new(Code::WaitZero, "this `wait` waits no time", d.span, "zero duration")
-                            .with_help("wait a positive time such as `wait 5m`, or remove the `wait`"),
+                        Diagnostic::new(
+                            Code::WaitZero,
+                            "this `wait` waits no time",
+                            d.span,
+                            "zero duration",
+                        )
+                        .with_help("wait a positive time such as `wait 5m`, or remove the `wait`"),
                     );
                 }
                 Exits::done(state.spend(d.seconds, stmt.span))
@@ -333,16 +367,27 @@ impl<'a> Flow<'a> {
         }
     }
 
-    fn await_reply(&mut self, stmt: &Stmt, channel: Channel, state: Window, tail: Option<Claim>) -> Exits {
+    fn await_reply(
+        &mut self,
+        stmt: &Stmt,
+        channel: Channel,
+        state: Window,
+        tail: Option<Claim>,
+    ) -> Exits {
         let Some(timeout) = tail.and_then(|c| c.timeout) else {
             self.out.push(
                 Diagnostic::new(
                     Code::AwaitMissingTimeout,
-                    format!("`await reply {}` has no timeout, so a run could wait forever", channel.as_str()),
+                    format!(
+                        "`await reply {}` has no timeout, so a run could wait forever",
+                        channel.as_str()
+                    ),
                     stmt.span,
                     "waits with no limit",
                 )
-                .with_help("follow it with a handler that bounds the wait: `on timeout 1d < ... >`"),
+                .with_help(
+                    "follow it with a handler that bounds the wait: `on timeout 1d < ... >`",
+                ),
             );
             let replied = match channel {
                 Channel::Whatsapp => Window::opened(Anchor::Await(stmt.span)),
@@ -373,4 +418,3 @@ fn with_fact(state: Window, fact: Fact) -> Window {
         Fact::Closed(check) => Window::proven_closed(check),
     }
 }
-

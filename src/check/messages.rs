@@ -16,12 +16,37 @@ const CTA: Kind = Kind {
     missing: Code::CtaMissingField,
     specs: &[
         spec("from", Shape::Text, false, "`from \"+15550100001\"`"),
-        spec("header", Shape::WordText, true, "`header text \"...\"` (or `image`, `video`, `document` with a URL)"),
-        spec("body", Shape::Text, true, "`body \"...\"`, the message text (up to 1024 characters)"),
+        spec(
+            "header",
+            Shape::WordText,
+            true,
+            "`header text \"...\"` (or `image`, `video`, `document` with a URL)",
+        ),
+        spec(
+            "body",
+            Shape::Text,
+            true,
+            "`body \"...\"`, the message text (up to 1024 characters)",
+        ),
         spec("footer", Shape::Text, false, "`footer \"...\"`"),
-        spec("url", Shape::Text, true, "`url \"https://...\"`, where the button leads"),
-        spec("button", Shape::Text, true, "`button \"...\"`, the button label (up to 20 characters)"),
-        spec("timeout", Shape::Duration, true, "`timeout 30m` (5m to 2d), or an `on timeout 30m < ... >` handler after it"),
+        spec(
+            "url",
+            Shape::Text,
+            true,
+            "`url \"https://...\"`, where the button leads",
+        ),
+        spec(
+            "button",
+            Shape::Text,
+            true,
+            "`button \"...\"`, the button label (up to 20 characters)",
+        ),
+        spec(
+            "timeout",
+            Shape::Duration,
+            true,
+            "`timeout 30m` (5m to 2d), or an `on timeout 30m < ... >` handler after it",
+        ),
     ],
 };
 
@@ -31,7 +56,12 @@ const TEMPLATE: Kind = Kind {
     missing: Code::TemplateMissingField,
     specs: &[
         spec("language", Shape::Text, true, "`language \"en_US\"`"),
-        spec("category", Shape::Word, true, "`category utility` (or `marketing`)"),
+        spec(
+            "category",
+            Shape::Word,
+            true,
+            "`category utility` (or `marketing`)",
+        ),
         Spec {
             name: "param",
             shape: Shape::Text,
@@ -94,7 +124,11 @@ pub(crate) fn cta(
     if let Some(name) = &cta.name {
         forbid_vars(name, "an action name", out);
     }
-    let missing_ok: &[&str] = if handler_timeout.is_some() { &["timeout"] } else { &[] };
+    let missing_ok: &[&str] = if handler_timeout.is_some() {
+        &["timeout"]
+    } else {
+        &[]
+    };
     let found = fields::read(&cta.fields, &CTA, head, missing_ok, out);
 
     if let Some(from) = found.text("from") {
@@ -126,7 +160,13 @@ pub(crate) fn cta(
     }
     if let Some(button) = found.text("button") {
         scope.check_text(button, out);
-        length(button, CTA_BUTTON_MAX, Code::CtaButtonLength, "button label", out);
+        length(
+            button,
+            CTA_BUTTON_MAX,
+            Code::CtaButtonLength,
+            "button label",
+            out,
+        );
     }
     if let Some(link) = found.text("url") {
         scope.check_text(link, out);
@@ -158,7 +198,11 @@ pub(crate) fn timeout_range(d: Duration, out: &mut Vec<Diagnostic>) {
     if d.malformed || (CTA_TIMEOUT_MIN_SECONDS..=CTA_TIMEOUT_MAX_SECONDS).contains(&d.seconds) {
         return;
     }
-    let side = if d.seconds < CTA_TIMEOUT_MIN_SECONDS { "shorter" } else { "longer" };
+    let side = if d.seconds < CTA_TIMEOUT_MIN_SECONDS {
+        "shorter"
+    } else {
+        "longer"
+    };
     out.push(
         Diagnostic::new(
             Code::CtaTimeoutRange,
@@ -196,7 +240,13 @@ fn check_header(value: &FieldValue, scope: &Scope, out: &mut Vec<Diagnostic>) {
     match kind.node.as_str() {
         "text" => {
             scope.check_text(text, out);
-            length(text, CTA_HEADER_TEXT_MAX, Code::CtaHeaderLength, "header text", out);
+            length(
+                text,
+                CTA_HEADER_TEXT_MAX,
+                Code::CtaHeaderLength,
+                "header text",
+                out,
+            );
         }
         "image" | "video" | "document" => {
             scope.check_text(text, out);
@@ -204,7 +254,9 @@ fn check_header(value: &FieldValue, scope: &Scope, out: &mut Vec<Diagnostic>) {
         }
         other => {
             let help = match did_you_mean(other, HEADER_KINDS.iter().copied()) {
-                Some(s) => format!("did you mean `{s}`? Header kinds are `text`, `image`, `video` and `document`"),
+                Some(s) => format!(
+                    "did you mean `{s}`? Header kinds are `text`, `image`, `video` and `document`"
+                ),
                 None => "header kinds are `text`, `image`, `video` and `document`".to_owned(),
             };
             out.push(
@@ -226,11 +278,20 @@ fn length(text: &Text, max: usize, code: Code, what: &str, out: &mut Vec<Diagnos
     let has_vars = text.vars().next().is_some();
     if text.is_empty() {
         out.push(
-            Diagnostic::new(Code::CtaEmptyField, format!("the {what} is empty"), text.span, "empty")
-                .with_help(format!("write the {what}; WhatsApp refuses an empty one")),
+            Diagnostic::new(
+                Code::CtaEmptyField,
+                format!("the {what} is empty"),
+                text.span,
+                "empty",
+            )
+            .with_help(format!("write the {what}; WhatsApp refuses an empty one")),
         );
     } else if n > max {
-        let counted = if has_vars { " of literal text (variables not counted)" } else { "" };
+        let counted = if has_vars {
+            " of literal text (variables not counted)"
+        } else {
+            ""
+        };
         out.push(
             Diagnostic::new(
                 code,
@@ -238,7 +299,10 @@ fn length(text: &Text, max: usize, code: Code, what: &str, out: &mut Vec<Diagnos
                 text.span,
                 format!("{n} characters"),
             )
-            .with_help(format!("shorten the {what} by at least {} characters", n - max)),
+            .with_help(format!(
+                "shorten the {what} by at least {}",
+                plural(n - max, "character")
+            )),
         );
     }
 }
@@ -248,7 +312,9 @@ pub(crate) fn is_e164(s: &str) -> bool {
     let Some(digits) = s.strip_prefix('+') else {
         return false;
     };
-    (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0')
+    (8..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
 }
 
 /// Checks a free-form WhatsApp text.
@@ -259,11 +325,20 @@ pub(crate) fn whatsapp_text(text: &Text, scope: &Scope, out: &mut Vec<Diagnostic
         let message = if text.is_empty() {
             "a WhatsApp message cannot be empty".to_owned()
         } else {
-            format!("this WhatsApp text is {n} characters; WhatsApp allows at most {WHATSAPP_TEXT_MAX}")
+            format!(
+                "this WhatsApp text is {n} characters; WhatsApp allows at most {WHATSAPP_TEXT_MAX}"
+            )
         };
         out.push(
-            Diagnostic::new(Code::WhatsappBodyLength, message, text.span, format!("{n} characters"))
-                .with_help(format!("write between 1 and {WHATSAPP_TEXT_MAX} characters")),
+            Diagnostic::new(
+                Code::WhatsappBodyLength,
+                message,
+                text.span,
+                format!("{n} characters"),
+            )
+            .with_help(format!(
+                "write between 1 and {WHATSAPP_TEXT_MAX} characters"
+            )),
         );
     }
 }
@@ -274,7 +349,9 @@ pub(crate) fn template(t: &Template, head: Span, scope: &Scope, out: &mut Vec<Di
     if let Some(name) = t.name.as_literal() {
         let valid = !name.is_empty()
             && name.len() <= TEMPLATE_NAME_MAX
-            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if !valid {
             let suggestion: String = name
                 .trim()
@@ -330,7 +407,10 @@ pub(crate) fn template(t: &Template, head: Span, scope: &Scope, out: &mut Vec<Di
             out.push(
                 Diagnostic::new(
                     Code::TemplateCategory,
-                    format!("`{}` is not a template category a workflow can send", word.node),
+                    format!(
+                        "`{}` is not a template category a workflow can send",
+                        word.node
+                    ),
                     word.span,
                     "unknown category",
                 )
@@ -392,8 +472,13 @@ pub(crate) fn sms(sms: &Sms, head: Span, scope: &Scope, out: &mut Vec<Diagnostic
             format!("this SMS is {n} characters; SMS providers accept at most {SMS_BODY_MAX}")
         };
         out.push(
-            Diagnostic::new(Code::SmsBodyLength, message, body.span, format!("{n} characters"))
-                .with_help(format!("write between 1 and {SMS_BODY_MAX} characters")),
+            Diagnostic::new(
+                Code::SmsBodyLength,
+                message,
+                body.span,
+                format!("{n} characters"),
+            )
+            .with_help(format!("write between 1 and {SMS_BODY_MAX} characters")),
         );
         return;
     }
@@ -445,11 +530,19 @@ pub(crate) fn sms_segments(text: &str) -> (usize, &'static str) {
             septets += 2;
         } else {
             let units = text.encode_utf16().count();
-            let n = if units <= SMS_UCS2_SINGLE { 1 } else { units.div_ceil(SMS_UCS2_MULTI) };
+            let n = if units <= SMS_UCS2_SINGLE {
+                1
+            } else {
+                units.div_ceil(SMS_UCS2_MULTI)
+            };
             return (n, "UCS-2");
         }
     }
-    let n = if septets <= SMS_GSM7_SINGLE { 1 } else { septets.div_ceil(SMS_GSM7_MULTI) };
+    let n = if septets <= SMS_GSM7_SINGLE {
+        1
+    } else {
+        septets.div_ceil(SMS_GSM7_MULTI)
+    };
     (n, "GSM-7")
 }
 
@@ -461,8 +554,13 @@ pub(crate) fn email(fields: &Fields, head: Span, scope: &Scope, out: &mut Vec<Di
             scope.check_text(text, out);
             if text.is_empty() {
                 out.push(
-                    Diagnostic::new(Code::EmailMissingField, format!("the email's {name} is empty"), text.span, "empty")
-                        .with_help(format!("write the {name}")),
+                    Diagnostic::new(
+                        Code::EmailMissingField,
+                        format!("the email's {name} is empty"),
+                        text.span,
+                        "empty",
+                    )
+                    .with_help(format!("write the {name}")),
                 );
             }
         }
@@ -537,5 +635,14 @@ mod tests {
         assert_eq!(sms_segments(&"€".repeat(81)), (2, "GSM-7"));
         assert_eq!(sms_segments(&"ç".repeat(70)), (1, "UCS-2"));
         assert_eq!(sms_segments(&"ç".repeat(71)), (2, "UCS-2"));
+    }
+}
+
+/// `1 character`, `2 characters`.
+pub(crate) fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }

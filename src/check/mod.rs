@@ -47,7 +47,10 @@ pub fn check(file: &ast::File) -> Vec<Diagnostic> {
             }
             Item::Field(_) => {}
             Item::Trigger(trigger) => {
-                if let Some(first) = triggers.iter().find(|t| t.channel.node == trigger.channel.node) {
+                if let Some(first) = triggers
+                    .iter()
+                    .find(|t| t.channel.node == trigger.channel.node)
+                {
                     out.push(
                         Diagnostic::new(
                             Code::TriggerDuplicate,
@@ -63,7 +66,11 @@ pub fn check(file: &ast::File) -> Vec<Diagnostic> {
                     );
                 }
                 triggers.push(trigger);
-                flow::Flow::new(&scope, &mut out).trigger(trigger.channel.node, trigger.head, &trigger.body);
+                flow::Flow::new(&scope, &mut out).trigger(
+                    trigger.channel.node,
+                    trigger.head,
+                    &trigger.body,
+                );
             }
         }
     }
@@ -90,7 +97,10 @@ fn declarations(file: &ast::File, out: &mut Vec<Diagnostic>) -> Scope {
         let Item::Field(path) = item else { continue };
         let problem = match path.node.split_once('.') {
             Some(("contact", key)) if STANDARD_CONTACT_FIELDS.contains(&key) || key == "tags" => {
-                Some((format!("`{}` is a standard contact field", path.node), "remove this declaration".to_owned()))
+                Some((
+                    format!("`{}` is a standard contact field", path.node),
+                    "remove this declaration".to_owned(),
+                ))
             }
             Some(("contact", key)) if is_snake_case(key) => {
                 if let Some(first) = seen.iter().find(|p| p.node == path.node) {
@@ -124,7 +134,10 @@ fn declarations(file: &ast::File, out: &mut Vec<Diagnostic>) -> Scope {
             )),
         };
         if let Some((message, help)) = problem {
-            out.push(Diagnostic::new(Code::FieldDeclaration, message, path.span, "not declarable").with_help(help));
+            out.push(
+                Diagnostic::new(Code::FieldDeclaration, message, path.span, "not declarable")
+                    .with_help(help),
+            );
         }
     }
     scope

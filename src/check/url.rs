@@ -23,7 +23,8 @@ pub(crate) fn check(text: &Text, what: &str) -> Vec<Diagnostic> {
         }
     }
     let error = |message: String, label: &str, help: &str| {
-        Diagnostic::new(Code::CtaUrl, message, text.span, label.to_owned()).with_help(help.to_owned())
+        Diagnostic::new(Code::CtaUrl, message, text.span, label.to_owned())
+            .with_help(help.to_owned())
     };
     let lower = shape.to_ascii_lowercase();
     let scheme_len = if lower.starts_with("https://") {

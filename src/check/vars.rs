@@ -31,7 +31,10 @@ pub const STANDARD_CONTACT_FIELDS: &[&str] = &[
 pub const NAMESPACES: &[&str] = &["contact", "custom_values"];
 
 /// The best candidate close to `word`, if any is close enough to be a typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(1);
     candidates
         .into_iter()
@@ -78,18 +81,26 @@ impl Scope {
         let namespace = segments.next().unwrap_or("");
         let key = segments.next();
         let unknown = |message: String, help: String| {
-            Some(Diagnostic::new(Code::VarUnknown, message, span, "unknown variable").with_help(help))
+            Some(
+                Diagnostic::new(Code::VarUnknown, message, span, "unknown variable")
+                    .with_help(help),
+            )
         };
         match (namespace, key) {
             ("contact", Some("tags")) => unknown(
                 "`contact.tags` is a list of tags, not text".to_owned(),
-                "test tags in a condition instead: `if contact.tags has \"vip\" < ... >`".to_owned(),
+                "test tags in a condition instead: `if contact.tags has \"vip\" < ... >`"
+                    .to_owned(),
             ),
             ("contact", Some(key)) if self.has_contact_field(key) => None,
             ("contact", Some(key)) => {
                 let help = match did_you_mean(key, self.contact_fields()) {
-                    Some(s) => format!("did you mean `contact.{s}`? A custom field must be declared first: `field contact.{key}`"),
-                    None => format!("declare custom contact fields at the top of the file: `field contact.{key}`"),
+                    Some(s) => format!(
+                        "did you mean `contact.{s}`? A custom field must be declared first: `field contact.{key}`"
+                    ),
+                    None => format!(
+                        "declare custom contact fields at the top of the file: `field contact.{key}`"
+                    ),
                 };
                 unknown(format!("unknown contact field `{key}`"), help)
             }
@@ -107,7 +118,8 @@ impl Scope {
                         Some(k) => format!("did you mean `{s}.{k}`?"),
                         None => format!("did you mean `{s}.…`?"),
                     },
-                    None => "variables are `{{contact.<field>}}` or `{{custom_values.<key>}}`".to_owned(),
+                    None => "variables are `{{contact.<field>}}` or `{{custom_values.<key>}}`"
+                        .to_owned(),
                 };
                 let message = if key.is_none() {
                     format!("`{path}` is not a variable: it needs a namespace and a name")
@@ -121,7 +133,10 @@ impl Scope {
 
     /// Checks every variable in a text.
     pub fn check_text(&self, text: &Text, out: &mut Vec<Diagnostic>) {
-        out.extend(text.vars().filter_map(|v: &Var| self.check_path(&v.path, v.span)));
+        out.extend(
+            text.vars()
+                .filter_map(|v: &Var| self.check_path(&v.path, v.span)),
+        );
     }
 }
 
@@ -146,8 +161,14 @@ mod tests {
 
     #[test]
     fn suggests_close_names() {
-        assert_eq!(did_you_mean("frist_name", STANDARD_CONTACT_FIELDS.iter().copied()), Some("first_name"));
-        assert_eq!(did_you_mean("zzzzzz", STANDARD_CONTACT_FIELDS.iter().copied()), None);
+        assert_eq!(
+            did_you_mean("frist_name", STANDARD_CONTACT_FIELDS.iter().copied()),
+            Some("first_name")
+        );
+        assert_eq!(
+            did_you_mean("zzzzzz", STANDARD_CONTACT_FIELDS.iter().copied()),
+            None
+        );
     }
 
     #[test]
@@ -157,7 +178,11 @@ mod tests {
         let s = Span::new(0, 1);
         assert!(scope.check_path("contact.first_name", s).is_none());
         assert!(scope.check_path("contact.shoe_size", s).is_none());
-        assert!(scope.check_path("custom_values.agent_calendar", s).is_none());
+        assert!(
+            scope
+                .check_path("custom_values.agent_calendar", s)
+                .is_none()
+        );
         assert!(scope.check_path("contact.frist_name", s).is_some());
         assert!(scope.check_path("custom_values.AgentCal", s).is_some());
         assert!(scope.check_path("user.first_name", s).is_some());

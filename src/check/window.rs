@@ -120,7 +120,11 @@ impl Window {
 
     /// Where two paths meet: the worse of the two.
     pub(crate) fn join(self, other: Window) -> Window {
-        if other.rank() < self.rank() { other } else { self }
+        if other.rank() < self.rank() {
+            other
+        } else {
+            self
+        }
     }
 
     /// Reports a session message sent at `at` (its keyword) when the window
@@ -145,7 +149,10 @@ impl Window {
                 at,
                 "the window may be closed here",
             )
-            .with_label(trigger, format!("a reply on {channel} does not open the WhatsApp window")),
+            .with_label(
+                trigger,
+                format!("a reply on {channel} does not open the WhatsApp window"),
+            ),
             (Left::Unknown, anchor) => Diagnostic::new(
                 Code::WindowClosed,
                 format!("{what} is sent where nothing proves the 24-hour window open"),
@@ -169,10 +176,18 @@ impl Window {
                             format_duration(self.elapsed)
                         ),
                     ),
-                    Anchor::OtherTrigger(..) => ("".to_owned(), format!("{what} may be sent after the window closed")),
+                    Anchor::OtherTrigger(..) => (
+                        "".to_owned(),
+                        format!("{what} may be sent after the window closed"),
+                    ),
                 };
-                let mut d = Diagnostic::new(Code::WindowClosed, message, at, "the window may be closed here")
-                    .with_label(anchor_span(anchor), text);
+                let mut d = Diagnostic::new(
+                    Code::WindowClosed,
+                    message,
+                    at,
+                    "the window may be closed here",
+                )
+                .with_label(anchor_span(anchor), text);
                 for (span, seconds) in &self.spent {
                     d = d.with_label(*span, format!("spends up to {}", format_duration(*seconds)));
                 }

@@ -288,7 +288,9 @@ impl Text {
 
     /// True when the text has no characters and no variables.
     pub fn is_empty(&self) -> bool {
-        self.parts.iter().all(|p| matches!(p, Part::Lit(s) if s.is_empty()))
+        self.parts
+            .iter()
+            .all(|p| matches!(p, Part::Lit(s) if s.is_empty()))
     }
 }
 

@@ -26,7 +26,10 @@ impl Drift {
     pub(crate) fn into_diagnostic(self) -> Diagnostic {
         Diagnostic::new(
             Code::Internal,
-            format!("internal error: the parser and its converter disagree about {}", self.context),
+            format!(
+                "internal error: the parser and its converter disagree about {}",
+                self.context
+            ),
             self.span,
             "while reading this",
         )
@@ -210,7 +213,11 @@ impl<'d> Converter<'d> {
                 stmts.push(self.stmt(p)?);
             }
         }
-        Ok(Block { stmts, orphans, span })
+        Ok(Block {
+            stmts,
+            orphans,
+            span,
+        })
     }
 
     fn handler(&mut self, pair: Pair<'_, Rule>) -> Result<Handler> {
@@ -297,7 +304,10 @@ impl<'d> Converter<'d> {
             }
             None => None,
         };
-        Ok(If { branches, otherwise })
+        Ok(If {
+            branches,
+            otherwise,
+        })
     }
 
     fn fields(&mut self, pair: Pair<'_, Rule>) -> Result<Fields> {
@@ -368,7 +378,11 @@ impl<'d> Converter<'d> {
         let Some(cond) = inner else {
             return self.drift(&pair, "a condition");
         };
-        Ok(if nots % 2 == 1 { Cond::Not(Box::new(cond)) } else { cond })
+        Ok(if nots % 2 == 1 {
+            Cond::Not(Box::new(cond))
+        } else {
+            cond
+        })
     }
 
     fn test(&mut self, pair: Pair<'_, Rule>) -> Result<Test> {
@@ -391,7 +405,11 @@ impl<'d> Converter<'d> {
             }
             None => None,
         };
-        Ok(Test { path, compare, span })
+        Ok(Test {
+            path,
+            compare,
+            span,
+        })
     }
 
     fn string(&mut self, pair: Pair<'_, Rule>) -> Text {
@@ -447,7 +465,9 @@ pub(crate) fn parse_duration(text: &str) -> std::result::Result<u64, String> {
             _ => return Err(format!("`{text}` is not a duration")),
         };
         if rank >= last_rank {
-            return Err(format!("`{text}` repeats a unit or puts a smaller unit before a larger one"));
+            return Err(format!(
+                "`{text}` repeats a unit or puts a smaller unit before a larger one"
+            ));
         }
         last_rank = rank;
         let amount: u64 = text[digits_start..i]

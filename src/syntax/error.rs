@@ -73,7 +73,10 @@ const STATEMENT_RULES: &[Rule] = &[
 /// What the author may write at the error position, as one phrase.
 fn expected_phrase(positives: &[Rule]) -> String {
     let mut items: Vec<&'static str> = Vec::new();
-    let statements = STATEMENT_RULES.iter().filter(|r| positives.contains(r)).count();
+    let statements = STATEMENT_RULES
+        .iter()
+        .filter(|r| positives.contains(r))
+        .count();
     let mut rules: Vec<Rule> = positives.to_vec();
     if statements >= 3 {
         rules.retain(|r| !STATEMENT_RULES.contains(r));
@@ -101,7 +104,8 @@ fn found_at(text: &str, offset: usize) -> (String, Span) {
         return ("the end of the input".to_owned(), Span::new(start, start));
     };
     let mut len = if c.is_alphanumeric() || c == '_' {
-        rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.')).unwrap_or(rest.len())
+        rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+            .unwrap_or(rest.len())
     } else if c == '"' {
         rest[1..].find('"').map_or(rest.len(), |p| p + 2).min(40)
     } else {
@@ -153,7 +157,8 @@ fn help_for(positives: &[Rule]) -> String {
     if positives.contains(&Rule::EOI) && positives.len() <= 2 {
         "a file holds `workflow \"Name\"`, `field contact.key` and `on reply CHANNEL < ... >` items; statements go inside a trigger's `< >`".to_owned()
     } else if positives.contains(&Rule::duration) {
-        "durations are whole numbers with a unit: `45s`, `30m`, `2h`, `1d`, or combined as `1h30m`".to_owned()
+        "durations are whole numbers with a unit: `45s`, `30m`, `2h`, `1d`, or combined as `1h30m`"
+            .to_owned()
     } else if positives.contains(&Rule::string) {
         "text is written in double quotes, like `\"Hello {{contact.first_name}}\"`".to_owned()
     } else if positives.contains(&Rule::channel) {

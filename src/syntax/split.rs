@@ -52,6 +52,9 @@ struct Scanner<'a> {
     open: Vec<(u8, usize)>,
     /// Whether this item already reported exceeding the depth cap.
     too_deep_reported: bool,
+    /// Whether this item has an unterminated string, which swallows any
+    /// closing brackets after it (so they are not reported as missing).
+    unterminated: bool,
 }
 
 /// Cuts `text` into items. Offsets in the result are offsets into `text`.
@@ -64,6 +67,7 @@ pub(crate) fn split(text: &str) -> Split {
         item_ok: true,
         open: Vec::new(),
         too_deep_reported: false,
+        unterminated: false,
     };
     s.run();
     Split {
@@ -118,7 +122,9 @@ impl Scanner<'_> {
                                 Self::span(i, i + 1),
                                 format!("no {opener} is open here"),
                             )
-                            .with_help(format!("remove this {what}, or add the {opener} it was meant to close")),
+                            .with_help(format!(
+                                "remove this {what}, or add the {opener} it was meant to close"
+                            )),
                         );
                     }
                     i += 1;
@@ -143,6 +149,7 @@ impl Scanner<'_> {
                 Some(j) => return j + 1,
                 None => {
                     self.item_ok = false;
+                    self.unterminated = true;
                     let line_end = memchr_or_end(b'\n', self.bytes, start);
                     self.diagnostics.push(
                         Diagnostic::new(
@@ -151,7 +158,9 @@ impl Scanner<'_> {
                             Self::span(start, line_end),
                             "the string starts here and runs to the end of the file",
                         )
-                        .with_help("add the closing `\"`; write `\\\"` for a quote inside a string"),
+                        .with_help(
+                            "add the closing `\"`; write `\\\"` for a quote inside a string",
+                        ),
                     );
                     return self.bytes.len();
                 }
@@ -162,7 +171,11 @@ impl Scanner<'_> {
     /// Reads an identifier-like word at `start`; cuts an item before it when it
     /// starts one. Returns the offset after the word.
     fn word(&mut self, start: usize) -> usize {
-        let end = start + self.bytes[start..].iter().take_while(|&&b| is_ident_byte(b)).count();
+        let end = start
+            + self.bytes[start..]
+                .iter()
+                .take_while(|&&b| is_ident_byte(b))
+                .count();
         let after_dot = start > 0 && self.bytes[start - 1] == b'.';
         if after_dot {
             return end;
@@ -191,7 +204,10 @@ impl Scanner<'_> {
                 _ => break,
             }
         }
-        let len = self.bytes[i..].iter().take_while(|&&b| is_ident_byte(b)).count();
+        let len = self.bytes[i..]
+            .iter()
+            .take_while(|&&b| is_ident_byte(b))
+            .count();
         Some(&self.bytes[i..i + len])
     }
 
@@ -211,9 +227,13 @@ impl Scanner<'_> {
 
     /// Closes the current item at `end`, reporting brackets left open.
     fn end_item(&mut self, end: usize) {
-        if let Some(&(kind, at)) = self.open.last() {
+        if let Some(&(kind, at)) = self.open.last().filter(|_| !self.unterminated) {
             self.item_ok = false;
-            let (what, closer) = if kind == b'<' { ("block", "`>`") } else { ("parenthesis", "`)`") };
+            let (what, closer) = if kind == b'<' {
+                ("block", "`>`")
+            } else {
+                ("parenthesis", "`)`")
+            };
             let mut d = Diagnostic::new(
                 Code::SyntaxUnclosedBlock,
                 format!("this {what} is never closed"),
@@ -233,6 +253,7 @@ impl Scanner<'_> {
         self.open.clear();
         self.item_ok = true;
         self.too_deep_reported = false;
+        self.unterminated = false;
     }
 }
 
@@ -252,12 +273,17 @@ mod tests {
     use super::*;
 
     fn spans(text: &str) -> Vec<&str> {
-        split(text).chunks.iter().map(|c| &text[c.span.range()]).collect()
+        split(text)
+            .chunks
+            .iter()
+            .map(|c| &text[c.span.range()])
+            .collect()
     }
 
     #[test]
     fn cuts_at_top_level_items_only() {
-        let text = "workflow \"a\" on reply sms < sms \"on reply\" on timeout 1m < > > field contact.x";
+        let text =
+            "workflow \"a\" on reply sms < sms \"on reply\" on timeout 1m < > > field contact.x";
         assert_eq!(
             spans(text),
             vec![
@@ -284,12 +310,26 @@ mod tests {
     fn reports_unmatched_close_and_unterminated_string() {
         let d = split("on reply sms < > > tag \"abc").diagnostics;
         let codes: Vec<_> = d.iter().map(|d| d.code).collect();
-        assert_eq!(codes, vec![Code::SyntaxUnmatchedClose, Code::SyntaxUnterminatedString]);
+        assert_eq!(
+            codes,
+            vec![Code::SyntaxUnmatchedClose, Code::SyntaxUnterminatedString]
+        );
+    }
+
+    #[test]
+    fn an_unterminated_string_does_not_also_report_its_block() {
+        let d = split("on reply sms < tag \"abc >").diagnostics;
+        let codes: Vec<_> = d.iter().map(|d| d.code).collect();
+        assert_eq!(codes, vec![Code::SyntaxUnterminatedString]);
     }
 
     #[test]
     fn depth_cap_is_reported_once() {
-        let text = format!("on reply sms {}{}", "<".repeat(MAX_DEPTH + 5), ">".repeat(MAX_DEPTH + 5));
+        let text = format!(
+            "on reply sms {}{}",
+            "<".repeat(MAX_DEPTH + 5),
+            ">".repeat(MAX_DEPTH + 5)
+        );
         let split = split(&text);
         assert_eq!(split.diagnostics.len(), 1);
         assert_eq!(split.diagnostics[0].code, Code::SyntaxTooDeep);
@@ -298,6 +338,9 @@ mod tests {
 
     #[test]
     fn escaped_quotes_do_not_end_strings() {
-        assert_eq!(spans("workflow \"a \\\" on reply\""), vec!["workflow \"a \\\" on reply\""]);
+        assert_eq!(
+            spans("workflow \"a \\\" on reply\""),
+            vec!["workflow \"a \\\" on reply\""]
+        );
     }
 }

@@ -31,7 +31,10 @@ pub(crate) fn decode(raw: &str, base: u32, diagnostics: &mut Vec<Diagnostic>) ->
     let mut lit = String::new();
     let mut i = 0;
     while i < bytes.len() {
-        let run = bytes[i..].iter().position(|&b| is_special(b)).map_or(bytes.len(), |p| i + p);
+        let run = bytes[i..]
+            .iter()
+            .position(|&b| is_special(b))
+            .map_or(bytes.len(), |p| i + p);
         lit.push_str(&body[i..run]);
         i = run;
         if i >= bytes.len() {
@@ -101,7 +104,9 @@ fn variable(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> usize {
     let at = |i: usize| body_base + i as u32;
-    let Some(close) = memchr::memmem::find(body[start + 2..].as_bytes(), b"}}").map(|p| start + 2 + p) else {
+    let Some(close) =
+        memchr::memmem::find(body[start + 2..].as_bytes(), b"}}").map(|p| start + 2 + p)
+    else {
         diagnostics.push(
             Diagnostic::new(
                 Code::VarMalformed,
