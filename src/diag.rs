@@ -203,7 +203,12 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic with the code's severity and a primary label.
-    pub fn new(code: Code, message: impl Into<String>, span: Span, label: impl Into<String>) -> Diagnostic {
+    pub fn new(
+        code: Code,
+        message: impl Into<String>,
+        span: Span,
+        label: impl Into<String>,
+    ) -> Diagnostic {
         Diagnostic {
             code,
             severity: code.severity(),
@@ -304,13 +309,15 @@ impl miette::Diagnostic for Report<'_> {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
-        Some(Box::new(self.diagnostic.labels.iter().enumerate().map(|(i, label)| {
-            let text = (!label.text.is_empty()).then(|| label.text.clone());
-            if i == 0 {
-                miette::LabeledSpan::new_primary_with_span(text, label.span)
-            } else {
-                miette::LabeledSpan::new_with_span(text, label.span)
-            }
-        })))
+        Some(Box::new(self.diagnostic.labels.iter().enumerate().map(
+            |(i, label)| {
+                let text = (!label.text.is_empty()).then(|| label.text.clone());
+                if i == 0 {
+                    miette::LabeledSpan::new_primary_with_span(text, label.span)
+                } else {
+                    miette::LabeledSpan::new_with_span(text, label.span)
+                }
+            },
+        )))
     }
 }

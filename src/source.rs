@@ -9,7 +9,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 /// A half-open byte range `start..end` into one source file.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Span {
     /// Offset of the first byte.
     pub start: u32,
@@ -105,7 +107,10 @@ impl std::error::Error for SourceTooLarge {}
 
 impl SourceFile {
     /// A source file, refused when its offsets would not fit a [`Span`].
-    pub fn new(name: impl Into<Arc<str>>, text: impl Into<Arc<str>>) -> Result<SourceFile, SourceTooLarge> {
+    pub fn new(
+        name: impl Into<Arc<str>>,
+        text: impl Into<Arc<str>>,
+    ) -> Result<SourceFile, SourceTooLarge> {
         let text = text.into();
         if text.len() > MAX_SOURCE_LEN {
             return Err(SourceTooLarge { len: text.len() });
@@ -168,7 +173,10 @@ impl LineIndex {
 
     /// The line and column of a byte offset in `text` (the text indexed).
     pub fn line_col(&self, text: &str, offset: u32) -> LineCol {
-        let line = self.starts.partition_point(|&s| s <= offset).saturating_sub(1);
+        let line = self
+            .starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1);
         let start = self.starts.get(line).copied().unwrap_or(0) as usize;
         let end = (offset as usize).min(text.len());
         let column = text
