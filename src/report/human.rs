@@ -6,11 +6,22 @@
 //! and `NO_COLOR`; deciding those is the caller's job). Tests should use
 //! [`render_plain`], which is stable: Unicode, no colour, 80 columns.
 //!
-//! The `[file:line:column]` in each report's header is the primary label's
-//! start as the JSON and GitHub reports give it (columns in characters);
-//! miette on its own would count the column in bytes.
+//! Three things are adjusted on the way to miette:
+//!
+//! - The `[file:line:column]` in each report's header is the primary label's
+//!   start as the JSON and GitHub reports give it (columns in characters);
+//!   miette on its own counts that column in bytes.
+//! - Control characters (other than tab and line ends) and bidirectional
+//!   overrides in the source and in messages are shown as visible symbols
+//!   (`␛`, `�`), so a file cannot send escape sequences to the terminal or
+//!   reorder what is displayed. Labels are moved to match.
+//! - A label on a line longer than [`MAX_SNIPPET_LINE`] bytes is not drawn
+//!   under its line (miette would print the whole line in every report, and
+//!   panics past 65 535 columns); the report names the position instead.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use miette::{
@@ -19,7 +30,10 @@ use miette::{
 };
 
 use crate::diag::{Diagnostic, Report};
-use crate::source::{LineIndex, SourceFile};
+use crate::source::{LineIndex, SourceFile, Span};
+
+/// The longest line, in bytes, drawn with labels under it.
+pub const MAX_SNIPPET_LINE: usize = 8 * 1024;
 
 /// How to draw reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,13 +80,13 @@ impl Default for HumanOptions {
 /// Draws `diagnostics` of `file`, one report after another, separated by a
 /// blank line. Returns `""` when there are none.
 pub fn render(diagnostics: &[Diagnostic], file: &SourceFile, options: HumanOptions) -> String {
-    let handler = options.handler();
+    let renderer = Renderer::new(file, options);
     let mut out = String::new();
     for (i, diagnostic) in diagnostics.iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }
-        out.push_str(&render_one(&handler, diagnostic, file));
+        out.push_str(&renderer.render(diagnostic));
     }
     out
 }
@@ -83,10 +97,223 @@ pub fn render_plain(diagnostics: &[Diagnostic], file: &SourceFile) -> String {
     render(diagnostics, file, HumanOptions::PLAIN)
 }
 
-/// A [`Report`] whose source gives miette character columns.
+/// Draws the diagnostics of one file one at a time, so a caller can write
+/// each report as soon as it is drawn ([`render`] joins them in memory).
+pub struct Renderer<'a> {
+    file: &'a SourceFile,
+    handler: GraphicalReportHandler,
+    source: Shown,
+}
+
+impl<'a> Renderer<'a> {
+    /// A renderer for diagnostics of `file`.
+    pub fn new(file: &'a SourceFile, options: HumanOptions) -> Renderer<'a> {
+        Renderer {
+            file,
+            handler: options.handler(),
+            source: Shown::new(file),
+        }
+    }
+
+    /// One diagnostic's report, ending in a newline.
+    pub fn render(&self, diagnostic: &Diagnostic) -> String {
+        let labels: Vec<Span> = diagnostic
+            .labels
+            .iter()
+            .map(|l| self.source.map_span(l.span))
+            .collect();
+        let drawable = labels.iter().all(|&span| self.source.drawable(span));
+        let mut handler = Cow::Borrowed(&self.handler);
+        if !drawable && let Some(&primary) = labels.first() {
+            // Name the position in a footer instead of drawing the line.
+            let at = self.source.line_col(primary.start);
+            let mut footer = format!("at {}:{}:{}", self.source.name, at.line, at.column);
+            if let Some(text) = diagnostic.labels.first().map(|l| l.text.as_str())
+                && !text.is_empty()
+            {
+                footer.push_str(": ");
+                footer.push_str(&clean(text));
+            }
+            footer.push_str(" (line too long to show)");
+            handler = Cow::Owned(self.handler.clone().with_footer(footer));
+        }
+        let adapted = Adapted {
+            report: Report::new(diagnostic, self.file),
+            diagnostic,
+            labels: if drawable { labels } else { Vec::new() },
+            source: &self.source,
+        };
+        let mut out = String::new();
+        let drawn = catch_unwind(AssertUnwindSafe(|| {
+            handler.render_report(&mut out, &adapted)
+        }));
+        if matches!(drawn, Ok(Ok(()))) {
+            return out;
+        }
+        self.fallback(diagnostic)
+    }
+
+    /// A plain report for when miette refuses (a label out of range would be
+    /// a bug, but the report must still say something).
+    fn fallback(&self, diagnostic: &Diagnostic) -> String {
+        let mut out = format!(
+            "{}[{}]: {}\n",
+            diagnostic.severity.as_str(),
+            diagnostic.code,
+            clean(&diagnostic.message)
+        );
+        for label in &diagnostic.labels {
+            let at = self.source.line_col(self.source.map_span(label.span).start);
+            out.push_str(&format!(
+                "  --> {}:{}:{}",
+                self.source.name, at.line, at.column
+            ));
+            if !label.text.is_empty() {
+                out.push_str(": ");
+                out.push_str(&clean(&label.text));
+            }
+            out.push('\n');
+        }
+        if let Some(help) = &diagnostic.help {
+            out.push_str("  help: ");
+            out.push_str(&clean(help));
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// A character that must not reach the terminal as it is, and what to show.
+fn replacement(c: char, next: Option<char>) -> Option<char> {
+    match c {
+        '\t' | '\n' => None,
+        '\r' if next == Some('\n') => None,
+        // U+2400..U+241F: the control pictures ␀ to ␟.
+        '\0'..='\u{1f}' => char::from_u32(0x2400 + c as u32),
+        '\u{7f}' => Some('\u{2421}'),
+        '\u{80}'..='\u{9f}'
+        | '\u{200e}'
+        | '\u{200f}'
+        | '\u{202a}'..='\u{202e}'
+        | '\u{2066}'..='\u{2069}' => Some('\u{fffd}'),
+        _ => None,
+    }
+}
+
+/// `text` with [`replacement`]s applied.
+fn clean(text: &str) -> Cow<'_, str> {
+    let mut chars = text.chars().peekable();
+    let mut out: Option<String> = None;
+    let mut at = 0;
+    while let Some(c) = chars.next() {
+        let shown = replacement(c, chars.peek().copied());
+        match (&mut out, shown) {
+            (None, Some(r)) => {
+                let mut s = String::with_capacity(text.len() + 8);
+                s.push_str(&text[..at]);
+                s.push(r);
+                out = Some(s);
+            }
+            (Some(s), r) => s.push(r.unwrap_or(c)),
+            (None, None) => {}
+        }
+        at += c.len_utf8();
+    }
+    out.map_or(Cow::Borrowed(text), Cow::Owned)
+}
+
+/// The text miette draws: the file with [`replacement`]s applied, and how to
+/// move offsets of the file into it. Each replaced character is one
+/// character, so lines and character columns are the same in both.
+struct Shown {
+    /// The file name, cleaned like the text.
+    name: String,
+    text: Arc<str>,
+    index: LineIndex,
+    /// For each replaced character: its offset in the file, its length in
+    /// the file, and the total growth of the text up to and including it.
+    moves: Vec<(u32, u32, i64)>,
+}
+
+impl Shown {
+    fn new(file: &SourceFile) -> Shown {
+        let original = file.text();
+        let (text, moves) = match clean(original) {
+            Cow::Borrowed(_) => (file.shared_text(), Vec::new()),
+            Cow::Owned(cleaned) => {
+                let mut moves = Vec::new();
+                let mut growth = 0i64;
+                let mut chars = original.char_indices().peekable();
+                while let Some((at, c)) = chars.next() {
+                    if let Some(r) = replacement(c, chars.peek().map(|&(_, n)| n)) {
+                        growth += r.len_utf8() as i64 - c.len_utf8() as i64;
+                        moves.push((at as u32, c.len_utf8() as u32, growth));
+                    }
+                }
+                (Arc::from(cleaned), moves)
+            }
+        };
+        Shown {
+            name: clean(file.name()).into_owned(),
+            index: LineIndex::new(&text),
+            text,
+            moves,
+        }
+    }
+
+    /// Where a file offset is in the shown text.
+    fn map(&self, offset: u32) -> u32 {
+        // Replaced characters that start before `offset`.
+        let before = self.moves.partition_point(|&(at, _, _)| at < offset);
+        let Some(&(at, len, growth)) = before.checked_sub(1).and_then(|i| self.moves.get(i)) else {
+            return offset;
+        };
+        let shifted = if offset >= at + len {
+            i64::from(offset) + growth
+        } else {
+            // Inside a replaced character: where that character starts.
+            let growth_before = before
+                .checked_sub(2)
+                .and_then(|i| self.moves.get(i))
+                .map_or(0, |m| m.2);
+            i64::from(at) + growth_before
+        };
+        u32::try_from(shifted.max(0)).unwrap_or(u32::MAX)
+    }
+
+    fn map_span(&self, span: Span) -> Span {
+        if self.moves.is_empty() {
+            return span;
+        }
+        Span::new(self.map(span.start), self.map(span.end))
+    }
+
+    fn line_col(&self, offset: u32) -> crate::source::LineCol {
+        self.index.line_col(&self.text, offset)
+    }
+
+    /// True when the lines a span (of the shown text) starts and ends on are
+    /// short enough to draw.
+    fn drawable(&self, span: Span) -> bool {
+        let bytes = self.text.as_bytes();
+        let short = |offset: u32| {
+            let offset = (offset as usize).min(bytes.len());
+            let start = memchr::memrchr(b'\n', &bytes[..offset]).map_or(0, |i| i + 1);
+            let end = memchr::memchr(b'\n', &bytes[offset..]).map_or(bytes.len(), |i| offset + i);
+            end - start <= MAX_SNIPPET_LINE
+        };
+        short(span.start) && short(span.end)
+    }
+}
+
+/// A diagnostic as miette should draw it: [`Report`]'s code and severity,
+/// with message, labels and help made safe to show.
 struct Adapted<'a> {
     report: Report<'a>,
-    source: &'a CharColumns,
+    diagnostic: &'a Diagnostic,
+    /// Label spans in the shown text, or none when they cannot be drawn.
+    labels: Vec<Span>,
+    source: &'a Shown,
 }
 
 impl fmt::Debug for Adapted<'_> {
@@ -97,7 +324,7 @@ impl fmt::Debug for Adapted<'_> {
 
 impl fmt::Display for Adapted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.report, f)
+        f.write_str(&clean(&self.diagnostic.message))
     }
 }
 
@@ -113,7 +340,8 @@ impl miette::Diagnostic for Adapted<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.report.help()
+        let help = clean(self.diagnostic.help.as_deref()?);
+        Some(Box::new(help))
     }
 
     fn url<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
@@ -125,86 +353,61 @@ impl miette::Diagnostic for Adapted<'_> {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        self.report.labels()
-    }
-}
-
-/// The file's text for miette. miette asks for a span with no context lines
-/// only to print the header's `line:column`; those are answered from
-/// [`LineIndex`], so they match the other report formats.
-struct CharColumns {
-    name: String,
-    text: Arc<str>,
-    index: LineIndex,
-}
-
-impl CharColumns {
-    fn new(file: &SourceFile) -> CharColumns {
-        CharColumns {
-            name: file.name().to_owned(),
-            text: file.shared_text(),
-            index: LineIndex::new(file.text()),
+        if self.labels.is_empty() {
+            return None;
         }
+        let texts = self.diagnostic.labels.iter().map(|l| &l.text);
+        Some(Box::new(self.labels.iter().zip(texts).enumerate().map(
+            |(i, (&span, text))| {
+                let text = (!text.is_empty()).then(|| clean(text).into_owned());
+                if i == 0 {
+                    LabeledSpan::new_primary_with_span(text, span)
+                } else {
+                    LabeledSpan::new_with_span(text, span)
+                }
+            },
+        )))
     }
 }
 
-impl SourceCode for CharColumns {
+/// miette asks for a span with no context lines only to print the header's
+/// `line:column`; those are answered from [`LineIndex`], so they match the
+/// other report formats.
+impl SourceCode for Shown {
     fn read_span<'a>(
         &'a self,
         span: &SourceSpan,
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        if context_lines_before == 0 && context_lines_after == 0 {
+            let start = span.offset();
+            let data = start
+                .checked_add(span.len())
+                .and_then(|end| self.text.as_bytes().get(start..end))
+                .ok_or(MietteError::OutOfBounds)?;
+            let at = self.line_col(u32::try_from(start).unwrap_or(u32::MAX));
+            return Ok(Box::new(MietteSpanContents::new_named(
+                self.name.clone(),
+                data,
+                *span,
+                at.line.saturating_sub(1) as usize,
+                at.column.saturating_sub(1) as usize,
+                data.iter().filter(|&&b| b == b'\n').count(),
+            )));
+        }
         let inner = self
             .text
             .read_span(span, context_lines_before, context_lines_after)?;
-        let (mut line, mut column) = (inner.line(), inner.column());
-        if context_lines_before == 0 && context_lines_after == 0 {
-            let offset = u32::try_from(span.offset()).unwrap_or(u32::MAX);
-            let at = self.index.line_col(&self.text, offset);
-            line = at.line.saturating_sub(1) as usize;
-            column = at.column.saturating_sub(1) as usize;
-        }
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.clone(),
             inner.data(),
             *inner.span(),
-            line,
-            column,
+            inner.line(),
+            inner.column(),
             inner.line_count(),
         )))
     }
-}
-
-fn render_one(
-    handler: &GraphicalReportHandler,
-    diagnostic: &Diagnostic,
-    file: &SourceFile,
-) -> String {
-    let mut out = String::new();
-    let source = CharColumns::new(file);
-    let adapted = Adapted {
-        report: Report::new(diagnostic, file),
-        source: &source,
-    };
-    if handler.render_report(&mut out, &adapted).is_ok() {
-        return out;
-    }
-    // miette refuses labels it cannot place (a span past the end of the text
-    // would be a bug, but the report must still say something).
-    let mut out = format!(
-        "{}[{}]: {}\n  --> {}\n",
-        diagnostic.severity.as_str(),
-        diagnostic.code,
-        diagnostic.message,
-        file.name()
-    );
-    if let Some(help) = &diagnostic.help {
-        out.push_str("  help: ");
-        out.push_str(help);
-        out.push('\n');
-    }
-    out
 }
 
 #[cfg(test)]
@@ -260,5 +463,89 @@ mod tests {
         let out = render_plain(&diagnostics, &file);
         assert!(out.contains("limit"), "{out}");
         assert!(out.contains("kflow::internal"), "{out}");
+    }
+
+    #[test]
+    fn clean_shows_controls_and_keeps_line_ends() {
+        assert!(matches!(clean("a\tb\r\nc\n"), Cow::Borrowed(_)));
+        assert_eq!(
+            clean("a\u{1b}[2Jb\rc\u{7f}"),
+            "a\u{241b}[2Jb\u{240d}c\u{2421}"
+        );
+        assert_eq!(clean("x\u{202e}y\u{85}"), "x\u{fffd}y\u{fffd}");
+    }
+
+    #[test]
+    fn offsets_move_past_replaced_characters() {
+        // ESC (1 byte) becomes ␛ (3 bytes); U+0085 (2 bytes) becomes � (3).
+        let file = SourceFile::new("a.kflow", "a\u{1b}b\u{85}c").expect("small");
+        let shown = Shown::new(&file);
+        assert_eq!(&*shown.text, "a\u{241b}b\u{fffd}c");
+        let mapped: Vec<u32> = (0..=6).map(|o| shown.map(o)).collect();
+        // a=0, ESC=1, b=2, U+0085=3..5, c=5, end=6.
+        assert_eq!(mapped, [0, 1, 4, 5, 5, 8, 9]);
+    }
+
+    #[test]
+    fn escape_sequences_in_the_source_do_not_reach_the_output() {
+        let text = "on reply sms < \u{1b}]0;pwned\u{7} bogus >";
+        let file = SourceFile::new("a.kflow", text).expect("small");
+        let at = text.find("bogus").expect("bogus") as u32;
+        let diagnostics = vec![
+            Diagnostic::new(
+                Code::SyntaxControlCharacter,
+                "control character \u{1b}",
+                Span::new(15, 16),
+                "here \u{1b}",
+            ),
+            Diagnostic::new(
+                Code::SyntaxUnexpected,
+                "unexpected",
+                Span::new(at, at + 5),
+                "here",
+            ),
+        ];
+        let out = render_plain(&diagnostics, &file);
+        assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out}");
+        assert!(out.contains("[a.kflow:1:16]"), "{out}");
+        // Character columns are unchanged by the replacements.
+        assert!(out.contains("[a.kflow:1:27]"), "{out}");
+        let lines: Vec<&str> = out.lines().collect();
+        let underline = lines
+            .iter()
+            .position(|l| l.contains("──┬──"))
+            .expect("underline");
+        let column = |l: &str, pat: &str| l.find(pat).map(|i| l[..i].chars().count());
+        assert_eq!(
+            column(lines[underline - 1], "bogus"),
+            column(lines[underline], "─")
+        );
+    }
+
+    #[test]
+    fn long_lines_are_not_drawn() {
+        let mut text = "on reply sms < sms \"x\" > ".repeat(4000);
+        let at = text.len() as u32;
+        text.push_str("bogus");
+        let file = SourceFile::new("long.kflow", text).expect("small");
+        let diagnostics = vec![
+            Diagnostic::new(
+                Code::SyntaxUnexpected,
+                "unexpected",
+                Span::new(at, at + 5),
+                "here",
+            )
+            .with_help("remove it"),
+        ];
+        let out = render_plain(&diagnostics, &file);
+        assert!(out.len() < 1000, "{out}");
+        assert!(
+            out.contains(&format!(
+                "at long.kflow:1:{}: here (line too long to show)",
+                at + 1
+            )),
+            "{out}"
+        );
+        assert!(out.contains("remove it"), "{out}");
     }
 }

@@ -144,17 +144,17 @@ impl Output {
     fn file(&mut self, file: SourceFile, diagnostics: Vec<Diagnostic>) -> io::Result<()> {
         match self.format {
             Format::Human => {
-                if diagnostics.is_empty() {
-                    return Ok(());
-                }
-                let mut text = String::new();
-                if self.wrote_any {
-                    text.push('\n');
-                }
-                text.push_str(&human::render(&diagnostics, &file, self.human));
-                self.wrote_any = true;
+                // Each report is written as soon as it is drawn: reports of a
+                // long one-line file repeat that line, and need not pile up.
+                let renderer = human::Renderer::new(&file, self.human);
                 let mut out = self.stdout.lock();
-                out.write_all(text.as_bytes())?;
+                for diagnostic in &diagnostics {
+                    if self.wrote_any {
+                        out.write_all(b"\n")?;
+                    }
+                    out.write_all(renderer.render(diagnostic).as_bytes())?;
+                    self.wrote_any = true;
+                }
                 out.flush()
             }
             Format::Github => {
