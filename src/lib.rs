@@ -15,7 +15,10 @@
 
 pub mod check;
 pub mod diag;
+pub mod ir;
+pub mod lower;
 pub mod report;
+pub mod runtime;
 pub mod source;
 pub mod syntax;
 
@@ -55,4 +58,14 @@ pub fn check_source(source: &SourceFile) -> Checked {
         file: parsed.file,
         diagnostics,
     }
+}
+
+/// Checks a file and lowers it to IR; a file with errors is refused with all
+/// its diagnostics (warnings alone do not refuse it).
+pub fn compile(source: &SourceFile) -> Result<ir::Program, Vec<Diagnostic>> {
+    let checked = check_source(source);
+    if checked.has_errors() {
+        return Err(checked.diagnostics);
+    }
+    lower::lower(&checked.file, source.name()).map_err(|d| vec![d])
 }

@@ -1,0 +1,331 @@
+//! The IR: a checked workflow as a graph of operations joined by edges
+//! labelled with outcomes. It is plain serde data, versioned by
+//! [`FORMAT_VERSION`], and is what the runtime executes and what
+//! `kflowc build` writes. `docs/ir.md` documents the JSON form.
+//!
+//! Node ids are indexes into [`Program::nodes`], assigned in source order, so
+//! the same source always lowers to the same ids. Every node keeps the span
+//! of the statement it came from, for run-time reports.
+
+use serde::{Deserialize, Serialize};
+
+use crate::source::Span;
+
+/// The IR format version; bumped on any incompatible change.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A compiled workflow.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Program {
+    /// Always [`FORMAT_VERSION`] when written by this compiler.
+    pub format_version: u32,
+    /// The `workflow "..."` name, or the file name without `.kflow`.
+    pub workflow: String,
+    /// The source file the spans point into.
+    pub source: String,
+    /// Declared custom contact fields (`field contact.key`).
+    pub custom_fields: Vec<String>,
+    /// Where runs start.
+    pub triggers: Vec<Trigger>,
+    /// The graph; `nodes[i].id == NodeId(i)`.
+    pub nodes: Vec<Node>,
+}
+
+impl Program {
+    /// The node with this id.
+    pub fn node(&self, id: NodeId) -> Option<&Node> {
+        self.nodes.get(id.0 as usize)
+    }
+}
+
+/// A node's index in [`Program::nodes`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct NodeId(pub u32);
+
+/// A messaging channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// WhatsApp.
+    Whatsapp,
+    /// SMS.
+    Sms,
+    /// Email.
+    Email,
+}
+
+impl Channel {
+    /// The name as written in source and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Whatsapp => "whatsapp",
+            Channel::Sms => "sms",
+            Channel::Email => "email",
+        }
+    }
+}
+
+/// `on reply CHANNEL`: a reply on `channel` starts a run at `entry`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trigger {
+    /// The channel whose inbound replies start runs.
+    pub channel: Channel,
+    /// The first node of a run.
+    pub entry: NodeId,
+    /// `on reply CHANNEL` in the source.
+    pub span: Span,
+}
+
+/// One operation and where each of its outcomes leads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Node {
+    /// This node's id.
+    pub id: NodeId,
+    /// What it does.
+    pub op: Op,
+    /// Outgoing edges, one per outcome the op can produce. A run whose op
+    /// produces an outcome with no edge ends.
+    pub edges: Vec<Edge>,
+    /// The statement it came from.
+    pub span: Span,
+}
+
+impl Node {
+    /// Where `outcome` leads, if anywhere.
+    pub fn next(&self, outcome: Outcome) -> Option<NodeId> {
+        self.edges.iter().find(|e| e.on == outcome).map(|e| e.to)
+    }
+}
+
+/// An edge: when the node ends with `on`, go to `to`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Edge {
+    /// The outcome.
+    pub on: Outcome,
+    /// The next node.
+    pub to: NodeId,
+}
+
+/// How an operation ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Finished normally (sends without waiting, tags, waits).
+    Done,
+    /// The contact opened a waited CTA's link before its timeout.
+    Opened,
+    /// A waited CTA could not be delivered (refused at send time, by the
+    /// provider, or by a failed status) before its timeout.
+    NotDelivered,
+    /// A waited CTA or `await reply` ran out of time.
+    Timeout,
+    /// The awaited reply arrived.
+    Replied,
+    /// `check_window`: the window is open.
+    WindowOpen,
+    /// `check_window`: the window is closed.
+    WindowClosed,
+    /// `branch`: the condition held.
+    True,
+    /// `branch`: the condition did not hold.
+    False,
+}
+
+/// An operation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// Is the contact's WhatsApp window open (last inbound WhatsApp message
+    /// under 24 hours ago)? Outcomes `window_open` / `window_closed`.
+    CheckWindow,
+    /// Evaluate a condition. Outcomes `true` / `false`.
+    Branch {
+        /// The condition.
+        cond: Cond,
+    },
+    /// Send a WhatsApp interactive `cta_url` message. When `waits`, the run
+    /// waits for `opened`, `not_delivered` or `timeout`; otherwise `done`.
+    SendCta {
+        /// The message.
+        message: CtaMessage,
+        /// How long the link stays active (and the run waits, when it does).
+        timeout_seconds: u64,
+        /// Whether the run waits for the outcome.
+        waits: bool,
+    },
+    /// Send a free-form WhatsApp text. Outcome `done`.
+    SendWhatsapp {
+        /// The text.
+        text: Text,
+    },
+    /// Send an approved WhatsApp template. Outcome `done`.
+    SendTemplate {
+        /// Template name.
+        name: String,
+        /// Language code, such as `en_US`.
+        language: String,
+        /// `marketing` or `utility`.
+        category: String,
+        /// Body parameters `{{1}}`, `{{2}}`, ... in order.
+        params: Vec<Text>,
+    },
+    /// Send an SMS. Outcome `done`.
+    SendSms {
+        /// The text.
+        body: Text,
+        /// Sender number or ID; the provider's default when absent.
+        from: Option<String>,
+    },
+    /// Send an email. Outcome `done`.
+    SendEmail {
+        /// Subject line.
+        subject: Text,
+        /// Plain-text body.
+        body: Text,
+        /// Sender address; the provider's default when absent.
+        from: Option<String>,
+    },
+    /// Wait. Outcome `done`.
+    Wait {
+        /// How long.
+        seconds: u64,
+    },
+    /// Wait for the contact to reply on `channel`. Outcomes `replied` /
+    /// `timeout`.
+    AwaitReply {
+        /// The channel.
+        channel: Channel,
+        /// How long to wait.
+        timeout_seconds: u64,
+    },
+    /// Add a tag to the contact. Outcome `done`.
+    Tag {
+        /// The tag.
+        tag: String,
+    },
+    /// Remove a tag from the contact. Outcome `done`.
+    Untag {
+        /// The tag.
+        tag: String,
+    },
+    /// The run ends here.
+    End,
+}
+
+/// A WhatsApp interactive message with one URL button, shaped like the
+/// Cloud API's `interactive` object (`type: cta_url`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CtaMessage {
+    /// The internal action name, if given.
+    pub name: Option<String>,
+    /// The business number to send from (E.164), or the default.
+    pub from: Option<String>,
+    /// `interactive.header`.
+    pub header: Header,
+    /// `interactive.body.text`.
+    pub body: Text,
+    /// `interactive.footer.text`.
+    pub footer: Option<Text>,
+    /// `action.parameters.display_text`.
+    pub display_text: Text,
+    /// `action.parameters.url`.
+    pub url: Text,
+}
+
+/// `interactive.header`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Header {
+    /// `{"type":"text","text":...}`.
+    Text {
+        /// The header text.
+        text: Text,
+    },
+    /// `{"type":"image","image":{"link":...}}`.
+    Image {
+        /// The media URL.
+        link: Text,
+    },
+    /// `{"type":"video","video":{"link":...}}`.
+    Video {
+        /// The media URL.
+        link: Text,
+    },
+    /// `{"type":"document","document":{"link":...}}`.
+    Document {
+        /// The media URL.
+        link: Text,
+    },
+}
+
+/// Text with variables, rendered at send time.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Text(pub Vec<Part>);
+
+/// A piece of a [`Text`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Part {
+    /// Literal text.
+    Text(String),
+    /// A variable path such as `contact.first_name`.
+    Var(String),
+}
+
+impl Text {
+    /// A text without variables.
+    pub fn literal(s: impl Into<String>) -> Text {
+        Text(vec![Part::Text(s.into())])
+    }
+}
+
+/// A condition, evaluated when the run reaches its `branch`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "test", rename_all = "snake_case")]
+pub enum Cond {
+    /// All hold.
+    All {
+        /// The conditions.
+        of: Vec<Cond>,
+    },
+    /// At least one holds.
+    Any {
+        /// The conditions.
+        of: Vec<Cond>,
+    },
+    /// Does not hold.
+    Not {
+        /// The condition.
+        cond: Box<Cond>,
+    },
+    /// The WhatsApp window is open.
+    WindowOpen,
+    /// The contact has the tag.
+    HasTag {
+        /// The tag.
+        tag: Text,
+    },
+    /// Compare a contact field or custom value with a text.
+    Compare {
+        /// `contact.city` or `custom_values.key`.
+        var: String,
+        /// The operator.
+        cmp: Compare,
+        /// The value compared with.
+        value: Text,
+    },
+}
+
+/// Text comparisons.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Compare {
+    /// Equal.
+    Eq,
+    /// Not equal.
+    Ne,
+    /// Contains as a substring.
+    Contains,
+}

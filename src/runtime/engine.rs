@@ -1,0 +1,916 @@
+//! The interpreter: runs as data, one timer queue, events found by key.
+//!
+//! A run is a small record (workflow, contact, current node, what it waits
+//! for); a waiting run is not a parked task. Timers live in one binary heap
+//! ordered by due time; a timer that no longer matches its run (the run moved
+//! on) is dropped when it surfaces. Events find their run through maps keyed
+//! by (workflow, contact) and by message id. Nothing here reads a clock or
+//! does I/O except through the [`Host`].
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::contact::Contact;
+use super::host::{Host, Message, Outbound, RenderedHeader, SendResult, StepRef};
+use super::render::Values;
+use super::trace::{TraceEvent, TraceKind};
+use crate::ir::{self, Channel, Cond, FORMAT_VERSION, Header, NodeId, Op, Outcome, Program};
+
+/// Most nodes one run may pass through without waiting; only a corrupt IR
+/// (a loop with no wait) can reach it.
+const STEP_LIMIT: usize = 10_000;
+
+/// Something that happened outside the engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The contact sent a message on `channel`. A WhatsApp reply opens the
+    /// window; any reply may start runs or resume an `await reply`.
+    Reply {
+        /// The contact's id.
+        contact: String,
+        /// The channel.
+        channel: Channel,
+    },
+    /// The contact opened the link of the CTA with this message id.
+    LinkOpened {
+        /// The provider's message id from [`SendResult::Accepted`].
+        message_id: String,
+    },
+    /// The provider reports that this message could not be delivered.
+    DeliveryFailed {
+        /// The message id.
+        message_id: String,
+        /// Why, for the trace.
+        reason: String,
+    },
+    /// The provider reports that this message was delivered.
+    Delivered {
+        /// The message id.
+        message_id: String,
+    },
+}
+
+/// Why a program cannot be loaded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoadError {
+    /// Written by another IR version.
+    Version {
+        /// The program's version.
+        found: u32,
+    },
+    /// A node id or edge points outside the program.
+    Malformed {
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Version { found } => write!(
+                f,
+                "IR format version {found} cannot be run by this engine (it runs version {FORMAT_VERSION}); rebuild the workflow"
+            ),
+            LoadError::Malformed { reason } => write!(f, "malformed IR: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// What a waiting run waits for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Wait {
+    /// Nothing: it is running.
+    Nothing,
+    /// A `wait` timer.
+    Timer,
+    /// A CTA outcome, for the message with this id.
+    Cta { message_id: String },
+    /// A reply on a channel (or its timeout).
+    Reply { channel: Channel },
+}
+
+#[derive(Clone, Debug)]
+struct Run {
+    workflow: u32,
+    contact: u32,
+    node: NodeId,
+    /// Bumped every time the run starts waiting, so stale timers are known.
+    generation: u32,
+    wait: Wait,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Timer {
+    due_micros: i64,
+    seq: u64,
+    run: u64,
+    generation: u32,
+}
+
+/// Counts for operators and benchmarks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Runs started so far.
+    pub started: u64,
+    /// Runs ended so far.
+    pub ended: u64,
+    /// Runs in progress (all of them waiting, between calls).
+    pub active: usize,
+    /// Timers queued (including stale ones not yet dropped).
+    pub timers: usize,
+}
+
+/// The engine. `H` is the embedder's [`Host`].
+pub struct Engine<H> {
+    host: H,
+    workflows: Vec<Arc<Program>>,
+    contacts: Vec<Contact>,
+    contact_ids: HashMap<String, u32>,
+    custom_values: BTreeMap<String, String>,
+    runs: HashMap<u64, Run>,
+    active: HashMap<(u32, u32), u64>,
+    by_message: HashMap<String, u64>,
+    timers: BinaryHeap<Reverse<Timer>>,
+    next_run: u64,
+    next_seq: u64,
+    stats: Stats,
+}
+
+/// How a node ended.
+enum Step {
+    /// Go on along the edge for this outcome.
+    Next(Outcome),
+    /// The run waits.
+    Suspend,
+    /// The run ends.
+    End,
+}
+
+impl<H: Host> Engine<H> {
+    /// An engine with no workflows.
+    pub fn new(host: H) -> Engine<H> {
+        Engine {
+            host,
+            workflows: Vec::new(),
+            contacts: Vec::new(),
+            contact_ids: HashMap::new(),
+            custom_values: BTreeMap::new(),
+            runs: HashMap::new(),
+            active: HashMap::new(),
+            by_message: HashMap::new(),
+            timers: BinaryHeap::new(),
+            next_run: 1,
+            next_seq: 0,
+            stats: Stats::default(),
+        }
+    }
+
+    /// The host.
+    pub fn host(&self) -> &H {
+        &self.host
+    }
+
+    /// Adds a workflow after checking that its graph is well formed.
+    pub fn load(&mut self, program: Program) -> Result<(), LoadError> {
+        validate(&program)?;
+        self.workflows.push(Arc::new(program));
+        Ok(())
+    }
+
+    /// Adds or replaces a contact (its window and tags included).
+    pub fn upsert_contact(&mut self, contact: Contact) {
+        match self.contact_ids.get(&contact.id) {
+            Some(&i) => self.contacts[i as usize] = contact,
+            None => {
+                let i = self.contacts.len() as u32;
+                self.contact_ids.insert(contact.id.clone(), i);
+                self.contacts.push(contact);
+            }
+        }
+    }
+
+    /// A contact by id.
+    pub fn contact(&self, id: &str) -> Option<&Contact> {
+        self.contact_ids
+            .get(id)
+            .map(|&i| &self.contacts[i as usize])
+    }
+
+    /// Sets an account custom value (`{{custom_values.key}}`).
+    pub fn set_custom_value(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        self.custom_values.insert(key.into(), value.into());
+    }
+
+    /// Counts.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            active: self.runs.len(),
+            timers: self.timers.len(),
+            ..self.stats
+        }
+    }
+
+    fn intern(&mut self, id: &str) -> u32 {
+        if let Some(&i) = self.contact_ids.get(id) {
+            return i;
+        }
+        self.upsert_contact(Contact::new(id));
+        (self.contacts.len() - 1) as u32
+    }
+
+    /// Handles one event at the host's current time.
+    pub async fn handle(&mut self, event: Event) {
+        match event {
+            Event::Reply { contact, channel } => self.reply(&contact, channel).await,
+            Event::LinkOpened { message_id } => {
+                self.cta_outcome(&message_id, Outcome::Opened, "link opened")
+                    .await
+            }
+            Event::DeliveryFailed { message_id, reason } => {
+                let label = format!("delivery failed: {reason}");
+                self.cta_outcome(&message_id, Outcome::NotDelivered, &label)
+                    .await
+            }
+            Event::Delivered { message_id } => {
+                if let Some(&run) = self.by_message.get(&message_id) {
+                    self.trace_run(run, None, || TraceKind::Ignored {
+                        event: "delivered".into(),
+                        reason: "delivery is recorded; the CTA still waits for its link to be opened or its timeout".into(),
+                    });
+                }
+            }
+        }
+    }
+
+    async fn reply(&mut self, contact_id: &str, channel: Channel) {
+        let contact = self.intern(contact_id);
+        let now = self.host.now();
+        if channel == Channel::Whatsapp {
+            self.contacts[contact as usize].last_whatsapp_inbound = Some(now);
+        }
+        for w in 0..self.workflows.len() as u32 {
+            if let Some(&run_id) = self.active.get(&(w, contact)) {
+                let waits_for_this = matches!(
+                    self.runs.get(&run_id).map(|r| &r.wait),
+                    Some(Wait::Reply { channel: c }) if *c == channel
+                );
+                if waits_for_this {
+                    self.resume(run_id, Outcome::Replied).await;
+                } else {
+                    self.trace_run(run_id, None, || TraceKind::Ignored {
+                        event: format!("reply on {}", channel.as_str()),
+                        reason: "a run of this workflow is already in progress for this contact (the reply still refreshes the window)".into(),
+                    });
+                }
+                continue;
+            }
+            let program = Arc::clone(&self.workflows[w as usize]);
+            let Some(trigger) = program.triggers.iter().find(|t| t.channel == channel) else {
+                continue;
+            };
+            let run_id = self.next_run;
+            self.next_run += 1;
+            self.stats.started += 1;
+            self.runs.insert(
+                run_id,
+                Run {
+                    workflow: w,
+                    contact,
+                    node: trigger.entry,
+                    generation: 0,
+                    wait: Wait::Nothing,
+                },
+            );
+            self.active.insert((w, contact), run_id);
+            self.trace_run(run_id, Some(trigger.entry), || TraceKind::Started {
+                channel: channel.as_str().into(),
+            });
+            self.execute(run_id).await;
+        }
+    }
+
+    async fn cta_outcome(&mut self, message_id: &str, outcome: Outcome, label: &str) {
+        match self.by_message.get(message_id) {
+            Some(&run_id) => {
+                self.by_message.remove(message_id);
+                self.resume(run_id, outcome).await;
+            }
+            None => {
+                if self.host.tracing() {
+                    self.host.trace(TraceEvent {
+                        at: self.host.now(),
+                        workflow: String::new(),
+                        run: 0,
+                        contact: String::new(),
+                        node: None,
+                        span: None,
+                        kind: TraceKind::Ignored {
+                            event: label.to_owned(),
+                            reason: format!(
+                                "no run waits on message {message_id}: its outcome was already decided, its timeout passed, or it was not a waited CTA"
+                            ),
+                        },
+                    });
+                }
+            }
+        }
+    }
+
+    /// When the next timer falls due (stale timers are dropped first).
+    pub fn next_due(&mut self) -> Option<DateTime<Utc>> {
+        while let Some(Reverse(t)) = self.timers.peek() {
+            let live = self
+                .runs
+                .get(&t.run)
+                .is_some_and(|r| r.generation == t.generation && r.wait != Wait::Nothing);
+            if live {
+                return DateTime::from_timestamp_micros(t.due_micros);
+            }
+            self.timers.pop();
+        }
+        None
+    }
+
+    /// Fires every timer due at the host's current time, in due order.
+    /// Returns how many fired.
+    pub async fn fire_due(&mut self) -> usize {
+        let now = self.host.now().timestamp_micros();
+        let mut fired = 0;
+        while let Some(Reverse(t)) = self.timers.peek().copied() {
+            if t.due_micros > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(run) = self.runs.get(&t.run) else {
+                continue;
+            };
+            if run.generation != t.generation {
+                continue;
+            }
+            let outcome = match &run.wait {
+                Wait::Nothing => continue,
+                Wait::Timer => Outcome::Done,
+                Wait::Cta { message_id } => {
+                    let id = message_id.clone();
+                    self.by_message.remove(&id);
+                    Outcome::Timeout
+                }
+                Wait::Reply { .. } => Outcome::Timeout,
+            };
+            fired += 1;
+            self.resume(t.run, outcome).await;
+        }
+        fired
+    }
+
+    /// Moves a [`super::VirtualClock`] through every timer due up to `until`,
+    /// firing each at its due time, then leaves the clock at `until`.
+    pub async fn advance(&mut self, clock: &super::VirtualClock, until: DateTime<Utc>) {
+        while let Some(due) = self.next_due() {
+            if due > until {
+                break;
+            }
+            clock.set(due);
+            self.fire_due().await;
+        }
+        clock.set(until);
+    }
+
+    async fn resume(&mut self, run_id: u64, outcome: Outcome) {
+        let Some(run) = self.runs.get_mut(&run_id) else {
+            return;
+        };
+        run.wait = Wait::Nothing;
+        let node = run.node;
+        self.trace_run(run_id, Some(node), || TraceKind::Outcome { outcome });
+        if self.follow(run_id, outcome) {
+            self.execute(run_id).await;
+        }
+    }
+
+    /// Moves the run along `outcome`'s edge; ends it when there is none.
+    fn follow(&mut self, run_id: u64, outcome: Outcome) -> bool {
+        let Some(run) = self.runs.get_mut(&run_id) else {
+            return false;
+        };
+        let next = self.workflows[run.workflow as usize]
+            .node(run.node)
+            .and_then(|n| n.next(outcome));
+        match next {
+            Some(next) => {
+                run.node = next;
+                true
+            }
+            None => {
+                self.end(run_id);
+                false
+            }
+        }
+    }
+
+    fn end(&mut self, run_id: u64) {
+        if let Some(run) = self.runs.remove(&run_id) {
+            self.active.remove(&(run.workflow, run.contact));
+            if let Wait::Cta { message_id } = &run.wait {
+                self.by_message.remove(message_id);
+            }
+            self.stats.ended += 1;
+            if self.host.tracing() {
+                let event = self.trace_event(run_id, &run, None, TraceKind::Ended);
+                self.host.trace(event);
+            }
+        }
+    }
+
+    async fn execute(&mut self, run_id: u64) {
+        for _ in 0..STEP_LIMIT {
+            let Some(run) = self.runs.get(&run_id) else {
+                return;
+            };
+            let program = Arc::clone(&self.workflows[run.workflow as usize]);
+            let Some(node) = program.node(run.node) else {
+                self.end(run_id);
+                return;
+            };
+            let step = self.step(run_id, node).await;
+            match step {
+                Step::Next(outcome) => {
+                    if !node.edges.is_empty() && self.host.tracing() && node.edges.len() > 1 {
+                        self.trace_run(run_id, Some(node.id), || TraceKind::Outcome { outcome });
+                    }
+                    if !self.follow(run_id, outcome) {
+                        return;
+                    }
+                }
+                Step::Suspend => return,
+                Step::End => {
+                    self.end(run_id);
+                    return;
+                }
+            }
+        }
+        self.trace_run(run_id, None, || TraceKind::NotSent {
+            kind: "run".into(),
+            reason: format!(
+                "the run passed {STEP_LIMIT} steps without waiting; the IR must be corrupt"
+            ),
+        });
+        self.end(run_id);
+    }
+
+    fn wait(&mut self, run_id: u64, seconds: u64, wait: Wait, what: &str) -> Step {
+        let now = self.host.now();
+        let due = now + chrono::Duration::seconds(seconds.min(i64::MAX as u64 / 1_000_000) as i64);
+        let Some(run) = self.runs.get_mut(&run_id) else {
+            return Step::End;
+        };
+        run.generation = run.generation.wrapping_add(1);
+        run.wait = wait;
+        let timer = Timer {
+            due_micros: due.timestamp_micros(),
+            seq: self.next_seq,
+            run: run_id,
+            generation: run.generation,
+        };
+        self.next_seq += 1;
+        self.timers.push(Reverse(timer));
+        let node = run.node;
+        self.trace_run(run_id, Some(node), || TraceKind::Waiting {
+            on: what.into(),
+            until: due,
+        });
+        Step::Suspend
+    }
+
+    async fn step(&mut self, run_id: u64, node: &ir::Node) -> Step {
+        let Some(run) = self.runs.get(&run_id) else {
+            return Step::End;
+        };
+        let contact_ix = run.contact as usize;
+        let now = self.host.now();
+        match &node.op {
+            Op::CheckWindow => Step::Next(if self.contacts[contact_ix].window_open(now) {
+                Outcome::WindowOpen
+            } else {
+                Outcome::WindowClosed
+            }),
+            Op::Branch { cond } => {
+                let holds = self.eval(cond, contact_ix, now);
+                Step::Next(if holds { Outcome::True } else { Outcome::False })
+            }
+            Op::SendCta {
+                message,
+                timeout_seconds,
+                waits,
+            } => {
+                let failed = if *waits {
+                    Outcome::NotDelivered
+                } else {
+                    Outcome::Done
+                };
+                let rendered = match self.render_cta(run_id, node, message, *timeout_seconds, now) {
+                    Ok(m) => m,
+                    Err(reason) => {
+                        self.trace_run(run_id, Some(node.id), || TraceKind::NotSent {
+                            kind: "cta".into(),
+                            reason,
+                        });
+                        return Step::Next(failed);
+                    }
+                };
+                match self.send(run_id, node, rendered).await {
+                    Some(message_id) if *waits => {
+                        self.by_message.insert(message_id.clone(), run_id);
+                        self.wait(run_id, *timeout_seconds, Wait::Cta { message_id }, "cta")
+                    }
+                    Some(_) => Step::Next(Outcome::Done),
+                    None => Step::Next(failed),
+                }
+            }
+            Op::SendWhatsapp { text } => {
+                let contact = &self.contacts[contact_ix];
+                let mut missing = Vec::new();
+                let body = self.values(contact_ix).text(text, &mut missing);
+                let check = whatsapp_ready(contact, now).and_then(|to| {
+                    let n = body.chars().count();
+                    if n == 0 || n > 4096 {
+                        Err(format!(
+                            "the rendered text is {n} characters; WhatsApp accepts 1 to 4096"
+                        ))
+                    } else {
+                        Ok(to)
+                    }
+                });
+                self.report_missing(run_id, node, missing);
+                match check {
+                    Ok(to) => {
+                        let out = self.outbound(run_id, node, to, Message::Whatsapp { body });
+                        self.send(run_id, node, out).await;
+                    }
+                    Err(reason) => self.trace_run(run_id, Some(node.id), || TraceKind::NotSent {
+                        kind: "whatsapp".into(),
+                        reason,
+                    }),
+                }
+                Step::Next(Outcome::Done)
+            }
+            Op::SendTemplate {
+                name,
+                language,
+                category,
+                params,
+            } => {
+                let mut missing = Vec::new();
+                let values = self.values(contact_ix);
+                let params = params
+                    .iter()
+                    .map(|p| values.text(p, &mut missing))
+                    .collect();
+                self.report_missing(run_id, node, missing);
+                match self.contacts[contact_ix].phone.clone() {
+                    Some(to) => {
+                        let message = Message::Template {
+                            name: name.clone(),
+                            language: language.clone(),
+                            category: category.clone(),
+                            params,
+                        };
+                        let out = self.outbound(run_id, node, to, message);
+                        self.send(run_id, node, out).await;
+                    }
+                    None => self.trace_run(run_id, Some(node.id), || TraceKind::NotSent {
+                        kind: "template".into(),
+                        reason: "the contact has no phone number".into(),
+                    }),
+                }
+                Step::Next(Outcome::Done)
+            }
+            Op::SendSms { body, from } => {
+                let mut missing = Vec::new();
+                let body = self.values(contact_ix).text(body, &mut missing);
+                self.report_missing(run_id, node, missing);
+                let n = body.chars().count();
+                let check = match self.contacts[contact_ix].phone.clone() {
+                    None => Err("the contact has no phone number".to_owned()),
+                    Some(_) if n == 0 || n > 1600 => Err(format!(
+                        "the rendered SMS is {n} characters; providers accept 1 to 1600"
+                    )),
+                    Some(to) => Ok(to),
+                };
+                match check {
+                    Ok(to) => {
+                        let out = self.outbound(
+                            run_id,
+                            node,
+                            to,
+                            Message::Sms {
+                                body,
+                                from: from.clone(),
+                            },
+                        );
+                        self.send(run_id, node, out).await;
+                    }
+                    Err(reason) => self.trace_run(run_id, Some(node.id), || TraceKind::NotSent {
+                        kind: "sms".into(),
+                        reason,
+                    }),
+                }
+                Step::Next(Outcome::Done)
+            }
+            Op::SendEmail {
+                subject,
+                body,
+                from,
+            } => {
+                let mut missing = Vec::new();
+                let values = self.values(contact_ix);
+                let subject = values.text(subject, &mut missing);
+                let body = values.text(body, &mut missing);
+                self.report_missing(run_id, node, missing);
+                match self.contacts[contact_ix].email.clone() {
+                    Some(to) => {
+                        let message = Message::Email {
+                            subject,
+                            body,
+                            from: from.clone(),
+                        };
+                        let out = self.outbound(run_id, node, to, message);
+                        self.send(run_id, node, out).await;
+                    }
+                    None => self.trace_run(run_id, Some(node.id), || TraceKind::NotSent {
+                        kind: "email".into(),
+                        reason: "the contact has no email address".into(),
+                    }),
+                }
+                Step::Next(Outcome::Done)
+            }
+            Op::Wait { seconds } => self.wait(run_id, *seconds, Wait::Timer, "timer"),
+            Op::AwaitReply {
+                channel,
+                timeout_seconds,
+            } => self.wait(
+                run_id,
+                *timeout_seconds,
+                Wait::Reply { channel: *channel },
+                "reply",
+            ),
+            Op::Tag { tag } | Op::Untag { tag } => {
+                let present = matches!(node.op, Op::Tag { .. });
+                let contact = &mut self.contacts[contact_ix];
+                if present {
+                    contact.tags.insert(tag.clone());
+                } else {
+                    contact.tags.remove(tag);
+                }
+                let id = contact.id.clone();
+                self.host.set_tag(&id, tag, present).await;
+                self.trace_run(run_id, Some(node.id), || TraceKind::Tagged {
+                    tag: tag.clone(),
+                    present,
+                });
+                Step::Next(Outcome::Done)
+            }
+            Op::End => Step::End,
+        }
+    }
+
+    fn values(&self, contact_ix: usize) -> Values<'_> {
+        Values {
+            contact: &self.contacts[contact_ix],
+            custom: &self.custom_values,
+        }
+    }
+
+    fn outbound(&self, run_id: u64, node: &ir::Node, to: String, message: Message) -> Outbound {
+        let (workflow, contact) = match self.runs.get(&run_id) {
+            Some(run) => (
+                self.workflows[run.workflow as usize].workflow.clone(),
+                self.contacts[run.contact as usize].id.clone(),
+            ),
+            None => (String::new(), String::new()),
+        };
+        Outbound {
+            step: StepRef {
+                workflow,
+                run: run_id,
+                node: node.id,
+            },
+            contact,
+            to,
+            message,
+        }
+    }
+
+    /// Sends and traces; the message id when the provider accepted it.
+    async fn send(&mut self, run_id: u64, node: &ir::Node, out: Outbound) -> Option<String> {
+        let result = self.host.send(&out).await;
+        let id = match &result {
+            SendResult::Accepted { message_id } => Some(message_id.clone()),
+            SendResult::Failed { .. } => None,
+        };
+        if self.host.tracing() {
+            self.trace_run(run_id, Some(node.id), || TraceKind::Sent {
+                message: Box::new(out),
+                result,
+            });
+        }
+        id
+    }
+
+    fn report_missing(&self, run_id: u64, node: &ir::Node, missing: Vec<String>) {
+        for var in missing {
+            self.trace_run(run_id, Some(node.id), || TraceKind::MissingValue { var });
+        }
+    }
+
+    fn render_cta(
+        &self,
+        run_id: u64,
+        node: &ir::Node,
+        message: &ir::CtaMessage,
+        timeout_seconds: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Outbound, String> {
+        let Some(run) = self.runs.get(&run_id) else {
+            return Err("the run ended".into());
+        };
+        let contact_ix = run.contact as usize;
+        let to = whatsapp_ready(&self.contacts[contact_ix], now)?;
+        let values = self.values(contact_ix);
+        let mut missing = Vec::new();
+        let header = match &message.header {
+            Header::Text { text } => RenderedHeader::Text {
+                text: values.text(text, &mut missing),
+            },
+            Header::Image { link } => RenderedHeader::Image {
+                link: values.url(link, &mut missing),
+            },
+            Header::Video { link } => RenderedHeader::Video {
+                link: values.url(link, &mut missing),
+            },
+            Header::Document { link } => RenderedHeader::Document {
+                link: values.url(link, &mut missing),
+            },
+        };
+        let body = values.text(&message.body, &mut missing);
+        let footer = message
+            .footer
+            .as_ref()
+            .map(|f| values.text(f, &mut missing));
+        let display_text = values.text(&message.display_text, &mut missing);
+        let url = values.url(&message.url, &mut missing);
+        self.report_missing(run_id, node, missing);
+        limit("body", &body, 1, 1024)?;
+        limit("button label", &display_text, 1, 20)?;
+        if let Some(footer) = &footer {
+            limit("footer", footer, 0, 60)?;
+        }
+        match &header {
+            RenderedHeader::Text { text } => limit("header", text, 1, 60)?,
+            RenderedHeader::Image { link }
+            | RenderedHeader::Video { link }
+            | RenderedHeader::Document { link } => absolute_url("header link", link)?,
+        }
+        absolute_url("URL", &url)?;
+        Ok(self.outbound(
+            run_id,
+            node,
+            to,
+            Message::Cta {
+                from: message.from.clone(),
+                header,
+                body,
+                footer,
+                display_text,
+                url,
+                timeout_seconds,
+            },
+        ))
+    }
+
+    fn eval(&self, cond: &Cond, contact_ix: usize, now: DateTime<Utc>) -> bool {
+        let contact = &self.contacts[contact_ix];
+        match cond {
+            Cond::All { of } => of.iter().all(|c| self.eval(c, contact_ix, now)),
+            Cond::Any { of } => of.iter().any(|c| self.eval(c, contact_ix, now)),
+            Cond::Not { cond } => !self.eval(cond, contact_ix, now),
+            Cond::WindowOpen => contact.window_open(now),
+            Cond::HasTag { tag } => {
+                let tag = self.values(contact_ix).text(tag, &mut Vec::new());
+                contact.tags.contains(&tag)
+            }
+            Cond::Compare { var, cmp, value } => {
+                let values = self.values(contact_ix);
+                let value = values.text(value, &mut Vec::new());
+                let actual =
+                    values.text(&ir::Text(vec![ir::Part::Var(var.clone())]), &mut Vec::new());
+                match cmp {
+                    ir::Compare::Eq => actual == value,
+                    ir::Compare::Ne => actual != value,
+                    ir::Compare::Contains => actual.contains(&value),
+                }
+            }
+        }
+    }
+
+    fn trace_event(
+        &self,
+        run_id: u64,
+        run: &Run,
+        node: Option<NodeId>,
+        kind: TraceKind,
+    ) -> TraceEvent {
+        let program = &self.workflows[run.workflow as usize];
+        TraceEvent {
+            at: self.host.now(),
+            workflow: program.workflow.clone(),
+            run: run_id,
+            contact: self.contacts[run.contact as usize].id.clone(),
+            node,
+            span: node.and_then(|n| program.node(n)).map(|n| n.span),
+            kind,
+        }
+    }
+
+    fn trace_run(&self, run_id: u64, node: Option<NodeId>, kind: impl FnOnce() -> TraceKind) {
+        if !self.host.tracing() {
+            return;
+        }
+        if let Some(run) = self.runs.get(&run_id) {
+            let event = self.trace_event(run_id, run, node, kind());
+            self.host.trace(event);
+        }
+    }
+}
+
+/// The number to send a WhatsApp session message to, if the window is open.
+fn whatsapp_ready(contact: &Contact, now: DateTime<Utc>) -> Result<String, String> {
+    let Some(phone) = contact.phone.clone() else {
+        return Err("the contact has no phone number".into());
+    };
+    if !contact.window_open(now) {
+        return Err("the 24-hour customer service window is closed (no WhatsApp message from the contact in the last 24 hours)".into());
+    }
+    Ok(phone)
+}
+
+fn limit(what: &str, text: &str, min: usize, max: usize) -> Result<(), String> {
+    let n = text.chars().count();
+    if n < min || n > max {
+        Err(format!(
+            "the rendered {what} is {n} characters; WhatsApp accepts {min} to {max}"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+fn absolute_url(what: &str, text: &str) -> Result<(), String> {
+    match url::Url::parse(text) {
+        Ok(u)
+            if matches!(u.scheme(), "http" | "https")
+                && u.host_str().is_some_and(|h| !h.is_empty()) =>
+        {
+            Ok(())
+        }
+        _ => Err(format!(
+            "the rendered {what} `{text}` is not an absolute http(s) URL"
+        )),
+    }
+}
+
+/// Checks ids, edges and triggers so that a hand-edited or corrupt IR cannot
+/// make the engine index out of range.
+fn validate(program: &Program) -> Result<(), LoadError> {
+    if program.format_version != FORMAT_VERSION {
+        return Err(LoadError::Version {
+            found: program.format_version,
+        });
+    }
+    let n = program.nodes.len() as u32;
+    let malformed = |reason: String| Err(LoadError::Malformed { reason });
+    for (i, node) in program.nodes.iter().enumerate() {
+        if node.id.0 as usize != i {
+            return malformed(format!("node at index {i} has id {}", node.id.0));
+        }
+        if let Some(edge) = node.edges.iter().find(|e| e.to.0 >= n) {
+            return malformed(format!(
+                "node {i} has an edge to node {}, which does not exist",
+                edge.to.0
+            ));
+        }
+    }
+    if let Some(t) = program.triggers.iter().find(|t| t.entry.0 >= n) {
+        return malformed(format!(
+            "a trigger starts at node {}, which does not exist",
+            t.entry.0
+        ));
+    }
+    Ok(())
+}

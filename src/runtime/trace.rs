@@ -1,0 +1,86 @@
+//! What a run did and why, for simulation timelines, tests and operators.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::host::{Outbound, SendResult};
+use crate::ir::{NodeId, Outcome};
+use crate::source::Span;
+
+/// One thing that happened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TraceEvent {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The workflow's name.
+    pub workflow: String,
+    /// The run.
+    pub run: u64,
+    /// The contact.
+    pub contact: String,
+    /// The IR node involved, if any.
+    pub node: Option<NodeId>,
+    /// Its source span, if any.
+    pub span: Option<Span>,
+    /// What happened.
+    pub kind: TraceKind,
+}
+
+/// The kinds of trace events.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "what", rename_all = "snake_case")]
+pub enum TraceKind {
+    /// A trigger started a run.
+    Started {
+        /// The trigger's channel.
+        channel: String,
+    },
+    /// A message went to the provider.
+    Sent {
+        /// The rendered message.
+        message: Box<Outbound>,
+        /// The provider's answer.
+        result: SendResult,
+    },
+    /// A message was not sent: a rule only checkable at send time failed.
+    NotSent {
+        /// `cta`, `whatsapp`, ...
+        kind: String,
+        /// Why.
+        reason: String,
+    },
+    /// A variable had no value and rendered empty.
+    MissingValue {
+        /// The variable.
+        var: String,
+    },
+    /// A tag was added or removed.
+    Tagged {
+        /// The tag.
+        tag: String,
+        /// Added (true) or removed.
+        present: bool,
+    },
+    /// The run is waiting.
+    Waiting {
+        /// For what: `timer`, `cta`, `reply`.
+        on: String,
+        /// Until when at the latest.
+        until: DateTime<Utc>,
+    },
+    /// A node ended with this outcome.
+    Outcome {
+        /// The outcome.
+        outcome: Outcome,
+    },
+    /// An event arrived that changes nothing (a link opened after its
+    /// timeout, a second outcome, a reply during a run).
+    Ignored {
+        /// The event.
+        event: String,
+        /// Why it changes nothing.
+        reason: String,
+    },
+    /// The run ended.
+    Ended,
+}

@@ -1,0 +1,305 @@
+//! The interpreter through its public API: the seed workflow's every branch
+//! with a recording host on a virtual clock, asserting the exact sends, their
+//! times and rendered payloads.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use kflow::ir::Channel;
+use kflow::runtime::{
+    Contact, Engine, Event, Message, RenderedHeader, SendResult, SimHost, TraceKind, VirtualClock,
+};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0)
+        .single()
+        .expect("valid time")
+}
+
+fn engine_for(example: &str) -> Engine<SimHost> {
+    let path = format!("{}/examples/{example}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).expect("example exists");
+    let source = kflow::SourceFile::new(example, text).expect("small");
+    let program = kflow::compile(&source).expect("example compiles");
+    let mut engine = Engine::new(SimHost::new(VirtualClock::new(t0())));
+    engine.load(program).expect("valid IR");
+    let mut ana = Contact::new("ana");
+    ana.phone = Some("+15551230000".into());
+    ana.email = Some("ana@example.com".into());
+    ana.fields.insert("first_name".into(), "Ana".into());
+    ana.fields.insert("name".into(), "Ana Silva".into());
+    engine.upsert_contact(ana);
+    engine.set_custom_value("agent_calendar", "dr lee&co");
+    engine
+}
+
+async fn reply(engine: &mut Engine<SimHost>, channel: Channel) {
+    engine
+        .handle(Event::Reply {
+            contact: "ana".into(),
+            channel,
+        })
+        .await;
+}
+
+async fn at(engine: &mut Engine<SimHost>, offset: Duration) {
+    let clock = engine.host().clock().clone();
+    engine.advance(&clock, t0() + offset).await;
+}
+
+/// (minutes after t0, kind) for every send.
+fn sends(engine: &Engine<SimHost>) -> Vec<(i64, &'static str)> {
+    engine
+        .host()
+        .sent()
+        .iter()
+        .map(|s| ((s.at - t0()).num_minutes(), s.outbound.message.kind()))
+        .collect()
+}
+
+#[tokio::test]
+async fn seed_cta_is_rendered_with_encoded_variables() {
+    let mut engine = engine_for("booking_cta.kflow");
+    reply(&mut engine, Channel::Whatsapp).await;
+    let sent = engine.host().sent();
+    assert_eq!(sent.len(), 1);
+    let cta = &sent[0];
+    assert_eq!(cta.at, t0());
+    assert_eq!(cta.outbound.to, "+15551230000");
+    assert_eq!(cta.outbound.step.workflow, "WhatsApp booking CTA");
+    assert_eq!(
+        cta.outbound.message,
+        Message::Cta {
+            from: Some("+15550100001".into()),
+            header: RenderedHeader::Image {
+                link: "https://cdn.example.com/booking.png".into()
+            },
+            body: "Hi Ana, pick a time that suits you.".into(),
+            footer: Some("Kyrios Dental".into()),
+            display_text: "Book now".into(),
+            url: "https://www.example.com/?name=Ana%20Silva&calendar=dr%20lee%26co".into(),
+            timeout_seconds: 1800,
+        }
+    );
+    assert_eq!(
+        engine.stats().active,
+        1,
+        "the run waits for the CTA's outcome"
+    );
+}
+
+#[tokio::test]
+async fn seed_link_opened_tags_and_ends() {
+    let mut engine = engine_for("booking_cta.kflow");
+    reply(&mut engine, Channel::Whatsapp).await;
+    at(&mut engine, Duration::minutes(12)).await;
+    engine
+        .handle(Event::LinkOpened {
+            message_id: "msg-1".into(),
+        })
+        .await;
+    let tags = engine.host().tags();
+    assert_eq!(tags.len(), 1);
+    assert_eq!(tags[0].tag, "clicked-booking");
+    assert_eq!(tags[0].at, t0() + Duration::minutes(12));
+    assert!(
+        engine
+            .contact("ana")
+            .is_some_and(|c| c.tags.contains("clicked-booking"))
+    );
+    // The timeout no longer fires, and the run has ended.
+    at(&mut engine, Duration::hours(2)).await;
+    assert_eq!(sends(&engine), vec![(0, "cta")]);
+    assert_eq!(engine.stats().active, 0);
+}
+
+#[tokio::test]
+async fn seed_delivery_failure_falls_back_to_email() {
+    let mut engine = engine_for("booking_cta.kflow");
+    reply(&mut engine, Channel::Whatsapp).await;
+    at(&mut engine, Duration::minutes(1)).await;
+    engine
+        .handle(Event::DeliveryFailed {
+            message_id: "msg-1".into(),
+            reason: "131026 undeliverable".into(),
+        })
+        .await;
+    assert_eq!(sends(&engine), vec![(0, "cta"), (1, "email")]);
+    let email = &engine.host().sent()[1];
+    assert_eq!(email.outbound.to, "ana@example.com");
+    assert!(
+        matches!(&email.outbound.message, Message::Email { subject, .. } if subject == "Your booking link")
+    );
+    at(&mut engine, Duration::hours(1)).await;
+    assert_eq!(sends(&engine).len(), 2, "the timeout does not also fire");
+}
+
+#[tokio::test]
+async fn seed_provider_refusal_is_not_delivered() {
+    let mut engine = engine_for("booking_cta.kflow");
+    engine.host().fail_sends(
+        "cta",
+        Some("131047"),
+        "Re-engagement message: more than 24 hours have passed",
+    );
+    reply(&mut engine, Channel::Whatsapp).await;
+    let sent = engine.host().sent();
+    assert_eq!(sends(&engine), vec![(0, "cta"), (0, "email")]);
+    assert!(matches!(&sent[0].result, SendResult::Failed { code: Some(c), .. } if c == "131047"));
+    assert_eq!(engine.stats().active, 0);
+}
+
+#[tokio::test]
+async fn seed_timeout_sends_sms_and_expires_the_link() {
+    let mut engine = engine_for("booking_cta.kflow");
+    reply(&mut engine, Channel::Whatsapp).await;
+    at(&mut engine, Duration::minutes(29)).await;
+    assert_eq!(sends(&engine), vec![(0, "cta")]);
+    at(&mut engine, Duration::minutes(30)).await;
+    assert_eq!(sends(&engine), vec![(0, "cta"), (30, "sms")]);
+    let sms = &engine.host().sent()[1];
+    assert_eq!(sms.at, t0() + Duration::minutes(30));
+    assert_eq!(
+        sms.outbound.message,
+        Message::Sms {
+            body: "Still want a slot? Reply YES.".into(),
+            from: None
+        }
+    );
+    // Opening the link after the timeout changes nothing.
+    engine
+        .handle(Event::LinkOpened {
+            message_id: "msg-1".into(),
+        })
+        .await;
+    assert!(engine.host().tags().is_empty());
+    assert!(
+        engine
+            .host()
+            .trace()
+            .iter()
+            .any(|e| matches!(&e.kind, TraceKind::Ignored { event, .. } if event == "link opened"))
+    );
+}
+
+#[tokio::test]
+async fn only_the_first_outcome_counts() {
+    let mut engine = engine_for("booking_cta.kflow");
+    reply(&mut engine, Channel::Whatsapp).await;
+    engine
+        .handle(Event::LinkOpened {
+            message_id: "msg-1".into(),
+        })
+        .await;
+    engine
+        .handle(Event::DeliveryFailed {
+            message_id: "msg-1".into(),
+            reason: "late failure".into(),
+        })
+        .await;
+    assert_eq!(sends(&engine), vec![(0, "cta")]);
+    assert_eq!(engine.host().tags().len(), 1);
+}
+
+#[tokio::test]
+async fn a_reply_during_a_run_refreshes_the_window_but_starts_no_second_run() {
+    let mut engine = engine_for("booking_cta.kflow");
+    reply(&mut engine, Channel::Whatsapp).await;
+    at(&mut engine, Duration::minutes(5)).await;
+    reply(&mut engine, Channel::Whatsapp).await;
+    assert_eq!(engine.stats().started, 1);
+    assert_eq!(
+        engine.contact("ana").and_then(|c| c.last_whatsapp_inbound),
+        Some(t0() + Duration::minutes(5))
+    );
+    // After the run ends, the next reply starts a new one.
+    at(&mut engine, Duration::minutes(40)).await;
+    reply(&mut engine, Channel::Whatsapp).await;
+    assert_eq!(engine.stats().started, 2);
+}
+
+#[tokio::test]
+async fn window_closed_after_a_day_sends_the_template() {
+    let mut engine = engine_for("window_closed_template.kflow");
+    engine.set_custom_value("clinic_phone", "+1 555 0100");
+    reply(&mut engine, Channel::Whatsapp).await;
+    at(&mut engine, Duration::days(1)).await;
+    assert_eq!(sends(&engine), vec![(0, "whatsapp"), (24 * 60, "template")]);
+    let template = &engine.host().sent()[1];
+    assert_eq!(
+        template.outbound.message,
+        Message::Template {
+            name: "appointment_reminder".into(),
+            language: "en_US".into(),
+            category: "utility".into(),
+            params: vec!["Ana".into(), "+1 555 0100".into()],
+        }
+    );
+}
+
+#[tokio::test]
+async fn window_reopened_by_a_reply_sends_a_session_message() {
+    let mut engine = engine_for("window_closed_template.kflow");
+    reply(&mut engine, Channel::Whatsapp).await;
+    at(&mut engine, Duration::hours(20)).await;
+    reply(&mut engine, Channel::Whatsapp).await;
+    at(&mut engine, Duration::days(1)).await;
+    assert_eq!(sends(&engine), vec![(0, "whatsapp"), (24 * 60, "whatsapp")]);
+}
+
+#[tokio::test]
+async fn sms_trigger_with_closed_window_stays_on_sms() {
+    let mut engine = engine_for("sms_trigger_window_check.kflow");
+    reply(&mut engine, Channel::Sms).await;
+    assert_eq!(sends(&engine), vec![(0, "sms")]);
+}
+
+#[tokio::test]
+async fn send_time_window_check_refuses_a_stale_window() {
+    // The contact wrote on WhatsApp 23h59m before the SMS; the check passes
+    // and the CTA goes out. A minute later it would not.
+    let mut engine = engine_for("sms_trigger_window_check.kflow");
+    let mut ana = engine.contact("ana").cloned().expect("ana");
+    ana.last_whatsapp_inbound = Some(t0() - Duration::hours(23) - Duration::minutes(59));
+    engine.upsert_contact(ana.clone());
+    reply(&mut engine, Channel::Sms).await;
+    assert_eq!(sends(&engine), vec![(0, "cta")]);
+
+    let mut late = engine_for("sms_trigger_window_check.kflow");
+    ana.last_whatsapp_inbound = Some(t0() - Duration::hours(24));
+    late.upsert_contact(ana);
+    reply(&mut late, Channel::Sms).await;
+    assert_eq!(sends(&late), vec![(0, "sms")]);
+}
+
+#[tokio::test]
+async fn a_missing_value_renders_empty_and_is_traced() {
+    let mut engine = engine_for("booking_cta.kflow");
+    let mut ana = engine.contact("ana").cloned().expect("ana");
+    ana.fields.remove("first_name");
+    engine.upsert_contact(ana);
+    reply(&mut engine, Channel::Whatsapp).await;
+    let sent = engine.host().sent();
+    assert!(
+        matches!(&sent[0].outbound.message, Message::Cta { body, .. } if body == "Hi , pick a time that suits you.")
+    );
+    assert!(engine.host().trace().iter().any(
+        |e| matches!(&e.kind, TraceKind::MissingValue { var } if var == "contact.first_name")
+    ));
+}
+
+#[tokio::test]
+async fn a_rendered_body_over_the_limit_is_not_sent_and_not_delivered() {
+    let mut engine = engine_for("booking_cta.kflow");
+    let mut ana = engine.contact("ana").cloned().expect("ana");
+    ana.fields.insert("first_name".into(), "A".repeat(1024));
+    engine.upsert_contact(ana);
+    reply(&mut engine, Channel::Whatsapp).await;
+    // No CTA went out; the Not Delivered path sent the email.
+    assert_eq!(sends(&engine), vec![(0, "email")]);
+    assert!(
+        engine
+            .host()
+            .trace()
+            .iter()
+            .any(|e| matches!(&e.kind, TraceKind::NotSent { kind, reason } if kind == "cta" && reason.contains("body")))
+    );
+}
