@@ -379,3 +379,18 @@ fn empty_directory_warns() {
         stderr(&output)
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn broken_symlinks_found_in_a_directory_are_reported() {
+    let dir = scratch("broken_symlink");
+    std::os::unix::fs::symlink(dir.join("missing.kflow"), dir.join("gone.kflow")).expect("symlink");
+    let dir_arg = dir.to_str().expect("UTF-8 temp path");
+    let output = run(&["check", dir_arg]);
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("gone.kflow"),
+        "{}",
+        stderr(&output)
+    );
+}

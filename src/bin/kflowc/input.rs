@@ -104,6 +104,7 @@ fn is_kflow(path: &Path) -> bool {
 
 /// Appends the `*.kflow` files under `dir`, depth first in file-name order.
 /// Symlinked directories are not entered; symlinked files are checked.
+/// Entries that cannot be inspected are reported and skipped.
 fn walk(dir: &Path, inputs: &mut Vec<Input>, errors: &mut Vec<InputError>) {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -129,7 +130,11 @@ fn walk(dir: &Path, inputs: &mut Vec<Input>, errors: &mut Vec<InputError>) {
     for (_, path, file_type) in found {
         if file_type.is_dir() {
             walk(&path, inputs, errors);
-        } else if is_kflow(&path) && !(file_type.is_symlink() && path.is_dir()) {
+        } else if is_kflow(&path)
+            && (file_type.is_file() || (file_type.is_symlink() && !path.is_dir()))
+        {
+            // A broken symlink is kept, so reading it reports the problem;
+            // FIFOs, sockets and devices found while walking are skipped.
             inputs.push(Input::File(path));
         }
     }
