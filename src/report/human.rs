@@ -11,8 +11,9 @@
 //! - The `[file:line:column]` in each report's header is the primary label's
 //!   start as the JSON and GitHub reports give it (columns in characters);
 //!   miette on its own counts that column in bytes.
-//! - Control characters (other than tab and line ends) and bidirectional
-//!   overrides in the source and in messages are shown as visible symbols
+//! - Control characters (other than tab and line ends), bidirectional
+//!   overrides and invisible zero-width characters (a byte-order mark, for
+//!   one) in the source and in messages are shown as visible symbols
 //!   (`␛`, `�`), so a file cannot send escape sequences to the terminal or
 //!   reorder what is displayed. Labels are moved to match.
 //! - A label on a line longer than [`MAX_SNIPPET_LINE`] bytes is not drawn
@@ -192,10 +193,12 @@ fn replacement(c: char, next: Option<char>) -> Option<char> {
         '\0'..='\u{1f}' => char::from_u32(0x2400 + c as u32),
         '\u{7f}' => Some('\u{2421}'),
         '\u{80}'..='\u{9f}'
+        | '\u{200b}'
         | '\u{200e}'
         | '\u{200f}'
         | '\u{202a}'..='\u{202e}'
-        | '\u{2066}'..='\u{2069}' => Some('\u{fffd}'),
+        | '\u{2066}'..='\u{2069}'
+        | '\u{feff}' => Some('\u{fffd}'),
         _ => None,
     }
 }
