@@ -133,9 +133,8 @@ pub(crate) fn read<'a>(
             continue;
         };
         written.push(spec.name);
-        if !spec.shape.accepts(&field.value)
-            && !(spec.name == "header" && header_like(&field.value))
-        {
+        let header_shorthand = spec.name == "header" && header_like(&field.value);
+        if !(spec.shape.accepts(&field.value) || header_shorthand) {
             out.push(
                 Diagnostic::new(
                     Code::FieldValue,

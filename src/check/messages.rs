@@ -606,6 +606,15 @@ pub(crate) fn tag(text: &Text, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// `1 character`, `2 characters`.
+pub(crate) fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -635,14 +644,5 @@ mod tests {
         assert_eq!(sms_segments(&"€".repeat(81)), (2, "GSM-7"));
         assert_eq!(sms_segments(&"ç".repeat(70)), (1, "UCS-2"));
         assert_eq!(sms_segments(&"ç".repeat(71)), (2, "UCS-2"));
-    }
-}
-
-/// `1 character`, `2 characters`.
-pub(crate) fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
     }
 }

@@ -85,7 +85,7 @@ pub(crate) struct Converter<'d> {
 
 impl<'i> Children<'i> {
     fn next(&mut self, context: &'static str) -> Result<Pair<'i, Rule>> {
-        while let Some(p) = self.pairs.next() {
+        for p in self.pairs.by_ref() {
             if !is_noise(p.as_rule()) {
                 return Ok(p);
             }
@@ -251,10 +251,7 @@ impl<'d> Converter<'d> {
         let kind = match rule {
             Rule::if_stmt => StmtKind::If(self.if_stmt(c)?),
             Rule::cta_stmt => {
-                let name = match c.next_if(Rule::string) {
-                    Some(p) => Some(self.string(p)),
-                    None => None,
-                };
+                let name = c.next_if(Rule::string).map(|p| self.string(p));
                 let fields = self.fields(c.next("cta fields")?)?;
                 StmtKind::Cta(Cta { name, fields })
             }
@@ -332,10 +329,7 @@ impl<'d> Converter<'d> {
             Rule::duration => FieldValue::Duration(self.duration(v)),
             Rule::ident => {
                 let word = Spanned::new(v.as_str().to_owned(), self.span(&v));
-                let text = match c.next_if(Rule::string) {
-                    Some(p) => Some(self.string(p)),
-                    None => None,
-                };
+                let text = c.next_if(Rule::string).map(|p| self.string(p));
                 FieldValue::Word(word, text)
             }
             _ => return self.drift(&v, "a field value"),
@@ -442,7 +436,7 @@ impl<'d> Converter<'d> {
 
 fn single_or(mut items: Vec<Cond>, wrap: fn(Vec<Cond>) -> Cond) -> Cond {
     if items.len() == 1 {
-        items.pop().map_or_else(|| wrap(Vec::new()), |c| c)
+        items.pop().unwrap_or_else(|| wrap(Vec::new()))
     } else {
         wrap(items)
     }

@@ -135,11 +135,17 @@ pub(crate) fn to_diagnostic(error: &pest::error::Error<Rule>, text: &str, base: 
     match &error.variant {
         ErrorVariant::ParsingError { positives, .. } => {
             let expected = expected_phrase(positives);
+            // miette does not wrap labels: keep long lists in the message only.
+            let label = if expected.chars().count() <= 40 {
+                format!("expected {expected}")
+            } else {
+                "not valid here".to_owned()
+            };
             Diagnostic::new(
                 Code::SyntaxUnexpected,
                 format!("expected {expected}, found {found}"),
                 span,
-                format!("expected {expected}"),
+                label,
             )
             .with_help(help_for(positives))
         }

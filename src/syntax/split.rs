@@ -69,6 +69,10 @@ pub(crate) fn split(text: &str) -> Split {
         too_deep_reported: false,
         unterminated: false,
     };
+    // A UTF-8 byte order mark is trivia, not the start of an item.
+    if text.starts_with('\u{feff}') {
+        s.item_start = '\u{feff}'.len_utf8();
+    }
     s.run();
     Split {
         chunks: s.chunks,
@@ -83,7 +87,7 @@ impl Scanner<'_> {
 
     fn run(&mut self) {
         let len = self.bytes.len();
-        let mut i = 0;
+        let mut i = self.item_start;
         while i < len {
             let b = self.bytes[i];
             match b {
@@ -130,6 +134,12 @@ impl Scanner<'_> {
                     i += 1;
                 }
                 _ if is_ident_byte(b) => i = self.word(i),
+                b'\r' if self.bytes.get(i + 1) != Some(&b'\n') => {
+                    // A lone carriage return would make line numbers differ
+                    // between kflow and editors.
+                    self.control(i);
+                    i += 1;
+                }
                 _ if is_control(b) => {
                     self.control(i);
                     i += 1;
@@ -334,6 +344,16 @@ mod tests {
         assert_eq!(split.diagnostics.len(), 1);
         assert_eq!(split.diagnostics[0].code, Code::SyntaxTooDeep);
         assert!(!split.chunks[0].parse);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_trivia_and_lone_cr_is_reported() {
+        let split = split("\u{feff}on reply sms < >");
+        assert!(split.diagnostics.is_empty());
+        assert_eq!(split.chunks[0].span.start, 3);
+        let split = super::split("on reply sms < >\r\non reply email < >\r");
+        let codes: Vec<_> = split.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, vec![Code::SyntaxControlCharacter]);
     }
 
     #[test]

@@ -13,7 +13,7 @@ fn is_control(b: u8) -> bool {
 }
 
 fn is_special(b: u8) -> bool {
-    b == b'\\' || b == b'{' || is_control(b)
+    b == b'\\' || b == b'{' || b == b'\r' || is_control(b)
 }
 
 /// Decodes the literal `raw` (quotes included) that starts at offset `base`.
@@ -74,6 +74,11 @@ pub(crate) fn decode(raw: &str, base: u32, diagnostics: &mut Vec<Diagnostic>) ->
                 lit.push('{');
                 i += 1;
             }
+            b'\r' if bytes.get(i + 1) == Some(&b'\n') => {
+                // A Windows line break inside a string is a line break.
+                lit.push('\n');
+                i += 2;
+            }
             b => {
                 diagnostics.push(
                     Diagnostic::new(
@@ -105,7 +110,7 @@ fn variable(
 ) -> usize {
     let at = |i: usize| body_base + i as u32;
     let Some(close) =
-        memchr::memmem::find(body[start + 2..].as_bytes(), b"}}").map(|p| start + 2 + p)
+        memchr::memmem::find(&body.as_bytes()[start + 2..], b"}}").map(|p| start + 2 + p)
     else {
         diagnostics.push(
             Diagnostic::new(
