@@ -62,7 +62,8 @@ fn every_example_checks_with_no_diagnostics() {
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
         let name = format!(
             "examples/{}",
-            path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+            path.file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
         );
         let found = diagnostics(&name, &text);
         if !found.is_empty() {
@@ -81,12 +82,20 @@ fn every_example_checks_with_no_diagnostics() {
 #[test]
 fn the_one_line_card_checks_clean() {
     let found = diagnostics("card.kflow", CARD);
-    assert!(found.is_empty(), "the card's one-liner has diagnostics:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "the card's one-liner has diagnostics:\n{}",
+        found.join("\n")
+    );
 }
 
 #[test]
 fn the_one_liner_example_is_the_card() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/one_liner.kflow");
     let text = std::fs::read_to_string(&path).expect("examples/one_liner.kflow is readable");
-    assert_eq!(text.trim_end(), CARD, "examples/one_liner.kflow drifted from the card");
+    assert_eq!(
+        text.trim_end(),
+        CARD,
+        "examples/one_liner.kflow drifted from the card"
+    );
 }
