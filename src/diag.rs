@@ -59,7 +59,7 @@ codes! {
     SyntaxControlCharacter = "kflow::syntax::control_character", Error;
     /// A duration with repeated or out-of-order units, or too large.
     SyntaxDuration = "kflow::syntax::duration", Error;
-    /// A `{{` without its `}}`, or a variable that is not `namespace.name`.
+    /// A `{{` without its `}}`, or braces around something that is not a name.
     VarMalformed = "kflow::var::malformed", Error;
     /// A variable kflow does not know.
     VarUnknown = "kflow::var::unknown", Error;
@@ -89,7 +89,7 @@ codes! {
     CtaMissingField = "kflow::cta::missing_field", Error;
     /// A CTA field given twice.
     CtaDuplicateField = "kflow::cta::duplicate_field", Error;
-    /// A required CTA text is empty.
+    /// A CTA text (header, body, footer or button) is empty.
     CtaEmptyField = "kflow::cta::empty_field", Error;
     /// A CTA timeout outside 5 minutes to 2 days.
     CtaTimeoutRange = "kflow::cta::timeout_range", Error;
@@ -121,7 +121,9 @@ codes! {
     SmsMissingField = "kflow::sms::missing_field", Error;
     /// An SMS field given twice.
     SmsDuplicateField = "kflow::sms::duplicate_field", Error;
-    /// A required email field is absent.
+    /// An SMS sender that is neither an E.164 number nor an alphanumeric ID.
+    SmsFrom = "kflow::sms::from", Error;
+    /// A required email field is absent or empty.
     EmailMissingField = "kflow::email::missing_field", Error;
     /// An email field given twice.
     EmailDuplicateField = "kflow::email::duplicate_field", Error;

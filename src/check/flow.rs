@@ -182,7 +182,10 @@ impl<'a> Flow<'a> {
                 "unreachable",
             )
             .with_label(stopper.head, why)
-            .with_help("remove them, or move them before the `stop`"),
+            .with_help(match stopper.kind {
+                StmtKind::Stop => "remove them, or move them before the `stop`",
+                _ => "remove them, or let one way through the statement above continue instead of stopping",
+            }),
         );
     }
 

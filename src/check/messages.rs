@@ -450,12 +450,12 @@ pub(crate) fn sms(sms: &Sms, head: Span, scope: &Scope, out: &mut Vec<Diagnostic
                 {
                     out.push(
                         Diagnostic::new(
-                            Code::FieldValue,
+                            Code::SmsFrom,
                             format!("`{sender}` is neither an E.164 number nor an alphanumeric sender ID"),
                             from.span,
                             "not a sender",
                         )
-                        .with_help("write a number like `\"+15550100001\"` or a sender ID of 1 to 11 letters and digits"),
+                        .with_help("write a number like `\"+15550100001\"` or a sender ID of 1 to 11 letters, digits and spaces"),
                     );
                 }
             }

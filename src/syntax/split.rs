@@ -115,22 +115,7 @@ impl Scanner<'_> {
                     i += 1;
                 }
                 b'>' | b')' => {
-                    if self.open.pop().is_none() {
-                        self.item_ok = false;
-                        let what = if b == b'>' { "`>`" } else { "`)`" };
-                        let opener = if b == b'>' { "`<`" } else { "`(`" };
-                        self.diagnostics.push(
-                            Diagnostic::new(
-                                Code::SyntaxUnmatchedClose,
-                                format!("{what} closes nothing"),
-                                Self::span(i, i + 1),
-                                format!("no {opener} is open here"),
-                            )
-                            .with_help(format!(
-                                "remove this {what}, or add the {opener} it was meant to close"
-                            )),
-                        );
-                    }
+                    self.close(b, i);
                     i += 1;
                 }
                 _ if is_ident_byte(b) => i = self.word(i),
@@ -148,6 +133,49 @@ impl Scanner<'_> {
             }
         }
         self.end_item(len);
+    }
+
+    /// Handles a `>` or `)` at `at`. A `)` only closes a `(`; a `>` closes the
+    /// innermost `<`, reporting any `(` left open inside it on the way.
+    fn close(&mut self, b: u8, at: usize) {
+        let opener = if b == b'>' { b'<' } else { b'(' };
+        if b == b'>' {
+            while let Some(&(b'(', paren)) = self.open.last() {
+                self.open.pop();
+                self.item_ok = false;
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::SyntaxUnclosedBlock,
+                        "this parenthesis is never closed",
+                        Self::span(paren, paren + 1),
+                        "opened here, with no matching `)`",
+                    )
+                    .with_label(Self::span(at, at + 1), "the block ends here")
+                    .with_help("add `)` where the parenthesised condition should end"),
+                );
+            }
+        }
+        if self.open.last().is_some_and(|&(kind, _)| kind == opener) {
+            self.open.pop();
+            return;
+        }
+        self.item_ok = false;
+        let (what, open_name) = if b == b'>' {
+            ("`>`", "`<`")
+        } else {
+            ("`)`", "`(`")
+        };
+        self.diagnostics.push(
+            Diagnostic::new(
+                Code::SyntaxUnmatchedClose,
+                format!("{what} closes nothing"),
+                Self::span(at, at + 1),
+                format!("no {open_name} is open here"),
+            )
+            .with_help(format!(
+                "remove this {what}, or add the {open_name} it was meant to close"
+            )),
+        );
     }
 
     /// Skips a string starting at the quote at `start`; returns the offset after it.
@@ -354,6 +382,18 @@ mod tests {
         let split = super::split("on reply sms < >\r\non reply email < >\r");
         let codes: Vec<_> = split.diagnostics.iter().map(|d| d.code).collect();
         assert_eq!(codes, vec![Code::SyntaxControlCharacter]);
+    }
+
+    #[test]
+    fn brackets_of_each_kind_match_their_own() {
+        let d = split("on reply whatsapp < if (window.open)) < stop > >").diagnostics;
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].code, Code::SyntaxUnmatchedClose);
+        assert_eq!(d[0].primary_span(), Span::new(36, 37));
+        let d = split("on reply whatsapp < if (window.open < stop > >").diagnostics;
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].code, Code::SyntaxUnclosedBlock);
+        assert_eq!(d[0].primary_span(), Span::new(23, 24));
     }
 
     #[test]
