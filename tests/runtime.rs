@@ -303,3 +303,73 @@ async fn a_rendered_body_over_the_limit_is_not_sent_and_not_delivered() {
             .any(|e| matches!(&e.kind, TraceKind::NotSent { kind, reason } if kind == "cta" && reason.contains("body")))
     );
 }
+
+#[tokio::test]
+async fn recorded_changes_restore_a_waiting_run_in_a_new_engine() {
+    let mut engine = engine_for("booking_cta.kflow");
+    engine.record_changes();
+    let _ = engine.take_changes();
+    reply(&mut engine, Channel::Whatsapp).await;
+    let changes = engine.take_changes();
+    assert_eq!(changes.runs.len(), 1);
+    assert_eq!(
+        changes.contacts.len(),
+        1,
+        "the reply refreshed Ana's window"
+    );
+    let record = changes.runs[0].clone();
+    assert_eq!(record.due, Some(t0() + Duration::minutes(30)));
+    assert!(
+        matches!(&record.wait, kflow::runtime::Wait::Cta { message_id } if message_id == "msg-1")
+    );
+
+    // A restarted engine resumes from the records alone.
+    let mut restarted = engine_for("booking_cta.kflow");
+    let problems = restarted.restore(
+        changes.contacts.clone(),
+        vec![record.clone()],
+        changes.next_run,
+    );
+    assert!(problems.is_empty());
+    restarted
+        .handle(Event::LinkOpened {
+            message_id: "msg-1".into(),
+        })
+        .await;
+    assert_eq!(restarted.host().tags().len(), 1);
+
+    // Down past the deadline: the overdue timer fires at once on restart.
+    let mut late = engine_for("booking_cta.kflow");
+    late.restore(changes.contacts, vec![record], changes.next_run);
+    at(&mut late, Duration::hours(3)).await;
+    let sent = late.host().sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0].at,
+        t0() + Duration::minutes(30),
+        "fired at its due time"
+    );
+    assert_eq!(late.stats().started, 0);
+}
+
+#[tokio::test]
+async fn ended_runs_are_reported_as_ended() {
+    let mut engine = engine_for("booking_cta.kflow");
+    engine.record_changes();
+    reply(&mut engine, Channel::Whatsapp).await;
+    let _ = engine.take_changes();
+    engine
+        .handle(Event::LinkOpened {
+            message_id: "msg-1".into(),
+        })
+        .await;
+    let changes = engine.take_changes();
+    assert_eq!(changes.ended, vec![1]);
+    assert!(changes.runs.is_empty());
+    assert!(
+        changes
+            .contacts
+            .iter()
+            .any(|c| c.tags.contains("clicked-booking"))
+    );
+}

@@ -8,10 +8,11 @@
 //! does I/O except through the [`Host`].
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use super::contact::Contact;
 use super::host::{Host, Message, Outbound, RenderedHeader, SendResult, StepRef};
@@ -83,16 +84,74 @@ impl std::fmt::Display for LoadError {
 impl std::error::Error for LoadError {}
 
 /// What a waiting run waits for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Wait {
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "for", rename_all = "snake_case")]
+pub enum Wait {
     /// Nothing: it is running.
     Nothing,
     /// A `wait` timer.
     Timer,
     /// A CTA outcome, for the message with this id.
-    Cta { message_id: String },
+    Cta {
+        /// The provider's message id.
+        message_id: String,
+    },
     /// A reply on a channel (or its timeout).
-    Reply { channel: Channel },
+    Reply {
+        /// The channel.
+        channel: Channel,
+    },
+}
+
+/// A run as stored by a durable embedder: everything needed to resume it
+/// after a restart.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// The run's id.
+    pub id: u64,
+    /// The workflow's name.
+    pub workflow: String,
+    /// The contact's id.
+    pub contact: String,
+    /// The node it is at.
+    pub node: NodeId,
+    /// Bumped each time the run starts waiting.
+    pub generation: u32,
+    /// What it waits for.
+    pub wait: Wait,
+    /// When its timer falls due, if it has one.
+    pub due: Option<DateTime<Utc>>,
+}
+
+/// What changed since the last [`Engine::take_changes`]: the records a
+/// durable embedder writes, in one transaction, before acknowledging the
+/// events that caused them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Contacts that changed (window, tags, new contacts).
+    pub contacts: Vec<Contact>,
+    /// Runs that started or moved and still exist.
+    pub runs: Vec<RunRecord>,
+    /// Runs that ended.
+    pub ended: Vec<u64>,
+    /// The id the next run will get.
+    pub next_run: u64,
+}
+
+/// Why a stored run could not be restored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestoreProblem {
+    /// The run.
+    pub run: u64,
+    /// What is wrong (for example, its workflow is no longer loaded).
+    pub reason: String,
+}
+
+#[derive(Default)]
+struct Journal {
+    runs: HashSet<u64>,
+    ended: Vec<u64>,
+    contacts: HashSet<u32>,
 }
 
 #[derive(Clone, Debug)]
@@ -103,6 +162,8 @@ struct Run {
     /// Bumped every time the run starts waiting, so stale timers are known.
     generation: u32,
     wait: Wait,
+    /// When the current wait's timer falls due.
+    due_micros: Option<i64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -140,6 +201,8 @@ pub struct Engine<H> {
     next_run: u64,
     next_seq: u64,
     stats: Stats,
+    /// What changed, when a durable embedder asked for [`Engine::record_changes`].
+    journal: Option<Journal>,
 }
 
 /// How a node ended.
@@ -168,7 +231,134 @@ impl<H: Host> Engine<H> {
             next_run: 1,
             next_seq: 0,
             stats: Stats::default(),
+            journal: None,
         }
+    }
+
+    /// Starts recording what changes, for [`Engine::take_changes`].
+    pub fn record_changes(&mut self) {
+        self.journal.get_or_insert_with(Journal::default);
+    }
+
+    fn touch_run(&mut self, run: u64) {
+        if let Some(j) = &mut self.journal {
+            j.runs.insert(run);
+        }
+    }
+
+    fn touch_contact(&mut self, contact: u32) {
+        if let Some(j) = &mut self.journal {
+            j.contacts.insert(contact);
+        }
+    }
+
+    /// What changed since the last call (empty unless recording).
+    pub fn take_changes(&mut self) -> Changes {
+        let Some(journal) = self.journal.as_mut().map(std::mem::take) else {
+            return Changes {
+                next_run: self.next_run,
+                ..Changes::default()
+            };
+        };
+        let mut contacts: Vec<u32> = journal.contacts.into_iter().collect();
+        contacts.sort_unstable();
+        let mut runs: Vec<u64> = journal
+            .runs
+            .into_iter()
+            .filter(|r| self.runs.contains_key(r))
+            .collect();
+        runs.sort_unstable();
+        Changes {
+            contacts: contacts
+                .iter()
+                .map(|&c| self.contacts[c as usize].clone())
+                .collect(),
+            runs: runs.iter().filter_map(|&r| self.run_record(r)).collect(),
+            ended: journal.ended,
+            next_run: self.next_run,
+        }
+    }
+
+    /// A run as a storable record.
+    pub fn run_record(&self, id: u64) -> Option<RunRecord> {
+        let run = self.runs.get(&id)?;
+        Some(RunRecord {
+            id,
+            workflow: self.workflows[run.workflow as usize].workflow.clone(),
+            contact: self.contacts[run.contact as usize].id.clone(),
+            node: run.node,
+            generation: run.generation,
+            wait: run.wait.clone(),
+            due: run.due_micros.and_then(DateTime::from_timestamp_micros),
+        })
+    }
+
+    /// Restores stored state after a restart: contacts, waiting runs (timers
+    /// that fell due while the process was down fire at the next
+    /// [`Engine::fire_due`], in due order) and the run counter. Runs whose
+    /// workflow or node no longer exists are skipped and reported.
+    pub fn restore(
+        &mut self,
+        contacts: Vec<Contact>,
+        runs: Vec<RunRecord>,
+        next_run: u64,
+    ) -> Vec<RestoreProblem> {
+        for contact in contacts {
+            self.upsert_contact(contact);
+        }
+        let mut problems = Vec::new();
+        for record in runs {
+            let Some(w) = self
+                .workflows
+                .iter()
+                .position(|p| p.workflow == record.workflow)
+            else {
+                problems.push(RestoreProblem {
+                    run: record.id,
+                    reason: format!("workflow `{}` is not loaded", record.workflow),
+                });
+                continue;
+            };
+            if self.workflows[w].node(record.node).is_none() {
+                problems.push(RestoreProblem {
+                    run: record.id,
+                    reason: format!(
+                        "workflow `{}` has no node {}",
+                        record.workflow, record.node.0
+                    ),
+                });
+                continue;
+            }
+            let contact = self.intern(&record.contact);
+            let due_micros = record.due.map(|d| d.timestamp_micros());
+            if let Wait::Cta { message_id } = &record.wait {
+                self.by_message.insert(message_id.clone(), record.id);
+            }
+            if let Some(due) = due_micros {
+                self.timers.push(Reverse(Timer {
+                    due_micros: due,
+                    seq: self.next_seq,
+                    run: record.id,
+                    generation: record.generation,
+                }));
+                self.next_seq += 1;
+            }
+            self.active.insert((w as u32, contact), record.id);
+            self.runs.insert(
+                record.id,
+                Run {
+                    workflow: w as u32,
+                    contact,
+                    node: record.node,
+                    generation: record.generation,
+                    wait: record.wait,
+                    due_micros,
+                },
+            );
+            self.next_run = self.next_run.max(record.id + 1);
+        }
+        self.next_run = self.next_run.max(next_run);
+        problems
     }
 
     /// The host.
@@ -185,14 +375,19 @@ impl<H: Host> Engine<H> {
 
     /// Adds or replaces a contact (its window and tags included).
     pub fn upsert_contact(&mut self, contact: Contact) {
-        match self.contact_ids.get(&contact.id) {
-            Some(&i) => self.contacts[i as usize] = contact,
+        let i = match self.contact_ids.get(&contact.id) {
+            Some(&i) => {
+                self.contacts[i as usize] = contact;
+                i
+            }
             None => {
                 let i = self.contacts.len() as u32;
                 self.contact_ids.insert(contact.id.clone(), i);
                 self.contacts.push(contact);
+                i
             }
-        }
+        };
+        self.touch_contact(i);
     }
 
     /// A contact by id.
@@ -253,6 +448,7 @@ impl<H: Host> Engine<H> {
         let now = self.host.now();
         if channel == Channel::Whatsapp {
             self.contacts[contact as usize].last_whatsapp_inbound = Some(now);
+            self.touch_contact(contact);
         }
         for w in 0..self.workflows.len() as u32 {
             if let Some(&run_id) = self.active.get(&(w, contact)) {
@@ -285,8 +481,10 @@ impl<H: Host> Engine<H> {
                     node: trigger.entry,
                     generation: 0,
                     wait: Wait::Nothing,
+                    due_micros: None,
                 },
             );
+            self.touch_run(run_id);
             self.active.insert((w, contact), run_id);
             self.trace_run(run_id, Some(trigger.entry), || TraceKind::Started {
                 channel: channel.as_str().into(),
@@ -387,7 +585,9 @@ impl<H: Host> Engine<H> {
             return;
         };
         run.wait = Wait::Nothing;
+        run.due_micros = None;
         let node = run.node;
+        self.touch_run(run_id);
         self.trace_run(run_id, Some(node), || TraceKind::Outcome { outcome });
         if self.follow(run_id, outcome) {
             self.execute(run_id).await;
@@ -405,6 +605,7 @@ impl<H: Host> Engine<H> {
         match next {
             Some(next) => {
                 run.node = next;
+                self.touch_run(run_id);
                 true
             }
             None => {
@@ -416,6 +617,10 @@ impl<H: Host> Engine<H> {
 
     fn end(&mut self, run_id: u64) {
         if let Some(run) = self.runs.remove(&run_id) {
+            if let Some(j) = &mut self.journal {
+                j.runs.remove(&run_id);
+                j.ended.push(run_id);
+            }
             self.active.remove(&(run.workflow, run.contact));
             if let Wait::Cta { message_id } = &run.wait {
                 self.by_message.remove(message_id);
@@ -472,6 +677,7 @@ impl<H: Host> Engine<H> {
         };
         run.generation = run.generation.wrapping_add(1);
         run.wait = wait;
+        run.due_micros = Some(due.timestamp_micros());
         let timer = Timer {
             due_micros: due.timestamp_micros(),
             seq: self.next_seq,
@@ -481,6 +687,7 @@ impl<H: Host> Engine<H> {
         self.next_seq += 1;
         self.timers.push(Reverse(timer));
         let node = run.node;
+        self.touch_run(run_id);
         self.trace_run(run_id, Some(node), || TraceKind::Waiting {
             on: what.into(),
             until: due,
@@ -669,6 +876,7 @@ impl<H: Host> Engine<H> {
                     contact.tags.remove(tag);
                 }
                 let id = contact.id.clone();
+                self.touch_contact(contact_ix as u32);
                 self.host.set_tag(&id, tag, present).await;
                 self.trace_run(run_id, Some(node.id), || TraceKind::Tagged {
                     tag: tag.clone(),

@@ -18,7 +18,7 @@ mod trace;
 
 pub use clock::{VirtualClock, WallClock};
 pub use contact::{Contact, WINDOW};
-pub use engine::{Engine, Event, LoadError, Stats};
+pub use engine::{Changes, Engine, Event, LoadError, RestoreProblem, RunRecord, Stats, Wait};
 pub use host::{Host, Message, Outbound, RenderedHeader, SendResult, StepRef};
 pub use sim::{Sent, SimHost, TagChange};
 pub use trace::{TraceEvent, TraceKind};
