@@ -48,7 +48,11 @@ fn assert_invariants(text: &str, checked: &Checked) {
         item_spans(item, &mut spans);
     }
     for span in spans {
-        assert!(span_ok(text, span), "AST span {span:?} does not fit the text ({} bytes)", text.len());
+        assert!(
+            span_ok(text, span),
+            "AST span {span:?} does not fit the text ({} bytes)",
+            text.len()
+        );
     }
 }
 
@@ -155,13 +159,29 @@ fn check(text: &str) -> Checked {
     checked
 }
 
+/// The fast path and pest give the same tree and the same diagnostics.
+fn assert_fast_path_agrees(text: &str) {
+    let source = SourceFile::new("robustness.kflow", text).expect("test inputs are small");
+    let fast = kflow::syntax::parse(&source);
+    let pest = kflow::syntax::parse_with_pest(&source);
+    assert_eq!(fast.file, pest.file, "trees differ for {text:?}");
+    assert_eq!(
+        fast.diagnostics, pest.diagnostics,
+        "diagnostics differ for {text:?}"
+    );
+}
+
 /// Parses and checks bytes the way `kflowc` reads a file: lossy UTF-8.
 fn check_bytes(bytes: &[u8]) -> Checked {
     check(&String::from_utf8_lossy(bytes))
 }
 
 fn codes(checked: &Checked) -> Vec<&'static str> {
-    checked.diagnostics.iter().map(|d| d.code.as_str()).collect()
+    checked
+        .diagnostics
+        .iter()
+        .map(|d| d.code.as_str())
+        .collect()
 }
 
 fn has_code(checked: &Checked, code: Code) -> bool {
@@ -217,6 +237,45 @@ on reply sms <
 "#;
 
 const SEEDS: &[&str] = &[ONE_LINE, FULL, OTHERS];
+
+#[test]
+fn fast_path_agrees_with_pest_on_seeds_and_quirks() {
+    for seed in SEEDS {
+        assert_fast_path_agrees(seed);
+    }
+    for text in [
+        // Rules ending in an optional part that matched nothing cover the
+        // trivia after it.
+        "on reply sms < if window.open # c\n < stop > # c\n stop >",
+        "on reply sms < if a < > else if b < >  \n  tag \"x\" >",
+        "on reply sms < if a  and  b  or  c < > >",
+        "on reply sms < template \"t\" < category utility   language \"en\" category  utility > >",
+        "on reply sms < cta < header image   \"u\" timeout 30m > >",
+        "on reply sms < if not  not (  a == \"x\" ) and not b < > >",
+        "on reply sms < if(a)<stop>else<stop> >",
+        "on reply sms < if or or or and and < > >",
+        "on reply sms < if a.b.c contains\"x\" or d has \"y\" < > >",
+        "on reply sms < on timeout 1h < > stop on link opened < > on not delivered < > >",
+        "on reply sms < wait 1d1d sms \"\\q {{x\" >",
+        "on reply sms<await reply email on timeout 0s<>>",
+        "workflow \"a\\\"b\"  # trailing\n",
+        "field contact.shoe_size",
+        "field contact.",
+        "  # only trivia\n",
+        "on reply sms < if a < > else >",
+        "on reply sms < if a == < > >",
+        "on reply sms < cta \"x\" \"y\" < > >",
+        "on reply sms < sms >",
+        "on reply sms < wait 1h30 >",
+        "on reply sms < if a and < > >",
+        "on reply sms < if not < > >",
+        "on reply sms < x >",
+        "on reply sms < stop > >",
+        "on reply sms < tag \"é\\é\" >\r\n",
+    ] {
+        assert_fast_path_agrees(text);
+    }
+}
 
 #[test]
 fn seeds_check_clean_of_syntax_errors() {
@@ -289,7 +348,10 @@ fn a_hundred_thousand_nots_fold_without_recursion() {
     // `not` is a prefix, not a bracket: repeated `not`s nest nothing, the
     // parser reads them in a loop and the tree folds them into at most one.
     for (count, negated) in [(DEEP, false), (DEEP + 1, true)] {
-        let text = format!("on reply whatsapp < if {}window.open < stop > >", "not ".repeat(count));
+        let text = format!(
+            "on reply whatsapp < if {}window.open < stop > >",
+            "not ".repeat(count)
+        );
         let checked = check(&text);
         assert_eq!(syntax_codes(&checked), Vec::<&str>::new());
         let Some(Item::Trigger(trigger)) = checked.file.items.first() else {
@@ -337,7 +399,12 @@ fn nesting_up_to_the_cap_fits_the_default_test_stack() {
     );
     for text in [&ifs, &handlers, &parens, &mixed] {
         let checked = check(text);
-        assert_eq!(syntax_codes(&checked), Vec::<&str>::new(), "{}", &text[..80]);
+        assert_eq!(
+            syntax_codes(&checked),
+            Vec::<&str>::new(),
+            "{}",
+            &text[..80]
+        );
         assert_eq!(checked.file.items.len(), 1);
     }
     // One more level is refused.
@@ -381,15 +448,28 @@ fn ten_megabyte_strings() {
     assert!(checked.diagnostics.len() <= 2, "{:?}", codes(&checked));
 
     // An unclosed `{{` at the start of a huge string, and many `{{` with one `}}`.
-    let text = format!("on reply whatsapp < whatsapp \"{{{{{}\" >", "c".repeat(TEN_MB));
+    let text = format!(
+        "on reply whatsapp < whatsapp \"{{{{{}\" >",
+        "c".repeat(TEN_MB)
+    );
     assert!(has_code(&check(&text), Code::VarMalformed));
-    let text = format!("on reply whatsapp < whatsapp \"{}}}}}\" >", "{{ ".repeat(TEN_MB / 3));
+    let text = format!(
+        "on reply whatsapp < whatsapp \"{}}}}}\" >",
+        "{{ ".repeat(TEN_MB / 3)
+    );
     assert!(has_code(&check(&text), Code::VarMalformed));
 
     // Unknown escapes everywhere: many diagnostics, still linear.
-    let text = format!("on reply whatsapp < whatsapp \"{}\" >", "\\q".repeat(100_000));
+    let text = format!(
+        "on reply whatsapp < whatsapp \"{}\" >",
+        "\\q".repeat(100_000)
+    );
     let checked = check(&text);
-    let escapes = checked.diagnostics.iter().filter(|d| d.code == Code::SyntaxEscape).count();
+    let escapes = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::SyntaxEscape)
+        .count();
     assert_eq!(escapes, 100_000);
 
     // A 10 MB comment, a 10 MB word and a 10 MB duration.
@@ -413,11 +493,18 @@ fn nul_bytes_are_control_characters() {
         "workflow \"\0\"",
     ] {
         let checked = check(text);
-        assert!(has_code(&checked, Code::SyntaxControlCharacter), "{text:?}: {:?}", codes(&checked));
+        assert!(
+            has_code(&checked, Code::SyntaxControlCharacter),
+            "{text:?}: {:?}",
+            codes(&checked)
+        );
     }
     // Many NULs, inside and outside strings: no crash.
     for text in [
-        format!("on reply whatsapp < whatsapp \"{}\" >", "\0".repeat(100_000)),
+        format!(
+            "on reply whatsapp < whatsapp \"{}\" >",
+            "\0".repeat(100_000)
+        ),
         format!("on reply whatsapp < {} >", "\0".repeat(100_000)),
         "\0".repeat(100_000),
     ] {
@@ -430,7 +517,10 @@ fn nul_bytes_are_control_characters() {
         &check("on reply whatsapp < whatsapp \"\x1b[31m\" >"),
         Code::SyntaxControlCharacter
     ));
-    assert!(has_code(&check("on reply whatsapp < \x7f >"), Code::SyntaxControlCharacter));
+    assert!(has_code(
+        &check("on reply whatsapp < \x7f >"),
+        Code::SyntaxControlCharacter
+    ));
 }
 
 #[test]
@@ -456,9 +546,12 @@ fn invalid_utf8_is_read_lossily() {
 #[test]
 fn a_fifty_thousand_branch_else_if_chain() {
     const BRANCHES: usize = 50_000;
-    let mut text = String::from("on reply whatsapp <\n  if contact.city == \"c0\" < tag \"t0\" >\n");
+    let mut text =
+        String::from("on reply whatsapp <\n  if contact.city == \"c0\" < tag \"t0\" >\n");
     for i in 1..BRANCHES {
-        text.push_str(&format!("  else if contact.city == \"c{i}\" < tag \"t{i}\" >\n"));
+        text.push_str(&format!(
+            "  else if contact.city == \"c{i}\" < tag \"t{i}\" >\n"
+        ));
     }
     text.push_str("  else < stop >\n>\n");
     let checked = check(&text);
@@ -483,7 +576,10 @@ fn many_items_and_long_flat_blocks() {
     assert_eq!(syntax_codes(&check(&items)), Vec::<&str>::new());
     let flat = format!("on reply sms < {} >", "tag \"x\" ".repeat(200_000));
     assert_eq!(syntax_codes(&check(&flat)), Vec::<&str>::new());
-    let ands = format!("on reply sms < if {}window.open < stop > >", "window.open and ".repeat(100_000));
+    let ands = format!(
+        "on reply sms < if {}window.open < stop > >",
+        "window.open and ".repeat(100_000)
+    );
     assert_eq!(syntax_codes(&check(&ands)), Vec::<&str>::new());
     let ons = "on ".repeat(200_000);
     assert!(!check(&ons).diagnostics.is_empty());
@@ -559,18 +655,95 @@ fn config() -> ProptestConfig {
 
 /// Words and symbols that make random input reach deep into the grammar.
 const TOKENS: &[&str] = &[
-    "on", "reply", "whatsapp", "sms", "email", "workflow", "field", "if", "else", "cta", "template", "wait",
-    "await", "tag", "untag", "stop", "link", "opened", "not", "delivered", "timeout", "and", "or", "contains",
-    "has", "body", "header", "text", "image", "url", "button", "footer", "from", "language", "category",
-    "utility", "subject", "window.open", "window.closed", "contact.tags", "contact.city", "contact.", ".", "<",
-    ">", "(", ")", "==", "!=", "=", "!", "\"", "\"x\"", "\"\"", "\"{{contact.first_name}}\"", "\"{{\"",
-    "\"\\q\"", "\"\\", "\\", "#", "# c\n", "\n", " ", "\t", "\r\n", "30m", "1h30m", "1d1d", "0s", "999999999999d",
-    "1x", "\0", "\u{1b}", "\u{7f}", "é", "😀", "\u{feff}", "{{", "}}", "_", "9",
+    "on",
+    "reply",
+    "whatsapp",
+    "sms",
+    "email",
+    "workflow",
+    "field",
+    "if",
+    "else",
+    "cta",
+    "template",
+    "wait",
+    "await",
+    "tag",
+    "untag",
+    "stop",
+    "link",
+    "opened",
+    "not",
+    "delivered",
+    "timeout",
+    "and",
+    "or",
+    "contains",
+    "has",
+    "body",
+    "header",
+    "text",
+    "image",
+    "url",
+    "button",
+    "footer",
+    "from",
+    "language",
+    "category",
+    "utility",
+    "subject",
+    "window.open",
+    "window.closed",
+    "contact.tags",
+    "contact.city",
+    "contact.",
+    ".",
+    "<",
+    ">",
+    "(",
+    ")",
+    "==",
+    "!=",
+    "=",
+    "!",
+    "\"",
+    "\"x\"",
+    "\"\"",
+    "\"{{contact.first_name}}\"",
+    "\"{{\"",
+    "\"\\q\"",
+    "\"\\",
+    "\\",
+    "#",
+    "# c\n",
+    "\n",
+    " ",
+    "\t",
+    "\r\n",
+    "30m",
+    "1h30m",
+    "1d1d",
+    "0s",
+    "999999999999d",
+    "1x",
+    "\0",
+    "\u{1b}",
+    "\u{7f}",
+    "é",
+    "😀",
+    "\u{feff}",
+    "{{",
+    "}}",
+    "_",
+    "9",
 ];
 
 fn token_soup() -> impl Strategy<Value = String> {
     prop::collection::vec(
-        (prop::sample::select(TOKENS), prop::sample::select(&[" ", "", "\n"][..])),
+        (
+            prop::sample::select(TOKENS),
+            prop::sample::select(&[" ", "", "\n"][..]),
+        ),
         0..80,
     )
     .prop_map(|tokens| tokens.into_iter().flat_map(|(t, s)| [t, s]).collect())
@@ -634,13 +807,18 @@ enum Mutation {
 fn mutation() -> impl Strategy<Value = Mutation> {
     let interesting_char = prop_oneof![
         any::<char>(),
-        prop::sample::select(&['<', '>', '(', ')', '"', '\\', '#', '{', '}', '\n', '\0', '.', '='][..]),
+        prop::sample::select(
+            &[
+                '<', '>', '(', ')', '"', '\\', '#', '{', '}', '\n', '\0', '.', '='
+            ][..]
+        ),
     ];
     prop_oneof![
         any::<Index>().prop_map(Mutation::DeleteToken),
         any::<Index>().prop_map(Mutation::DuplicateToken),
         (any::<Index>(), any::<Index>()).prop_map(|(a, b)| Mutation::SwapTokens(a, b)),
-        (any::<Index>(), prop::sample::select(TOKENS)).prop_map(|(a, t)| Mutation::InsertToken(a, t)),
+        (any::<Index>(), prop::sample::select(TOKENS))
+            .prop_map(|(a, t)| Mutation::InsertToken(a, t)),
         any::<Index>().prop_map(Mutation::DeleteChar),
         (any::<Index>(), interesting_char.clone()).prop_map(|(a, c)| Mutation::InsertChar(a, c)),
         (any::<Index>(), interesting_char).prop_map(|(a, c)| Mutation::ReplaceChar(a, c)),
@@ -701,7 +879,19 @@ fn tokenize_round_trips() {
 
 /// Whitespace and comments between tokens (never none, so words stay apart).
 fn ws() -> impl Strategy<Value = &'static str> {
-    prop::sample::select(&[" ", " ", " ", "\n", "\n  ", "\t", "\r\n", " # note < \" ( {{ on reply\n", "  #\n"][..])
+    prop::sample::select(
+        &[
+            " ",
+            " ",
+            " ",
+            "\n",
+            "\n  ",
+            "\t",
+            "\r\n",
+            " # note < \" ( {{ on reply\n",
+            "  #\n",
+        ][..],
+    )
 }
 
 /// The inside of a string literal: no raw quotes, backslashes only as known
@@ -765,29 +955,43 @@ fn channel() -> impl Strategy<Value = &'static str> {
 fn fields() -> impl Strategy<Value = String> {
     let field = prop_oneof![
         (
-            prop::sample::select(&["body", "footer", "url", "button", "from", "subject", "language", "param"][..]),
+            prop::sample::select(
+                &[
+                    "body", "footer", "url", "button", "from", "subject", "language", "param"
+                ][..]
+            ),
             string_lit()
         )
             .prop_map(|(n, s)| format!("{n} {s}")),
-        (prop::sample::select(&["text", "image", "video", "document"][..]), string_lit())
+        (
+            prop::sample::select(&["text", "image", "video", "document"][..]),
+            string_lit()
+        )
             .prop_map(|(k, s)| format!("header {k} {s}")),
-        prop::sample::select(&["utility", "marketing", "authentication"][..]).prop_map(|c| format!("category {c}")),
+        prop::sample::select(&["utility", "marketing", "authentication"][..])
+            .prop_map(|c| format!("category {c}")),
         duration().prop_map(|d| format!("timeout {d}")),
     ];
-    (prop::collection::vec((field, ws()), 0..6), ws())
-        .prop_map(|(fields, w)| format!("<{w}{}>", fields.into_iter().map(|(f, w)| f + w).collect::<String>()))
+    (prop::collection::vec((field, ws()), 0..6), ws()).prop_map(|(fields, w)| {
+        format!(
+            "<{w}{}>",
+            fields.into_iter().map(|(f, w)| f + w).collect::<String>()
+        )
+    })
 }
 
 fn test_cond() -> impl Strategy<Value = String> {
     let path = prop_oneof![
-        prop::sample::select(&[
-            "window.open",
-            "window.closed",
-            "contact.tags",
-            "contact.city",
-            "contact.first_name",
-            "custom_values.plan",
-        ][..])
+        prop::sample::select(
+            &[
+                "window.open",
+                "window.closed",
+                "contact.tags",
+                "contact.city",
+                "contact.first_name",
+                "custom_values.plan",
+            ][..]
+        )
         .prop_map(str::to_owned),
         "x_[a-z0-9_]{0,6}(\\.[a-z_][a-z0-9_]{0,6}){0,2}",
     ];
@@ -832,7 +1036,12 @@ fn simple_stmt() -> BoxedStrategy<String> {
 
 fn block_of(stmt: BoxedStrategy<String>) -> BoxedStrategy<String> {
     (prop::collection::vec((stmt, ws()), 0..4), ws())
-        .prop_map(|(stmts, w)| format!("<{w}{}>", stmts.into_iter().map(|(s, w)| s + w).collect::<String>()))
+        .prop_map(|(stmts, w)| {
+            format!(
+                "<{w}{}>",
+                stmts.into_iter().map(|(s, w)| s + w).collect::<String>()
+            )
+        })
         .boxed()
 }
 
@@ -866,11 +1075,13 @@ fn stmt() -> BoxedStrategy<String> {
                         }
                         s
                     }),
-                (inner, prop::collection::vec((handler_head(), block), 1..3)).prop_map(|(s, handlers)| {
-                    handlers
-                        .into_iter()
-                        .fold(s, |acc, (head, body)| format!("{acc} {head} {body}"))
-                }),
+                (inner, prop::collection::vec((handler_head(), block), 1..3)).prop_map(
+                    |(s, handlers)| {
+                        handlers
+                            .into_iter()
+                            .fold(s, |acc, (head, body)| format!("{acc} {head} {body}"))
+                    }
+                ),
             ]
             .boxed()
         })
@@ -938,6 +1149,24 @@ proptest! {
         mutations in prop::collection::vec(mutation(), 1..8),
     ) {
         check(&mutate(&program, &mutations));
+    }
+
+    #[test]
+    fn fast_path_agrees_with_pest_on_generated_programs(program in program()) {
+        assert_fast_path_agrees(&program);
+    }
+
+    #[test]
+    fn fast_path_agrees_with_pest_on_mutated_programs(
+        program in program(),
+        mutations in prop::collection::vec(mutation(), 1..4),
+    ) {
+        assert_fast_path_agrees(&mutate(&program, &mutations));
+    }
+
+    #[test]
+    fn fast_path_agrees_with_pest_on_token_soup(text in token_soup()) {
+        assert_fast_path_agrees(&text);
     }
 
     #[test]

@@ -197,15 +197,7 @@ impl<'d> Converter<'d> {
                 match stmts.last_mut() {
                     Some(stmt) => stmt.handlers.push(handler),
                     None => {
-                        self.diagnostics.push(
-                            Diagnostic::new(
-                                Code::HandlerOrphan,
-                                format!("`{}` has no statement before it", handler.kind.describe()),
-                                handler.head,
-                                "a handler belongs to the statement right before it",
-                            )
-                            .with_help("move the handler after the `cta`, `await reply` or `if` whose outcome it handles"),
-                        );
+                        self.diagnostics.push(orphan(&handler));
                         orphans.push(handler);
                     }
                 }
@@ -412,29 +404,47 @@ impl<'d> Converter<'d> {
     }
 
     fn duration(&mut self, pair: Pair<'_, Rule>) -> Duration {
-        let span = self.span(&pair);
-        match parse_duration(pair.as_str()) {
-            Ok(seconds) => Duration {
-                seconds,
+        duration(pair.as_str(), self.span(&pair), self.diagnostics)
+    }
+}
+
+/// The diagnostic for a handler with no statement before it. Shared with the
+/// fast path (`fast.rs`), which must report exactly what this converter does.
+pub(crate) fn orphan(handler: &Handler) -> Diagnostic {
+    Diagnostic::new(
+        Code::HandlerOrphan,
+        format!("`{}` has no statement before it", handler.kind.describe()),
+        handler.head,
+        "a handler belongs to the statement right before it",
+    )
+    .with_help("move the handler after the `cta`, `await reply` or `if` whose outcome it handles")
+}
+
+/// Reads a duration token (the grammar already checked its shape) written at
+/// `span`. Shared with the fast path (`fast.rs`).
+pub(crate) fn duration(text: &str, span: Span, diagnostics: &mut Vec<Diagnostic>) -> Duration {
+    match parse_duration(text) {
+        Ok(seconds) => Duration {
+            seconds,
+            span,
+            malformed: false,
+        },
+        Err(problem) => {
+            diagnostics.push(
+                Diagnostic::new(Code::SyntaxDuration, problem, span, "this duration").with_help(
+                    "write each unit once, largest first, such as `1d12h` or `1h30m`, up to `365d`",
+                ),
+            );
+            Duration {
+                seconds: 0,
                 span,
-                malformed: false,
-            },
-            Err(problem) => {
-                self.diagnostics.push(
-                    Diagnostic::new(Code::SyntaxDuration, problem, span, "this duration")
-                        .with_help("write each unit once, largest first, such as `1d12h` or `1h30m`, up to `365d`"),
-                );
-                Duration {
-                    seconds: 0,
-                    span,
-                    malformed: true,
-                }
+                malformed: true,
             }
         }
     }
 }
 
-fn single_or(mut items: Vec<Cond>, wrap: fn(Vec<Cond>) -> Cond) -> Cond {
+pub(crate) fn single_or(mut items: Vec<Cond>, wrap: fn(Vec<Cond>) -> Cond) -> Cond {
     if items.len() == 1 {
         items.pop().unwrap_or_else(|| wrap(Vec::new()))
     } else {

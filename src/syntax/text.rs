@@ -93,7 +93,11 @@ pub(crate) fn decode(raw: &str, base: u32, diagnostics: &mut Vec<Diagnostic>) ->
             }
         }
     }
-    if !lit.is_empty() || parts.is_empty() {
+    if parts.is_empty() {
+        // Most strings are one literal: allocate exactly one part (a `Vec`
+        // grown by `push` would hold four).
+        parts = vec![Part::Lit(lit)];
+    } else if !lit.is_empty() {
         parts.push(Part::Lit(lit));
     }
     Text { parts, span }
