@@ -20,6 +20,20 @@ pub(crate) enum Command {
     /// with --deny-warnings), and 2 when a file cannot be read or the
     /// arguments are wrong.
     Check(CheckArgs),
+
+    /// Run a workflow against a scenario in virtual time and print a
+    /// timeline of what it did and when, with the rendered messages.
+    ///
+    /// Exits with 0 when the scenario ran, 1 when the workflow has errors,
+    /// and 2 when the scenario or the workflow cannot be read.
+    Simulate(crate::simulate::SimulateArgs),
+
+    /// Run every scenario that has an [expect] table and report PASS or FAIL
+    /// for each.
+    ///
+    /// Exits with 0 when every scenario passes, 1 when any fails, and 2 when
+    /// a scenario cannot be read or none is found.
+    Test(crate::test_cmd::TestArgs),
 }
 
 #[derive(Debug, Args)]

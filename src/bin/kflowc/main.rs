@@ -6,6 +6,9 @@
 mod args;
 mod check;
 mod input;
+mod scenario;
+mod simulate;
+mod test_cmd;
 
 use std::num::NonZeroUsize;
 use std::process::ExitCode;
@@ -40,6 +43,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let exit = match &cli.command {
         Command::Check(args) => check::run(args),
+        Command::Simulate(args) => simulate::run(args),
+        Command::Test(args) => test_cmd::run(args),
     };
     exit.into()
 }
