@@ -1,19 +1,15 @@
 //! `kflowc check`: parse and check files, report every diagnostic.
 
-use std::io::{self, IsTerminal as _, Write as _};
+use std::io::{self, Write as _};
 
 use kflow::SourceFile;
 use kflow::diag::Diagnostic;
-use kflow::report::human::{self, HumanOptions};
 use kflow::report::{Counts, FileReport, github, json};
 
 use crate::Exit;
 use crate::args::{CheckArgs, Format};
+use crate::human_out::{HumanReports, Stream};
 use crate::input;
-
-/// The width of human reports when stdout is not a terminal (or its width is
-/// unknown), so piped and captured output is the same everywhere.
-const DEFAULT_WIDTH: usize = 100;
 
 /// Runs `kflowc check`.
 pub(crate) fn run(args: &CheckArgs) -> Exit {
@@ -108,35 +104,17 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 struct Output {
     format: Format,
     stdout: io::Stdout,
-    human: HumanOptions,
-    /// Whether a human report has been written, to separate the next one.
-    wrote_any: bool,
+    human: HumanReports,
     /// Files kept for the JSON document.
     kept: Vec<(SourceFile, Vec<Diagnostic>)>,
 }
 
 impl Output {
     fn new(format: Format) -> Output {
-        let stdout = io::stdout();
-        let terminal = stdout.is_terminal();
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let width = if terminal {
-            terminal_size::terminal_size()
-                .map(|(w, _)| usize::from(w.0))
-                .filter(|&w| w > 0)
-                .unwrap_or(DEFAULT_WIDTH)
-        } else {
-            DEFAULT_WIDTH
-        };
         Output {
             format,
-            stdout,
-            human: HumanOptions {
-                color: terminal && !no_color,
-                width,
-                unicode: true,
-            },
-            wrote_any: false,
+            stdout: io::stdout(),
+            human: HumanReports::for_stream(Stream::Stdout),
             kept: Vec::new(),
         }
     }
@@ -144,18 +122,8 @@ impl Output {
     fn file(&mut self, file: SourceFile, diagnostics: Vec<Diagnostic>) -> io::Result<()> {
         match self.format {
             Format::Human => {
-                // Each report is written as soon as it is drawn: reports of a
-                // long one-line file repeat that line, and need not pile up.
-                let renderer = human::Renderer::new(&file, self.human);
                 let mut out = self.stdout.lock();
-                for diagnostic in &diagnostics {
-                    if self.wrote_any {
-                        out.write_all(b"\n")?;
-                    }
-                    out.write_all(renderer.render(diagnostic).as_bytes())?;
-                    self.wrote_any = true;
-                }
-                out.flush()
+                self.human.write_file(&mut out, &file, &diagnostics)
             }
             Format::Github => {
                 let text = github::render_file(&FileReport::new(&file, &diagnostics));

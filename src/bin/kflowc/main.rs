@@ -5,6 +5,7 @@
 
 mod args;
 mod check;
+mod human_out;
 mod input;
 mod scenario;
 mod simulate;
