@@ -21,6 +21,14 @@ pub(crate) enum Command {
     /// arguments are wrong.
     Check(CheckArgs),
 
+    /// Check one .kflow file and compile it to its IR, written as JSON.
+    ///
+    /// Diagnostics are printed as `check` prints them, on stderr; warnings
+    /// do not stop the build. Exits with 0 when the IR was written, 1 when
+    /// the file has errors (nothing is written), and 2 when the file cannot
+    /// be read, the IR cannot be written, or the arguments are wrong.
+    Build(BuildArgs),
+
     /// Run a workflow against a scenario in virtual time and print a
     /// timeline of what it did and when, with the rendered messages.
     ///
@@ -53,6 +61,23 @@ pub(crate) struct CheckArgs {
     pub(crate) deny_warnings: bool,
 
     /// The file name reports use for standard input.
+    #[arg(long, value_name = "NAME", default_value = "<stdin>")]
+    pub(crate) stdin_name: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BuildArgs {
+    /// The .kflow file to compile; `-` reads standard input.
+    #[arg(value_name = "FILE")]
+    pub(crate) file: PathBuf,
+
+    /// Write the IR to this file instead of standard output (`-` is standard
+    /// output). The file is replaced atomically: written next to it under a
+    /// temporary name, then renamed.
+    #[arg(short, long, value_name = "OUT.json")]
+    pub(crate) output: Option<PathBuf>,
+
+    /// The file name reports and the IR's `source` use for standard input.
     #[arg(long, value_name = "NAME", default_value = "<stdin>")]
     pub(crate) stdin_name: String,
 }

@@ -4,6 +4,7 @@
 //! `main` only parses arguments, sets process-wide limits and dispatches.
 
 mod args;
+mod build;
 mod check;
 mod human_out;
 mod input;
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let exit = match &cli.command {
         Command::Check(args) => check::run(args),
+        Command::Build(args) => build::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Test(args) => test_cmd::run(args),
     };

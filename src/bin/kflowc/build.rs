@@ -1,0 +1,229 @@
+//! `kflowc build`: check one file, compile it, write its IR as JSON.
+//!
+//! Diagnostics are drawn as `kflowc check` draws human reports, but on stderr:
+//! stdout carries the IR. A file with errors is not compiled and nothing is
+//! written (an existing output file is left as it was); warnings are shown
+//! and do not stop the build. The JSON is `kflow::ir::Program` as serde
+//! writes it, pretty-printed (`docs/ir.md`).
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use kflow::diag::Diagnostic;
+use kflow::report::Counts;
+use kflow::{SourceFile, ir};
+
+use crate::Exit;
+use crate::args::BuildArgs;
+use crate::human_out::{HumanReports, Stream};
+use crate::input::{self, Input};
+
+/// Runs `kflowc build`.
+pub(crate) fn run(args: &BuildArgs) -> Exit {
+    let input = if args.file.as_os_str() == "-" {
+        Input::Stdin
+    } else {
+        Input::File(args.file.clone())
+    };
+    let file = match input::load(&input, &args.stdin_name) {
+        Ok(file) => file,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Exit::Failure;
+        }
+    };
+    let output = match Destination::of(args.output.as_deref(), &input) {
+        Ok(output) => output,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Exit::Failure;
+        }
+    };
+    let program = match compile(&file) {
+        Ok(program) => program,
+        Err(exit) => return exit,
+    };
+    let mut json = match serde_json::to_string_pretty(&program) {
+        Ok(json) => json,
+        Err(error) => {
+            eprintln!("error: cannot serialize the IR of {}: {error}", file.name());
+            return Exit::Failure;
+        }
+    };
+    json.push('\n');
+    match output.write(json.as_bytes()) {
+        Ok(()) => Exit::Success,
+        // A closed pipe (`kflowc build x.kflow | head`) is the reader's
+        // choice, not news.
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Exit::Failure,
+        Err(error) => {
+            eprintln!("error: cannot write {}: {error}", output.name());
+            Exit::Failure
+        }
+    }
+}
+
+/// Checks and lowers `file`, printing its diagnostics on stderr. A file with
+/// errors (or one the compiler cannot lower) gives [`Exit::Problems`].
+fn compile(file: &SourceFile) -> Result<ir::Program, Exit> {
+    let checked = kflow::check_source(file);
+    let counts = Counts::of(&checked.diagnostics);
+    print_diagnostics(file, &checked.diagnostics)?;
+    if checked.has_errors() {
+        eprintln!("error: {} not built: {}", file.name(), tally(counts));
+        return Err(Exit::Problems);
+    }
+    if counts.warnings > 0 {
+        eprintln!("{}: {}", file.name(), tally(counts));
+    }
+    kflow::lower::lower(&checked.file, file.name()).map_err(|internal| {
+        match print_diagnostics(file, std::slice::from_ref(&internal)) {
+            Ok(()) => {
+                eprintln!("error: {} not built: an internal error", file.name());
+                Exit::Problems
+            }
+            Err(exit) => exit,
+        }
+    })
+}
+
+/// Draws `diagnostics` on stderr as `kflowc check` draws human reports.
+fn print_diagnostics(file: &SourceFile, diagnostics: &[Diagnostic]) -> Result<(), Exit> {
+    if diagnostics.is_empty() {
+        return Ok(());
+    }
+    let mut reports = HumanReports::for_stream(Stream::Stderr);
+    reports
+        .write_file(&mut io::stderr().lock(), file, diagnostics)
+        .map_err(|_| Exit::Failure)
+}
+
+/// `2 errors, 1 warning`.
+fn tally(counts: Counts) -> String {
+    let mut parts = Vec::new();
+    if counts.errors > 0 {
+        parts.push(plural(counts.errors, "error", "errors"));
+    }
+    if counts.warnings > 0 {
+        parts.push(plural(counts.warnings, "warning", "warnings"));
+    }
+    parts.join(", ")
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Where the IR goes.
+#[derive(Debug)]
+enum Destination {
+    /// Standard output (no `-o`, or `-o -`).
+    Stdout,
+    /// A file, replaced atomically.
+    File(PathBuf),
+}
+
+impl Destination {
+    /// The destination for `-o PATH`; refuses to overwrite the source file
+    /// being built.
+    fn of(output: Option<&Path>, input: &Input) -> Result<Destination, String> {
+        let Some(path) = output.filter(|p| p.as_os_str() != "-") else {
+            return Ok(Destination::Stdout);
+        };
+        if let Input::File(source) = input
+            && let (Ok(a), Ok(b)) = (fs::canonicalize(source), fs::canonicalize(path))
+            && a == b
+        {
+            return Err(format!(
+                "refusing to write the IR over its source file {}",
+                input::display_name(path)
+            ));
+        }
+        Ok(Destination::File(path.to_owned()))
+    }
+
+    fn name(&self) -> String {
+        match self {
+            Destination::Stdout => "standard output".to_owned(),
+            Destination::File(path) => input::display_name(path),
+        }
+    }
+
+    fn write(&self, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Destination::Stdout => {
+                let mut out = io::stdout().lock();
+                out.write_all(bytes)?;
+                out.flush()
+            }
+            Destination::File(path) => write_atomically(path, bytes),
+        }
+    }
+}
+
+/// Replaces `path` with `bytes` so that readers see the old file or the whole
+/// new one, never a part: the bytes go to a new temporary file in the same
+/// directory, which is synced and then renamed over `path`. On failure the
+/// temporary file is removed and `path` is untouched.
+fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the output path does not name a file",
+        )
+    })?;
+    let pid = std::process::id();
+    let mut attempt = 0u32;
+    let (temp, mut file) = loop {
+        let temp = dir.join(format!(".{}.{pid}.{attempt}.tmp", name.to_string_lossy()));
+        match OpenOptions::new().write(true).create_new(true).open(&temp) {
+            Ok(file) => break (temp, file),
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => {
+                attempt += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    };
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| {
+            drop(file);
+            fs::rename(&temp, path)
+        });
+    if written.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    written
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tallies() {
+        let counts = |errors, warnings| Counts { errors, warnings };
+        assert_eq!(tally(counts(2, 1)), "2 errors, 1 warning");
+        assert_eq!(tally(counts(1, 0)), "1 error");
+        assert_eq!(tally(counts(0, 3)), "3 warnings");
+    }
+
+    #[test]
+    fn dash_means_stdout() {
+        let input = Input::File(PathBuf::from("x.kflow"));
+        assert!(matches!(
+            Destination::of(Some(Path::new("-")), &input),
+            Ok(Destination::Stdout)
+        ));
+        assert!(matches!(
+            Destination::of(None, &input),
+            Ok(Destination::Stdout)
+        ));
+    }
+}
