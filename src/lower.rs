@@ -22,6 +22,12 @@ use crate::syntax::ast::{self, CompareOp, FieldValue, HandlerKind, Item, Stmt, S
 struct Dangling {
     node: NodeId,
     on: Outcome,
+    /// Whether handlers further out may still take this edge: true for the
+    /// outcomes of a waited `cta` or `await` until the statement carrying
+    /// the handlers that claim it. Past those handlers the statement has
+    /// finished as done, so an outcome its handlers left alone goes on, and
+    /// is not caught again by handlers around it.
+    claimable: bool,
 }
 
 /// A lowered statement or block.
@@ -177,7 +183,7 @@ impl Lowerer {
         let mut by_outcome: Vec<(Outcome, Vec<Dangling>)> = Vec::new();
         for exit in fragment.exits {
             match exit.on {
-                Outcome::Opened | Outcome::NotDelivered | Outcome::Timeout => {
+                Outcome::Opened | Outcome::NotDelivered | Outcome::Timeout if exit.claimable => {
                     match by_outcome.iter_mut().find(|(o, _)| *o == exit.on) {
                         Some((_, v)) => v.push(exit),
                         None => by_outcome.push((exit.on, vec![exit])),
@@ -186,30 +192,37 @@ impl Lowerer {
                 _ => exits.push(exit),
             }
         }
-        for (outcome, edges) in by_outcome {
-            let handler = stmt.handlers.iter().find(|h| {
-                matches!(
-                    (h.kind, outcome),
-                    (HandlerKind::LinkOpened, Outcome::Opened)
-                        | (HandlerKind::NotDelivered, Outcome::NotDelivered)
-                        | (HandlerKind::Timeout(_), Outcome::Timeout)
-                )
-            });
-            match handler {
-                Some(h) => {
-                    let body = self.block(&h.body, None)?;
-                    match body.entry {
-                        Some(start) => {
-                            for e in edges {
-                                self.connect(e, start);
-                            }
-                        }
-                        None => exits.extend(edges),
+        // Handler bodies are lowered in the order the handlers are written,
+        // so node ids follow the source.
+        for handler in &stmt.handlers {
+            let outcome = match handler.kind {
+                HandlerKind::LinkOpened => Outcome::Opened,
+                HandlerKind::NotDelivered => Outcome::NotDelivered,
+                HandlerKind::Timeout(_) => Outcome::Timeout,
+            };
+            // None for an unreachable or duplicate handler (both refused by
+            // the checker): there is nothing for it to take.
+            let Some(at) = by_outcome.iter().position(|(o, _)| *o == outcome) else {
+                continue;
+            };
+            let (_, edges) = by_outcome.remove(at);
+            let body = self.block(&handler.body, None)?;
+            match body.entry {
+                Some(start) => {
+                    for e in edges {
+                        self.connect(e, start);
                     }
-                    exits.extend(body.exits);
                 }
                 None => exits.extend(edges),
             }
+            exits.extend(body.exits);
+        }
+        // Outcomes no handler names go on after the handlers.
+        for (_, edges) in by_outcome {
+            exits.extend(edges);
+        }
+        for exit in &mut exits {
+            exit.claimable = false;
         }
         Ok(Fragment {
             entry: fragment.entry,
@@ -223,7 +236,11 @@ impl Lowerer {
             entry: Some(id),
             exits: outcomes
                 .iter()
-                .map(|&on| Dangling { node: id, on })
+                .map(|&on| Dangling {
+                    node: id,
+                    on,
+                    claimable: true,
+                })
                 .collect(),
         }
     }
@@ -348,21 +365,21 @@ impl Lowerer {
             }
             entry = entry.or(Some(test));
             let body = self.block(&branch.block, tail)?;
+            let taken = Dangling {
+                node: test,
+                on: yes,
+                claimable: false,
+            };
             match body.entry {
-                Some(start) => self.connect(
-                    Dangling {
-                        node: test,
-                        on: yes,
-                    },
-                    start,
-                ),
-                None => exits.push(Dangling {
-                    node: test,
-                    on: yes,
-                }),
+                Some(start) => self.connect(taken, start),
+                None => exits.push(taken),
             }
             exits.extend(body.exits);
-            otherwise = Some(Dangling { node: test, on: no });
+            otherwise = Some(Dangling {
+                node: test,
+                on: no,
+                claimable: false,
+            });
         }
         if let Some(edge) = otherwise {
             match &if_stmt.otherwise {
