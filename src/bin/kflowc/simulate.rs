@@ -9,7 +9,7 @@
 //! the engine's trace, in the order they happened.
 
 use std::future::Future;
-use std::io::{self, IsTerminal as _, Write as _};
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
@@ -19,7 +19,6 @@ use clap::{Args, ValueEnum};
 use kflow::SourceFile;
 use kflow::diag::Diagnostic;
 use kflow::ir::{Op, Outcome, Program};
-use kflow::report::human::{self, HumanOptions};
 use kflow::report::{FileReport, json};
 use kflow::runtime::{
     Engine, Event, Message, RenderedHeader, SendResult, Sent, SimHost, TagChange, TraceEvent,
@@ -29,6 +28,7 @@ use kflow::source::LineIndex;
 use serde_json::{Value, json};
 
 use crate::Exit;
+use crate::human_out::{HumanReports, Stream};
 use crate::input::{self, Input};
 use crate::scenario::{self, EventKind, MessageRef, Scenario, offset_label};
 
@@ -38,9 +38,6 @@ const RUN_ON_LIMIT: chrono::Duration = chrono::Duration::days(400);
 
 /// The version of the `--format json` document; bumped on incompatible change.
 const JSON_VERSION: u32 = 1;
-
-/// The width of human diagnostics when stdout is not a terminal.
-const DEFAULT_WIDTH: usize = 100;
 
 /// `kflowc simulate` arguments.
 #[derive(Debug, Args)]
@@ -87,7 +84,7 @@ pub(crate) fn run(args: &SimulateArgs) -> Exit {
         }
         Err(Unprepared::Errors(file, diagnostics)) => {
             let text = match args.format {
-                SimulateFormat::Human => human::render(&diagnostics, &file, stdout_options()),
+                SimulateFormat::Human => human_diagnostics(&file, &diagnostics),
                 SimulateFormat::Json => {
                     json::render(&[FileReport::new(&file, &diagnostics)]) + "\n"
                 }
@@ -128,23 +125,12 @@ pub(crate) fn write_failed(error: &io::Error) -> Exit {
     Exit::Failure
 }
 
-/// Human report options for stdout, chosen as `kflowc check` chooses them.
-pub(crate) fn stdout_options() -> HumanOptions {
-    let terminal = io::stdout().is_terminal();
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let width = if terminal {
-        terminal_size::terminal_size()
-            .map(|(w, _)| usize::from(w.0))
-            .filter(|&w| w > 0)
-            .unwrap_or(DEFAULT_WIDTH)
-    } else {
-        DEFAULT_WIDTH
-    };
-    HumanOptions {
-        color: terminal && !no_color,
-        width,
-        unicode: true,
-    }
+/// Diagnostics drawn for stdout exactly as `kflowc check` draws them.
+pub(crate) fn human_diagnostics(file: &SourceFile, diagnostics: &[Diagnostic]) -> String {
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = HumanReports::for_stream(Stream::Stdout).write_file(&mut out, file, diagnostics);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A workflow ready to run.

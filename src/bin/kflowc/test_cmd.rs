@@ -12,7 +12,6 @@ use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use kflow::report::human;
 
 use crate::Exit;
 use crate::scenario::{self, Expect, ExpectedAction, offset_label};
@@ -135,7 +134,7 @@ fn test_one(path: &Path, named: bool) -> Verdict {
         Ok(prepared) => prepared,
         Err(Unprepared::Failure(message)) => return Verdict::Broken(message),
         Err(Unprepared::Errors(file, diagnostics)) => {
-            let report = human::render(&diagnostics, &file, simulate::stdout_options());
+            let report = simulate::human_diagnostics(&file, &diagnostics);
             return Verdict::Fail(format!(
                 "  the workflow {} has errors:\n{}",
                 file.name(),
