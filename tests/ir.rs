@@ -12,6 +12,7 @@
 //!   its op can produce, spans point at the statement, and `Engine::load`
 //!   accepts the program.
 //! - A tampered IR is refused by `Engine::load` with the right `LoadError`.
+//! - The worked example in `docs/ir.md` is what the compiler writes.
 //! - Lowering regressions: handlers claim only what the language says they
 //!   claim, and node ids follow the source.
 
@@ -300,6 +301,29 @@ fn the_card_lowers_to_the_graph_docs_ir_md_describes() {
     assert_eq!(
         message.url,
         ir::Text::literal("https://www.example.com/book")
+    );
+}
+
+/// The first JSON block after `marker` in `docs/ir.md`.
+fn json_block_after(marker: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ir.md");
+    let doc = std::fs::read_to_string(&path).expect("docs/ir.md is readable");
+    let at = doc
+        .find(marker)
+        .unwrap_or_else(|| panic!("docs/ir.md has no {marker:?}"));
+    let rest = &doc[at..];
+    let start = rest.find("```json\n").expect("a JSON block follows") + "```json\n".len();
+    let len = rest[start..].find("\n```").expect("the block ends");
+    rest[start..start + len].to_owned()
+}
+
+#[test]
+fn docs_ir_md_shows_what_kflowc_build_writes_for_the_card() {
+    let documented = json_block_after("`kflowc build card.kflow` prints:");
+    assert_eq!(
+        documented,
+        pretty(&card()),
+        "docs/ir.md's worked example is out of date"
     );
 }
 
