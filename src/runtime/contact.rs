@@ -1,6 +1,7 @@
 //! Contacts as the engine sees them: fields for variables, tags for
 //! conditions, and when they last wrote on WhatsApp (the window).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
@@ -46,11 +47,20 @@ impl Contact {
 
     /// The value of `contact.<key>`, if the contact has one.
     pub fn field(&self, key: &str) -> Option<String> {
+        self.field_ref(key).map(Cow::into_owned)
+    }
+
+    /// [`Contact::field`] without copying stored values: rendering reads
+    /// several fields per send, and only a derived `name` needs building.
+    pub(crate) fn field_ref(&self, key: &str) -> Option<Cow<'_, str>> {
+        fn stored(v: Option<&String>) -> Option<Cow<'_, str>> {
+            v.map(|v| Cow::Borrowed(v.as_str()))
+        }
         match key {
-            "id" => Some(self.id.clone()),
-            "phone" => self.phone.clone(),
-            "email" => self.email.clone(),
-            "name" => self.fields.get("name").cloned().or_else(|| {
+            "id" => Some(Cow::Borrowed(self.id.as_str())),
+            "phone" => stored(self.phone.as_ref()),
+            "email" => stored(self.email.as_ref()),
+            "name" => stored(self.fields.get("name")).or_else(|| {
                 let first = self
                     .fields
                     .get("first_name")
@@ -62,9 +72,9 @@ impl Contact {
                     .map(String::as_str)
                     .unwrap_or("");
                 let joined = format!("{first} {last}").trim().to_owned();
-                (!joined.is_empty()).then_some(joined)
+                (!joined.is_empty()).then_some(Cow::Owned(joined))
             }),
-            other => self.fields.get(other).cloned(),
+            other => stored(self.fields.get(other)),
         }
         .filter(|v| !v.is_empty())
     }

@@ -9,6 +9,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -174,6 +175,42 @@ struct Timer {
     generation: u32,
 }
 
+/// Hashes the engine's own keys (run numbers, interned indexes) with one
+/// multiply per word (FxHash). They are handed out here in sequence, so no
+/// one outside can choose colliding keys and SipHash's protection buys
+/// nothing; maps keyed by outside strings (contact and message ids) keep the
+/// standard hasher.
+#[derive(Clone, Copy, Default)]
+struct IdHasher(u64);
+
+impl IdHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.add(u64::from(b));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+}
+
+type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
 /// Counts for operators and benchmarks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -194,8 +231,8 @@ pub struct Engine<H> {
     contacts: Vec<Contact>,
     contact_ids: HashMap<String, u32>,
     custom_values: BTreeMap<String, String>,
-    runs: HashMap<u64, Run>,
-    active: HashMap<(u32, u32), u64>,
+    runs: IdMap<u64, Run>,
+    active: IdMap<(u32, u32), u64>,
     by_message: HashMap<String, u64>,
     timers: BinaryHeap<Reverse<Timer>>,
     next_run: u64,
@@ -224,8 +261,8 @@ impl<H: Host> Engine<H> {
             contacts: Vec::new(),
             contact_ids: HashMap::new(),
             custom_values: BTreeMap::new(),
-            runs: HashMap::new(),
-            active: HashMap::new(),
+            runs: IdMap::default(),
+            active: IdMap::default(),
             by_message: HashMap::new(),
             timers: BinaryHeap::new(),
             next_run: 1,
@@ -424,13 +461,14 @@ impl<H: Host> Engine<H> {
         match event {
             Event::Reply { contact, channel } => self.reply(&contact, channel).await,
             Event::LinkOpened { message_id } => {
-                self.cta_outcome(&message_id, Outcome::Opened, "link opened")
+                self.cta_outcome(&message_id, Outcome::Opened, || "link opened".into())
                     .await
             }
             Event::DeliveryFailed { message_id, reason } => {
-                let label = format!("delivery failed: {reason}");
-                self.cta_outcome(&message_id, Outcome::NotDelivered, &label)
-                    .await
+                self.cta_outcome(&message_id, Outcome::NotDelivered, || {
+                    format!("delivery failed: {reason}")
+                })
+                .await
             }
             Event::Delivered { message_id } => {
                 if let Some(&run) = self.by_message.get(&message_id) {
@@ -466,8 +504,13 @@ impl<H: Host> Engine<H> {
                 }
                 continue;
             }
-            let program = Arc::clone(&self.workflows[w as usize]);
-            let Some(trigger) = program.triggers.iter().find(|t| t.channel == channel) else {
+            let program = &self.workflows[w as usize];
+            let Some(entry) = program
+                .triggers
+                .iter()
+                .find(|t| t.channel == channel)
+                .map(|t| t.entry)
+            else {
                 continue;
             };
             let run_id = self.next_run;
@@ -478,7 +521,7 @@ impl<H: Host> Engine<H> {
                 Run {
                     workflow: w,
                     contact,
-                    node: trigger.entry,
+                    node: entry,
                     generation: 0,
                     wait: Wait::Nothing,
                     due_micros: None,
@@ -486,19 +529,21 @@ impl<H: Host> Engine<H> {
             );
             self.touch_run(run_id);
             self.active.insert((w, contact), run_id);
-            self.trace_run(run_id, Some(trigger.entry), || TraceKind::Started {
+            self.trace_run(run_id, Some(entry), || TraceKind::Started {
                 channel: channel.as_str().into(),
             });
             self.execute(run_id).await;
         }
     }
 
-    async fn cta_outcome(&mut self, message_id: &str, outcome: Outcome, label: &str) {
-        match self.by_message.get(message_id) {
-            Some(&run_id) => {
-                self.by_message.remove(message_id);
-                self.resume(run_id, outcome).await;
-            }
+    async fn cta_outcome(
+        &mut self,
+        message_id: &str,
+        outcome: Outcome,
+        label: impl FnOnce() -> String,
+    ) {
+        match self.by_message.remove(message_id) {
+            Some(run_id) => self.resume(run_id, outcome).await,
             None => {
                 if self.host.tracing() {
                     self.host.trace(TraceEvent {
@@ -509,7 +554,7 @@ impl<H: Host> Engine<H> {
                         node: None,
                         span: None,
                         kind: TraceKind::Ignored {
-                            event: label.to_owned(),
+                            event: label(),
                             reason: format!(
                                 "no run waits on message {message_id}: its outcome was already decided, its timeout passed, or it was not a waited CTA"
                             ),
@@ -555,8 +600,7 @@ impl<H: Host> Engine<H> {
                 Wait::Nothing => continue,
                 Wait::Timer => Outcome::Done,
                 Wait::Cta { message_id } => {
-                    let id = message_id.clone();
-                    self.by_message.remove(&id);
+                    self.by_message.remove(message_id.as_str());
                     Outcome::Timeout
                 }
                 Wait::Reply { .. } => Outcome::Timeout,
@@ -870,14 +914,15 @@ impl<H: Host> Engine<H> {
             Op::Tag { tag } | Op::Untag { tag } => {
                 let present = matches!(node.op, Op::Tag { .. });
                 let contact = &mut self.contacts[contact_ix];
-                if present {
-                    contact.tags.insert(tag.clone());
-                } else {
+                if !present {
                     contact.tags.remove(tag);
+                } else if !contact.tags.contains(tag) {
+                    contact.tags.insert(tag.clone());
                 }
-                let id = contact.id.clone();
                 self.touch_contact(contact_ix as u32);
-                self.host.set_tag(&id, tag, present).await;
+                self.host
+                    .set_tag(&self.contacts[contact_ix].id, tag, present)
+                    .await;
                 self.trace_run(run_id, Some(node.id), || TraceKind::Tagged {
                     tag: tag.clone(),
                     present,
@@ -918,16 +963,20 @@ impl<H: Host> Engine<H> {
     /// Sends and traces; the message id when the provider accepted it.
     async fn send(&mut self, run_id: u64, node: &ir::Node, out: Outbound) -> Option<String> {
         let result = self.host.send(&out).await;
+        if !self.host.tracing() {
+            return match result {
+                SendResult::Accepted { message_id } => Some(message_id),
+                SendResult::Failed { .. } => None,
+            };
+        }
         let id = match &result {
             SendResult::Accepted { message_id } => Some(message_id.clone()),
             SendResult::Failed { .. } => None,
         };
-        if self.host.tracing() {
-            self.trace_run(run_id, Some(node.id), || TraceKind::Sent {
-                message: Box::new(out),
-                result,
-            });
-        }
+        self.trace_run(run_id, Some(node.id), || TraceKind::Sent {
+            message: Box::new(out),
+            result,
+        });
         id
     }
 

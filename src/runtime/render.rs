@@ -6,6 +6,7 @@
 //! `&`, `=` or `#`, so none can change the link's host, path or other
 //! parameters. A variable with no value renders empty and is reported.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -27,10 +28,14 @@ pub(crate) struct Values<'a> {
 }
 
 impl Values<'_> {
-    fn get(&self, path: &str) -> Option<String> {
+    fn get(&self, path: &str) -> Option<Cow<'_, str>> {
         match path.split_once('.') {
-            Some(("contact", key)) => self.contact.field(key),
-            Some(("custom_values", key)) => self.custom.get(key).filter(|v| !v.is_empty()).cloned(),
+            Some(("contact", key)) => self.contact.field_ref(key),
+            Some(("custom_values", key)) => self
+                .custom
+                .get(key)
+                .filter(|v| !v.is_empty())
+                .map(|v| Cow::Borrowed(v.as_str())),
             _ => None,
         }
     }
@@ -46,7 +51,17 @@ impl Values<'_> {
     }
 
     fn render(&self, text: &Text, missing: &mut Vec<String>, encode: bool) -> String {
-        let mut out = String::new();
+        // Room for the literals and a short value per variable, so a typical
+        // text is built in one allocation.
+        let estimate = text
+            .0
+            .iter()
+            .map(|part| match part {
+                Part::Text(s) => s.len(),
+                Part::Var(_) => 16,
+            })
+            .sum();
+        let mut out = String::with_capacity(estimate);
         for part in &text.0 {
             match part {
                 Part::Text(s) => out.push_str(s),
