@@ -211,6 +211,48 @@ impl Hasher for IdHasher {
 
 type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
+/// A loaded workflow and what could be decided about it once, at load.
+struct Loaded {
+    program: Arc<Program>,
+    /// Per node: whether a CTA's header link and URL are absolute http(s)
+    /// URLs whatever their variables hold (see [`static_url_ok`]), so the
+    /// send can skip parsing them.
+    urls_ok: Vec<[bool; 2]>,
+}
+
+impl Loaded {
+    fn new(program: Program) -> Loaded {
+        let urls_ok = program
+            .nodes
+            .iter()
+            .map(|node| match &node.op {
+                Op::SendCta { message, .. } => {
+                    let header = match &message.header {
+                        Header::Text { .. } => false,
+                        Header::Image { link }
+                        | Header::Video { link }
+                        | Header::Document { link } => static_url_ok(link),
+                    };
+                    [header, static_url_ok(&message.url)]
+                }
+                _ => [false, false],
+            })
+            .collect();
+        Loaded {
+            program: Arc::new(program),
+            urls_ok,
+        }
+    }
+}
+
+impl std::ops::Deref for Loaded {
+    type Target = Program;
+
+    fn deref(&self) -> &Program {
+        &self.program
+    }
+}
+
 /// Counts for operators and benchmarks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -227,7 +269,7 @@ pub struct Stats {
 /// The engine. `H` is the embedder's [`Host`].
 pub struct Engine<H> {
     host: H,
-    workflows: Vec<Arc<Program>>,
+    workflows: Vec<Loaded>,
     contacts: Vec<Contact>,
     contact_ids: HashMap<String, u32>,
     custom_values: BTreeMap<String, String>,
@@ -406,7 +448,7 @@ impl<H: Host> Engine<H> {
     /// Adds a workflow after checking that its graph is well formed.
     pub fn load(&mut self, program: Program) -> Result<(), LoadError> {
         validate(&program)?;
-        self.workflows.push(Arc::new(program));
+        self.workflows.push(Loaded::new(program));
         Ok(())
     }
 
@@ -682,7 +724,7 @@ impl<H: Host> Engine<H> {
             let Some(run) = self.runs.get(&run_id) else {
                 return;
             };
-            let program = Arc::clone(&self.workflows[run.workflow as usize]);
+            let program = Arc::clone(&self.workflows[run.workflow as usize].program);
             let Some(node) = program.node(run.node) else {
                 self.end(run_id);
                 return;
@@ -1028,13 +1070,26 @@ impl<H: Host> Engine<H> {
         if let Some(footer) = &footer {
             limit("footer", footer, 0, 60)?;
         }
+        let [header_ok, url_ok] = self.workflows[run.workflow as usize]
+            .urls_ok
+            .get(node.id.0 as usize)
+            .copied()
+            .unwrap_or_default();
+        // The URL parser refuses inputs over 4 GiB, whatever they start with.
+        let short = |s: &str| s.len() < u32::MAX as usize;
         match &header {
             RenderedHeader::Text { text } => limit("header", text, 1, 60)?,
             RenderedHeader::Image { link }
             | RenderedHeader::Video { link }
-            | RenderedHeader::Document { link } => absolute_url("header link", link)?,
+            | RenderedHeader::Document { link } => {
+                if !(header_ok && short(link)) {
+                    absolute_url("header link", link)?;
+                }
+            }
         }
-        absolute_url("URL", &url)?;
+        if !(url_ok && short(&url)) {
+            absolute_url("URL", &url)?;
+        }
         Ok(self.outbound(
             run_id,
             node,
@@ -1142,6 +1197,48 @@ fn absolute_url(what: &str, text: &str) -> Result<(), String> {
     }
 }
 
+/// Whether `text` renders to an absolute http(s) URL (as [`absolute_url`]
+/// decides) whatever its variables hold, judged from its literal start alone.
+///
+/// In a URL every value is percent-encoded down to `A-Z a-z 0-9 - . _ ~ %`
+/// (see `render`), so a value can never end the authority, start a query or
+/// fragment, or add a character the URL parser strips. When the literal text
+/// before the first variable already holds `http://` or `https://`, a
+/// non-empty authority and the character that ends it (`/`, `\\`, `?` or
+/// `#`), the parser has settled the scheme and the host before it reaches any
+/// value, and what follows (path, query, fragment) never makes it fail. So
+/// the rendered URL passes exactly when that literal start does. Anything
+/// less plain (spaces, control or non-ASCII characters in the literal start,
+/// a variable inside the authority) answers false and is parsed at send time
+/// as before. (The parser also refuses inputs over 4 GiB; `render_cta`
+/// parses those whatever this says.)
+fn static_url_ok(text: &ir::Text) -> bool {
+    let mut prefix = String::new();
+    for part in &text.0 {
+        match part {
+            ir::Part::Text(s) => prefix.push_str(s),
+            ir::Part::Var(_) => break,
+        }
+    }
+    if !prefix.bytes().all(|b| b.is_ascii_graphic()) {
+        return false;
+    }
+    let Some(rest) = prefix
+        .strip_prefix("https://")
+        .or_else(|| prefix.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let Some(end) = rest.find(['/', '\\', '?', '#']) else {
+        return false;
+    };
+    if end == 0 {
+        return false;
+    }
+    let authority = prefix.len() - rest.len() + end;
+    absolute_url("URL", &prefix[..authority]).is_ok()
+}
+
 /// Checks ids, edges and triggers so that a hand-edited or corrupt IR cannot
 /// make the engine index out of range.
 fn validate(program: &Program) -> Result<(), LoadError> {
@@ -1170,4 +1267,119 @@ fn validate(program: &Program) -> Result<(), LoadError> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::ir::{Part, Text};
+    use crate::runtime::render::Values;
+
+    fn url(parts: &[(&str, bool)]) -> Text {
+        Text(
+            parts
+                .iter()
+                .map(|&(s, var)| {
+                    if var {
+                        Part::Var(s.into())
+                    } else {
+                        Part::Text(s.into())
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    fn render(text: &Text, value: &str) -> String {
+        let mut contact = Contact::new("c1");
+        contact.fields.insert("v".into(), value.into());
+        let custom = BTreeMap::new();
+        let values = Values {
+            contact: &contact,
+            custom: &custom,
+        };
+        values.url(text, &mut Vec::new())
+    }
+
+    #[test]
+    fn static_url_verdicts() {
+        let yes = [
+            url(&[("https://cdn.example.com/booking.png", false)]),
+            url(&[
+                ("https://www.example.com/?name=", false),
+                ("contact.v", true),
+            ]),
+            url(&[("http://example.com?q=", false), ("contact.v", true)]),
+            url(&[("https://example.com#", false), ("contact.v", true)]),
+            url(&[
+                ("https://user@example.com:8443/p/", false),
+                ("contact.v", true),
+            ]),
+        ];
+        for text in &yes {
+            assert!(static_url_ok(text), "{text:?}");
+        }
+        let no = [
+            // The variable is in the authority.
+            url(&[("https://", false), ("contact.v", true), ("/x", false)]),
+            url(&[("https://example.com", false), ("contact.v", true)]),
+            url(&[
+                ("https://example.com:", false),
+                ("contact.v", true),
+                ("/", false),
+            ]),
+            // No authority, or one the parser would read differently.
+            url(&[("https:///example.com/", false)]),
+            url(&[("https://example.com", false)]),
+            url(&[("ftp://example.com/", false)]),
+            url(&[("HTTPS://example.com/", false)]),
+            url(&[(" https://example.com/", false)]),
+            url(&[("https://exa mple.com/", false)]),
+            url(&[("https://bücher.example/", false)]),
+            // Invalid as written.
+            url(&[("https://exa[mple.com/", false)]),
+            url(&[("https://example.com:99999/", false)]),
+            url(&[("/relative/", false), ("contact.v", true)]),
+        ];
+        for text in &no {
+            assert!(!static_url_ok(text), "{text:?}");
+        }
+    }
+
+    proptest! {
+        /// A verdict of "always valid" holds for any value, and for literal
+        /// texts it is the same as parsing them.
+        #[test]
+        fn a_static_verdict_matches_parsing(
+            start in prop::sample::select(vec![
+                "https://www.example.com/?name=",
+                "https://www.example.com/p/",
+                "http://example.com?",
+                "https://example.com#",
+                "https://u:p@example.com:8080\\x/",
+                "https://example.com:99999/",
+                "https://[::1]/",
+                "https://xn--bcher-kva.example/",
+                "https://",
+                "https://example.com",
+            ]),
+            value in ".{0,24}",
+            tail in "[ -~]{0,12}",
+        ) {
+            let text = url(&[(start, false), ("contact.v", true), (&tail, false)]);
+            if static_url_ok(&text) {
+                let rendered = render(&text, &value);
+                prop_assert!(absolute_url("URL", &rendered).is_ok(), "{rendered}");
+            }
+            let literal = url(&[(start, false), (&tail, false)]);
+            let whole = format!("{start}{tail}");
+            if static_url_ok(&literal) {
+                prop_assert!(absolute_url("URL", &whole).is_ok(), "{whole}");
+            }
+        }
+    }
 }
