@@ -20,6 +20,7 @@ pub mod lower;
 pub mod report;
 pub mod runtime;
 pub mod source;
+pub mod store;
 pub mod syntax;
 
 pub use diag::{Code, Diagnostic, Severity};

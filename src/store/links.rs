@@ -1,0 +1,88 @@
+//! `links`: click-tracking tokens.
+//!
+//! A CTA's URL is replaced by a redirect through a random token. Opening
+//! the token before it expires redirects to the URL; the first such open is
+//! recorded (`opened_at`) and reported as [`LinkOpen::First`], so the run
+//! waiting on it can be resumed exactly once (enqueue that event in the same
+//! write job as [`open`]). Later opens still redirect ([`LinkOpen::Again`]).
+//! At or after `expires_at` a token no longer redirects.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::micros;
+
+/// What opening a token found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LinkOpen {
+    /// The first open: redirect, and tell the run.
+    First {
+        /// Where to redirect.
+        url: String,
+        /// The message the link was in.
+        message_id: Option<String>,
+        /// The run that sent it.
+        run_id: Option<u64>,
+    },
+    /// Opened before: redirect only.
+    Again {
+        /// Where to redirect.
+        url: String,
+    },
+    /// The token has expired.
+    Expired,
+    /// No such token.
+    Unknown,
+}
+
+/// Creates a link; fails if the token exists (tokens must be unique).
+pub fn create(
+    conn: &Connection,
+    token: &str,
+    message_id: Option<&str>,
+    run: Option<u64>,
+    url: &str,
+    expires_at: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO links (token, message_id, run_id, url, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![token, message_id, run, url, micros(expires_at)])?;
+    Ok(())
+}
+
+/// Opens a token at `now`.
+pub fn open(conn: &Connection, token: &str, now: DateTime<Utc>) -> rusqlite::Result<LinkOpen> {
+    type Row = (Option<String>, Option<u64>, String, i64, Option<i64>);
+    let found: Option<Row> = conn
+        .prepare_cached(
+            "SELECT message_id, run_id, url, expires_at, opened_at FROM links WHERE token = ?1",
+        )?
+        .query_row([token], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+            ))
+        })
+        .optional()?;
+    let Some((message_id, run_id, url, expires_at, opened_at)) = found else {
+        return Ok(LinkOpen::Unknown);
+    };
+    if micros(now) >= expires_at {
+        return Ok(LinkOpen::Expired);
+    }
+    if opened_at.is_some() {
+        return Ok(LinkOpen::Again { url });
+    }
+    conn.prepare_cached("UPDATE links SET opened_at = ?2 WHERE token = ?1")?
+        .execute(params![token, micros(now)])?;
+    Ok(LinkOpen::First {
+        url,
+        message_id,
+        run_id,
+    })
+}
