@@ -454,6 +454,12 @@ pub(crate) fn single_or(mut items: Vec<Cond>, wrap: fn(Vec<Cond>) -> Cond) -> Co
 
 /// Seconds in a duration such as `1h30m`; units from largest to smallest, each once.
 pub(crate) fn parse_duration(text: &str) -> std::result::Result<u64, String> {
+    // Messages quote the token; a pathological one is shown shortened.
+    let shown: String = if text.chars().count() > 24 {
+        format!("{}…", text.chars().take(24).collect::<String>())
+    } else {
+        text.to_owned()
+    };
     let mut total: u64 = 0;
     let mut last_rank = usize::MAX;
     let mut digits_start = 0;
@@ -466,22 +472,22 @@ pub(crate) fn parse_duration(text: &str) -> std::result::Result<u64, String> {
             'h' => (2, 3_600),
             'm' => (1, 60),
             's' => (0, 1),
-            _ => return Err(format!("`{text}` is not a duration")),
+            _ => return Err(format!("`{shown}` is not a duration")),
         };
         if rank >= last_rank {
             return Err(format!(
-                "`{text}` repeats a unit or puts a smaller unit before a larger one"
+                "`{shown}` repeats a unit or puts a smaller unit before a larger one"
             ));
         }
         last_rank = rank;
         let amount: u64 = text[digits_start..i]
             .parse()
-            .map_err(|_| format!("`{text}` is too long to be a duration"))?;
+            .map_err(|_| format!("`{shown}` is too long to be a duration"))?;
         total = amount
             .checked_mul(unit)
             .and_then(|s| total.checked_add(s))
             .filter(|&s| s <= MAX_DURATION_SECONDS)
-            .ok_or_else(|| format!("`{text}` is longer than a year"))?;
+            .ok_or_else(|| format!("`{shown}` is longer than a year"))?;
         digits_start = i + 1;
     }
     Ok(total)

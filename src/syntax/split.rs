@@ -52,6 +52,8 @@ struct Scanner<'a> {
     open: Vec<(u8, usize)>,
     /// Whether this item already reported exceeding the depth cap.
     too_deep_reported: bool,
+    /// Whether this item already reported a stray `>` or `)`.
+    unmatched_reported: bool,
     /// Whether this item has an unterminated string, which swallows any
     /// closing brackets after it (so they are not reported as missing).
     unterminated: bool,
@@ -67,6 +69,7 @@ pub(crate) fn split(text: &str) -> Split {
         item_ok: true,
         open: Vec::new(),
         too_deep_reported: false,
+        unmatched_reported: false,
         unterminated: false,
     };
     // A UTF-8 byte order mark is trivia, not the start of an item.
@@ -92,7 +95,12 @@ impl Scanner<'_> {
             let b = self.bytes[i];
             match b {
                 b'#' => {
-                    i = memchr_or_end(b'\n', self.bytes, i);
+                    let end = memchr_or_end(b'\n', self.bytes, i);
+                    // A control character hidden in a comment is still one.
+                    if let Some(p) = self.bytes[i..end].iter().position(|&c| is_control(c)) {
+                        self.control(i + p);
+                    }
+                    i = end;
                 }
                 b'"' => i = self.string(i),
                 b'<' | b'(' => {
@@ -159,6 +167,12 @@ impl Scanner<'_> {
             self.open.pop();
             return;
         }
+        // One stray closer per item is reported; the rest of the item is not
+        // parsed, so more would only repeat the news.
+        if self.unmatched_reported {
+            return;
+        }
+        self.unmatched_reported = true;
         self.item_ok = false;
         let (what, open_name) = if b == b'>' {
             ("`>`", "`<`")
@@ -291,6 +305,7 @@ impl Scanner<'_> {
         self.open.clear();
         self.item_ok = true;
         self.too_deep_reported = false;
+        self.unmatched_reported = false;
         self.unterminated = false;
     }
 }
@@ -394,6 +409,15 @@ mod tests {
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].code, Code::SyntaxUnclosedBlock);
         assert_eq!(d[0].primary_span(), Span::new(23, 24));
+    }
+
+    #[test]
+    fn one_stray_closer_per_item_and_control_characters_in_comments() {
+        let text = format!("on reply sms < > {}", "> ".repeat(1000));
+        assert_eq!(split(&text).diagnostics.len(), 1);
+        let d = split("on reply sms < > # note \u{0} here\n").diagnostics;
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].code, Code::SyntaxControlCharacter);
     }
 
     #[test]
