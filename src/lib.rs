@@ -17,6 +17,7 @@ pub mod check;
 pub mod diag;
 pub mod ir;
 pub mod lower;
+pub mod providers;
 pub mod report;
 pub mod runtime;
 pub mod source;
