@@ -20,6 +20,8 @@ pub mod lower;
 pub mod providers;
 pub mod report;
 pub mod runtime;
+#[cfg(feature = "serve")]
+pub mod server;
 pub mod source;
 pub mod store;
 pub mod syntax;

@@ -14,6 +14,7 @@ pub const WINDOW: chrono::Duration = chrono::Duration::hours(24);
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contact {
     /// The embedder's id for the contact; events name contacts by it.
+    #[serde(default)]
     pub id: String,
     /// E.164 phone number, for WhatsApp and SMS.
     pub phone: Option<String>,

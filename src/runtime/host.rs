@@ -7,7 +7,7 @@
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::trace::TraceEvent;
 use crate::ir::NodeId;
@@ -37,7 +37,7 @@ pub trait Host {
 }
 
 /// A provider's answer to a send.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum SendResult {
     /// Taken for delivery; `message_id` identifies it in later events

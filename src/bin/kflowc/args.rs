@@ -42,6 +42,13 @@ pub(crate) enum Command {
     /// Exits with 0 when every scenario passes, 1 when any fails, and 2 when
     /// a scenario cannot be read or none is found.
     Test(crate::test_cmd::TestArgs),
+
+    /// Run the workflows as a service: WhatsApp, SMS and email webhooks in,
+    /// provider calls out, runs kept in SQLite (see docs/serve.md).
+    ///
+    /// Exits with 0 after a clean shutdown (SIGINT or SIGTERM), 1 when a
+    /// workflow has errors, and 2 when the service cannot start.
+    Serve(crate::serve::ServeArgs),
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ mod check;
 mod human_out;
 mod input;
 mod scenario;
+mod serve;
 mod simulate;
 mod test_cmd;
 
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
         Command::Build(args) => build::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Test(args) => test_cmd::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     exit.into()
 }

@@ -1,0 +1,372 @@
+//! The HTTP endpoints (axum).
+//!
+//! | method, path | what |
+//! |---|---|
+//! | `GET /webhooks/whatsapp` | Meta's verification handshake |
+//! | `POST /webhooks/whatsapp` | WhatsApp notifications, `X-Hub-Signature-256` verified |
+//! | `POST /webhooks/twilio/inbound` | inbound SMS, `X-Twilio-Signature` verified |
+//! | `POST /webhooks/twilio/status` | SMS status callbacks, `X-Twilio-Signature` verified |
+//! | `POST /webhooks/email` | inbound email replies, bearer token verified |
+//! | `GET /l/{token}` | click tracking: 302 to the personalized URL, 410 once expired |
+//! | `PUT /api/contacts/{id}` | upsert a contact's record (fields, email, phone, tags), bearer token verified |
+//! | `GET /healthz` | liveness |
+//! | `GET /metrics` | Prometheus text format |
+//!
+//! A webhook is answered 200 only after what it carried is durable in the
+//! inbox; the engine processes it afterwards. Bad signatures get 401 and
+//! store nothing; bodies of the wrong shape get 400 with the reason.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use tokio::sync::Notify;
+
+use super::inbound::{self, Inbound, Keyed};
+use super::metrics::Metrics;
+use super::signature;
+use crate::store::{self, Enqueued, LinkOpen, Store};
+
+/// What the handlers share.
+pub struct AppState {
+    /// The store.
+    pub store: Store,
+    /// Wakes the processor when something was stored.
+    pub wake: Arc<Notify>,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// Meta app secret (signature key).
+    pub meta_app_secret: Vec<u8>,
+    /// The verify token of the GET handshake.
+    pub meta_verify_token: String,
+    /// Twilio auth token, if SMS webhooks are configured.
+    pub twilio_auth_token: Option<Vec<u8>>,
+    /// Bearer token for the inbound email webhook, if configured.
+    pub email_token: Option<String>,
+    /// Bearer token for the admin API (contacts), if configured.
+    pub admin_token: Option<String>,
+    /// The public base URL (Twilio signs the full URL it called).
+    pub public_url: String,
+    /// The service clock.
+    pub clock: super::clock::ServiceClock,
+}
+
+/// The router; `max_body` bounds every request body.
+pub fn router(state: Arc<AppState>, max_body: usize) -> Router {
+    Router::new()
+        .route("/webhooks/whatsapp", get(verify).post(whatsapp))
+        .route(
+            "/webhooks/twilio/inbound",
+            axum::routing::post(twilio_inbound),
+        )
+        .route(
+            "/webhooks/twilio/status",
+            axum::routing::post(twilio_status),
+        )
+        .route("/webhooks/email", axum::routing::post(email))
+        .route("/l/{token}", get(link))
+        .route("/api/contacts/{id}", axum::routing::put(put_contact))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}
+
+fn reject(state: &AppState, status: StatusCode, reason: impl Into<String>) -> Response {
+    Metrics::inc(&state.metrics.webhooks_rejected);
+    let reason = reason.into();
+    eprintln!("kflowc serve: webhook refused ({status}): {reason}");
+    (status, format!("{reason}\n")).into_response()
+}
+
+/// Stores the items; 200 once durable.
+async fn accept(state: &AppState, source: &str, items: Vec<Keyed>) -> Response {
+    let mut rows = Vec::with_capacity(items.len());
+    for k in items {
+        match serde_json::to_string(&k.item) {
+            Ok(payload) => rows.push((k.key, payload)),
+            Err(e) => {
+                return reject(
+                    state,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("cannot encode event: {e}"),
+                );
+            }
+        }
+    }
+    let source = source.to_owned();
+    let now = state.clock.now();
+    let stored = state
+        .store
+        .write(move |tx| {
+            let mut duplicates = 0usize;
+            for (key, payload) in &rows {
+                if store::inbox::enqueue(tx, key, &source, payload, now)? == Enqueued::Duplicate {
+                    duplicates += 1;
+                }
+            }
+            Ok(duplicates)
+        })
+        .await;
+    match stored {
+        Ok(duplicates) => {
+            Metrics::inc(&state.metrics.webhooks_accepted);
+            state
+                .metrics
+                .duplicates
+                .fetch_add(duplicates as u64, Ordering::Relaxed);
+            state.wake.notify_one();
+            (StatusCode::OK, "ok\n").into_response()
+        }
+        // Not stored: a 5xx makes the provider retry later.
+        Err(e) => reject(
+            state,
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("could not store the event: {e}"),
+        ),
+    }
+}
+
+async fn verify(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mode = q.get("hub.mode").map(String::as_str);
+    let token = q.get("hub.verify_token").map(String::as_str);
+    match (mode, token, q.get("hub.challenge")) {
+        (Some("subscribe"), Some(t), Some(challenge))
+            if constant_eq(t.as_bytes(), state.meta_verify_token.as_bytes()) =>
+        {
+            (StatusCode::OK, challenge.clone()).into_response()
+        }
+        _ => reject(
+            &state,
+            StatusCode::FORBIDDEN,
+            "verification failed: wrong mode or verify token",
+        ),
+    }
+}
+
+fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn whatsapp(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let sig = headers
+        .get("x-hub-signature-256")
+        .and_then(|v| v.to_str().ok());
+    if !signature::verify_meta(&state.meta_app_secret, &body, sig) {
+        return reject(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong X-Hub-Signature-256",
+        );
+    }
+    match inbound::whatsapp(&body) {
+        Ok(items) => accept(&state, "whatsapp", items).await,
+        Err(e) => reject(&state, StatusCode::BAD_REQUEST, e.0),
+    }
+}
+
+/// Parses a form body and checks Twilio's signature over the full URL.
+fn twilio_form(
+    state: &AppState,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Vec<(String, String)>, Box<Response>> {
+    let Some(token) = &state.twilio_auth_token else {
+        return Err(Box::new(reject(
+            state,
+            StatusCode::NOT_FOUND,
+            "SMS webhooks are not configured",
+        )));
+    };
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+    let url = format!("{}{path}", state.public_url);
+    let sig = headers
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok());
+    if !signature::verify_twilio(token, &url, &params, sig) {
+        return Err(Box::new(reject(
+            state,
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong X-Twilio-Signature",
+        )));
+    }
+    Ok(params)
+}
+
+async fn twilio_inbound(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = match twilio_form(&state, "/webhooks/twilio/inbound", &headers, &body) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    match inbound::twilio_inbound(&params) {
+        Ok(item) => accept(&state, "twilio", vec![item]).await,
+        Err(e) => reject(&state, StatusCode::BAD_REQUEST, e.0),
+    }
+}
+
+async fn twilio_status(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = match twilio_form(&state, "/webhooks/twilio/status", &headers, &body) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    match inbound::twilio_status(&params) {
+        Ok(Some(item)) => accept(&state, "twilio", vec![item]).await,
+        Ok(None) => (StatusCode::OK, "ok\n").into_response(),
+        Err(e) => reject(&state, StatusCode::BAD_REQUEST, e.0),
+    }
+}
+
+async fn email(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(expected) = &state.email_token else {
+        return reject(
+            &state,
+            StatusCode::NOT_FOUND,
+            "the email webhook is not configured",
+        );
+    };
+    if !bearer_ok(&headers, expected) {
+        return reject(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong bearer token",
+        );
+    }
+    match inbound::email(&body) {
+        Ok(item) => accept(&state, "email", vec![item]).await,
+        Err(e) => reject(&state, StatusCode::BAD_REQUEST, e.0),
+    }
+}
+
+fn bearer_ok(headers: &HeaderMap, expected: &str) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|g| constant_eq(g.as_bytes(), expected.as_bytes()))
+}
+
+async fn put_contact(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(expected) = &state.admin_token else {
+        return reject(
+            &state,
+            StatusCode::NOT_FOUND,
+            "the admin API is not configured",
+        );
+    };
+    if !bearer_ok(&headers, expected) {
+        return reject(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong bearer token",
+        );
+    }
+    let mut contact: crate::runtime::Contact = match serde_json::from_slice(&body) {
+        Ok(c) => c,
+        Err(e) => {
+            return reject(
+                &state,
+                StatusCode::BAD_REQUEST,
+                format!("not a contact record: {e}"),
+            );
+        }
+    };
+    contact.id = id;
+    let key = format!("contact:{}:{}", contact.id, super::host::new_token());
+    accept(
+        &state,
+        "admin",
+        vec![Keyed {
+            key,
+            item: Inbound::Contact { contact },
+        }],
+    )
+    .await
+}
+
+const EXPIRED_PAGE: &str =
+    "<!doctype html><meta charset=utf-8><title>Link expired</title><p>This link has expired.</p>\n";
+
+async fn link(State(state): State<Arc<AppState>>, Path(token): Path<String>) -> Response {
+    let now = state.clock.now();
+    let event = serde_json::to_string(&Inbound::LinkOpened {
+        token: token.clone(),
+    })
+    .unwrap_or_default();
+    let key = format!("link:{token}");
+    let opened = state
+        .store
+        .write(move |tx| {
+            let open = store::links::open(tx, &token, now)?;
+            if matches!(open, LinkOpen::First { .. }) {
+                store::inbox::enqueue(tx, &key, "link", &event, now)?;
+            }
+            Ok(open)
+        })
+        .await;
+    match opened {
+        Ok(LinkOpen::First { url, .. }) => {
+            Metrics::inc(&state.metrics.links_opened);
+            state.wake.notify_one();
+            redirect(&url)
+        }
+        Ok(LinkOpen::Again { url }) => redirect(&url),
+        Ok(LinkOpen::Expired) => (StatusCode::GONE, Html(EXPIRED_PAGE)).into_response(),
+        Ok(LinkOpen::Unknown) => (StatusCode::NOT_FOUND, "no such link\n").into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("try again: {e}\n")).into_response(),
+    }
+}
+
+/// A 302 to the stored URL; never to anything the request supplied.
+fn redirect(url: &str) -> Response {
+    (
+        StatusCode::FOUND,
+        [
+            (header::LOCATION, url.to_owned()),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+    )
+        .into_response()
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    if let Ok(pending) = state.store.read(|conn| {
+        conn.query_row(
+            "SELECT count(*) FROM inbox WHERE processed_at IS NULL",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+    }) {
+        state
+            .metrics
+            .inbox_pending
+            .store(pending.max(0) as u64, Ordering::Relaxed);
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}

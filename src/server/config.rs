@@ -1,0 +1,127 @@
+//! `kflow.toml`: what `kflowc serve` runs and where it talks to.
+//!
+//! Secrets never live in the file: it names the environment variables that
+//! hold them, and they are read at start.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::providers::{RetryConfig, SendgridConfig, TwilioConfig, WhatsappConfig};
+
+/// The whole configuration file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// The service itself.
+    pub server: ServerSection,
+    /// WhatsApp Cloud API and its webhook.
+    pub whatsapp: WhatsappSection,
+    /// SMS through a Twilio-compatible API; SMS sends fail without it.
+    pub twilio: Option<TwilioSection>,
+    /// Email through a SendGrid-compatible API; email sends fail without it.
+    pub sendgrid: Option<SendgridConfig>,
+    /// Retries of provider calls.
+    #[serde(default)]
+    pub retry: RetryConfig,
+    /// Account custom values (`{{custom_values.key}}`).
+    #[serde(default)]
+    pub custom_values: BTreeMap<String, String>,
+}
+
+/// `[server]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// Address to listen on, such as `127.0.0.1:8080`.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// The base URL the world reaches this service at; tracking links and
+    /// Twilio signatures use it.
+    pub public_url: String,
+    /// The SQLite database file (created on first start).
+    pub database: PathBuf,
+    /// The `.kflow` files to run (relative to the config file).
+    pub workflows: Vec<PathBuf>,
+    /// The largest request body accepted, in bytes (Meta sends up to 3 MB).
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+    /// Runs workflow time this many times faster than the wall clock; for
+    /// tests and demonstrations only.
+    #[serde(default = "default_scale")]
+    pub time_scale: f64,
+    /// The environment variable holding the inbound-email webhook's bearer
+    /// token; the endpoint is off without it.
+    pub email_token_env: Option<String>,
+    /// The environment variable holding the admin API's bearer token
+    /// (`PUT /api/contacts/{id}`); the API is off without it.
+    pub admin_token_env: Option<String>,
+}
+
+/// `[whatsapp]`: the Cloud API client and the webhook's secrets.
+#[derive(Clone, Debug, Deserialize)]
+pub struct WhatsappSection {
+    /// The API client.
+    #[serde(flatten)]
+    pub api: WhatsappConfig,
+    /// Environment variable with the Meta app secret (webhook signatures).
+    #[serde(default = "default_app_secret_env")]
+    pub app_secret_env: String,
+    /// Environment variable with the webhook verify token (GET handshake).
+    #[serde(default = "default_verify_token_env")]
+    pub verify_token_env: String,
+}
+
+/// `[twilio]`: the SMS client; its auth token also verifies Twilio's webhooks.
+#[derive(Clone, Debug, Deserialize)]
+pub struct TwilioSection {
+    /// The API client.
+    #[serde(flatten)]
+    pub api: TwilioConfig,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".to_owned()
+}
+
+fn default_max_body() -> usize {
+    3 * 1024 * 1024
+}
+
+fn default_scale() -> f64 {
+    1.0
+}
+
+fn default_app_secret_env() -> String {
+    "WHATSAPP_APP_SECRET".to_owned()
+}
+
+fn default_verify_token_env() -> String {
+    "WHATSAPP_VERIFY_TOKEN".to_owned()
+}
+
+impl ServeConfig {
+    /// Reads and parses a config file; relative paths in it are made
+    /// relative to the file's directory.
+    pub fn load(path: &Path) -> Result<ServeConfig, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut config: ServeConfig =
+            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let rebase = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        rebase(&mut config.server.database);
+        config.server.workflows.iter_mut().for_each(rebase);
+        if config.server.workflows.is_empty() {
+            return Err(format!(
+                "{}: `server.workflows` lists no workflow",
+                path.display()
+            ));
+        }
+        Ok(config)
+    }
+}

@@ -1,0 +1,205 @@
+//! The engine's [`Host`] in the service: the service clock, and sends that go
+//! through the effect ledger to the real providers.
+//!
+//! Every send is begun in the ledger (durably) before the provider is called
+//! and completed after, under a key made of the workflow, run and node, which
+//! are the same when an event is processed again after a crash. So a send is
+//! made at most once: processing again finds the stored result and reuses it;
+//! a send whose answer was lost in a crash is "in doubt", is not repeated, is
+//! listed for operators, and takes the Not Delivered path. A CTA's URL is
+//! replaced by a tracking link on the public URL, created before the send.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+
+use super::clock::ServiceClock;
+use super::metrics::Metrics;
+use crate::providers::Providers;
+use crate::runtime::{Host, Message, Outbound, SendResult};
+use crate::store::{self, EffectState, Store};
+
+/// The service's host.
+pub struct ServeHost {
+    clock: ServiceClock,
+    store: Store,
+    providers: Arc<Providers>,
+    public_url: String,
+    metrics: Arc<Metrics>,
+}
+
+impl ServeHost {
+    /// A host sending through `providers`, recording in `store`.
+    pub fn new(
+        clock: ServiceClock,
+        store: Store,
+        providers: Arc<Providers>,
+        public_url: &str,
+        metrics: Arc<Metrics>,
+    ) -> ServeHost {
+        ServeHost {
+            clock,
+            store,
+            providers,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            metrics,
+        }
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &ServiceClock {
+        &self.clock
+    }
+}
+
+/// The ledger key of a send: stable across reprocessing.
+pub fn effect_key(out: &Outbound) -> String {
+    format!("{}:{}:{}", out.step.workflow, out.step.run, out.step.node.0)
+}
+
+/// A new link token: 128 random bits, URL-safe base64 (22 characters).
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 16];
+    rand::fill(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn failed(reason: String) -> SendResult {
+    SendResult::Failed { code: None, reason }
+}
+
+fn channel(message: &Message) -> &'static str {
+    match message {
+        Message::Cta { .. } | Message::Whatsapp { .. } | Message::Template { .. } => "whatsapp",
+        Message::Sms { .. } => "sms",
+        Message::Email { .. } => "email",
+    }
+}
+
+impl ServeHost {
+    async fn send_once(&self, out: &Outbound) -> SendResult {
+        let key = effect_key(out);
+        let run = out.step.run;
+        let request = serde_json::to_string(out).unwrap_or_default();
+        match self.store.begin_effect(key.clone(), run, request).await {
+            Err(e) => {
+                return failed(format!(
+                    "not sent: the ledger could not record the send: {e}"
+                ));
+            }
+            Ok(EffectState::Completed(json)) => {
+                return serde_json::from_str(&json).unwrap_or_else(|e| {
+                    failed(format!(
+                        "stored result of an earlier attempt is unreadable: {e}"
+                    ))
+                });
+            }
+            Ok(EffectState::InDoubt) => {
+                return failed(
+                    "in doubt: an earlier attempt was interrupted between the request and its answer; not resent (see the effects ledger)"
+                        .into(),
+                );
+            }
+            Ok(EffectState::Fresh) => {}
+        }
+        let now = self.clock.now();
+        let mut token = None;
+        if let Message::Cta {
+            url,
+            timeout_seconds,
+            ..
+        } = &out.message
+        {
+            let t = new_token();
+            let expires: DateTime<Utc> = now
+                + chrono::Duration::seconds(
+                    (*timeout_seconds).min(i64::MAX as u64 / 1_000_000) as i64
+                );
+            if let Err(e) = self
+                .store
+                .create_link(t.clone(), None, Some(run), url.clone(), expires)
+                .await
+            {
+                let result = failed(format!(
+                    "not sent: the tracking link could not be stored: {e}"
+                ));
+                self.complete(key, &result, None, None, out).await;
+                return result;
+            }
+            token = Some(t);
+        }
+        let tracked = token.as_ref().map(|t| format!("{}/l/{t}", self.public_url));
+        let result = self.providers.send(out, &key, tracked.as_deref()).await;
+        match &result {
+            SendResult::Accepted { .. } => Metrics::inc(&self.metrics.sends_accepted),
+            SendResult::Failed { .. } => Metrics::inc(&self.metrics.sends_failed),
+        }
+        let id = match &result {
+            SendResult::Accepted { message_id } => Some(message_id.clone()),
+            SendResult::Failed { .. } => None,
+        };
+        self.complete(key, &result, id, token, out).await;
+        result
+    }
+
+    /// Records the result, the sent message and the link's message id in one
+    /// transaction.
+    async fn complete(
+        &self,
+        key: String,
+        result: &SendResult,
+        id: Option<String>,
+        token: Option<String>,
+        out: &Outbound,
+    ) {
+        let json = serde_json::to_string(result).unwrap_or_default();
+        let run = out.step.run;
+        let channel = channel(&out.message);
+        let now = self.clock.now();
+        let written = self
+            .store
+            .write(move |tx| {
+                store::effects::complete(tx, &key, &json, now)?;
+                if let Some(id) = &id {
+                    store::messages::record_sent(tx, id, Some(run), channel, now)?;
+                    if let Some(token) = &token {
+                        tx.execute(
+                            "UPDATE links SET message_id = ?1 WHERE token = ?2",
+                            params![id, token],
+                        )?;
+                    }
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(e) = written {
+            eprintln!(
+                "kflowc serve: could not record the result of a send (it stays in doubt): {e}"
+            );
+        }
+    }
+}
+
+impl Host for ServeHost {
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    fn send(&self, message: &Outbound) -> impl Future<Output = SendResult> + Send {
+        self.send_once(message)
+    }
+
+    fn set_tag(
+        &self,
+        _contact: &str,
+        _tag: &str,
+        _present: bool,
+    ) -> impl Future<Output = ()> + Send {
+        // Tags live on the contact record, which the processor stores with the
+        // run's other changes.
+        std::future::ready(())
+    }
+}

@@ -1,0 +1,114 @@
+//! Counters for operators, served at `/metrics` in Prometheus' text format.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The service's counters and gauges.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Webhook requests accepted (signature valid, body understood, stored).
+    pub webhooks_accepted: AtomicU64,
+    /// Webhook requests refused (bad signature, bad body, too large).
+    pub webhooks_rejected: AtomicU64,
+    /// Inbox events the engine has processed.
+    pub events_processed: AtomicU64,
+    /// Duplicate notifications ignored.
+    pub duplicates: AtomicU64,
+    /// Provider sends accepted.
+    pub sends_accepted: AtomicU64,
+    /// Provider sends failed.
+    pub sends_failed: AtomicU64,
+    /// Tracking links opened (first opens).
+    pub links_opened: AtomicU64,
+    /// Runs in progress (gauge).
+    pub runs_active: AtomicU64,
+    /// Runs started.
+    pub runs_started: AtomicU64,
+    /// Timers queued (gauge).
+    pub timers: AtomicU64,
+    /// Inbox events waiting (gauge).
+    pub inbox_pending: AtomicU64,
+}
+
+impl Metrics {
+    /// Adds one to a counter.
+    pub fn inc(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Renders every metric.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let rows: [(&str, &str, &str, &AtomicU64); 11] = [
+            (
+                "kflow_webhooks_accepted_total",
+                "counter",
+                "Webhook requests stored",
+                &self.webhooks_accepted,
+            ),
+            (
+                "kflow_webhooks_rejected_total",
+                "counter",
+                "Webhook requests refused",
+                &self.webhooks_rejected,
+            ),
+            (
+                "kflow_events_processed_total",
+                "counter",
+                "Inbox events processed by the engine",
+                &self.events_processed,
+            ),
+            (
+                "kflow_duplicate_events_total",
+                "counter",
+                "Duplicate notifications ignored",
+                &self.duplicates,
+            ),
+            (
+                "kflow_sends_accepted_total",
+                "counter",
+                "Provider sends accepted",
+                &self.sends_accepted,
+            ),
+            (
+                "kflow_sends_failed_total",
+                "counter",
+                "Provider sends failed",
+                &self.sends_failed,
+            ),
+            (
+                "kflow_links_opened_total",
+                "counter",
+                "Tracking links opened for the first time",
+                &self.links_opened,
+            ),
+            (
+                "kflow_runs_started_total",
+                "counter",
+                "Runs started",
+                &self.runs_started,
+            ),
+            (
+                "kflow_runs_active",
+                "gauge",
+                "Runs in progress",
+                &self.runs_active,
+            ),
+            ("kflow_timers", "gauge", "Timers queued", &self.timers),
+            (
+                "kflow_inbox_pending",
+                "gauge",
+                "Inbox events waiting for the engine",
+                &self.inbox_pending,
+            ),
+        ];
+        for (name, kind, help, value) in rows {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}",
+                value.load(Ordering::Relaxed)
+            );
+        }
+        out
+    }
+}

@@ -1,0 +1,153 @@
+//! `kflowc serve`: webhooks in, provider calls out, runs kept in SQLite.
+//!
+//! The pieces, one module each: [`config`] (the TOML file), [`app`] (the
+//! HTTP endpoints, which only verify, parse and store), [`processor`] (the
+//! engine's loop over the durable inbox and its timers), [`host`] (sends
+//! through the effect ledger and the providers), [`inbound`] (provider
+//! webhook shapes), [`signature`] (HMAC checks), [`clock`] and [`metrics`].
+//! `docs/serve.md` documents configuration, endpoints and guarantees.
+
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod host;
+pub mod inbound;
+pub mod metrics;
+pub mod processor;
+pub mod signature;
+
+use std::sync::Arc;
+
+use tokio::sync::{Notify, watch};
+
+use crate::runtime::Engine;
+use crate::source::SourceFile;
+use crate::store::Store;
+
+/// Why the service could not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// A workflow did not compile; its diagnostics, rendered by the caller.
+    Workflow(SourceFile, Vec<crate::Diagnostic>),
+    /// Anything else, explained.
+    Other(String),
+}
+
+/// Reads an environment variable holding a secret.
+fn secret(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Result<String, StartError> {
+    env(name)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| StartError::Other(format!("the environment variable {name} is not set")))
+}
+
+/// Starts the service and runs until `shutdown` turns true. `env` looks up
+/// environment variables (so tests can pass secrets without the process
+/// env); `ready` is called with the bound address once requests are served.
+pub async fn serve(
+    config: config::ServeConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+    shutdown: watch::Receiver<bool>,
+    ready: impl FnOnce(std::net::SocketAddr),
+) -> Result<(), StartError> {
+    let mut programs = Vec::new();
+    for path in &config.server.workflows {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| StartError::Other(format!("{}: {e}", path.display())))?;
+        let source = SourceFile::new(path.display().to_string(), text)
+            .map_err(|e| StartError::Other(e.to_string()))?;
+        match crate::compile(&source) {
+            Ok(p) => programs.push(p),
+            Err(diagnostics) => return Err(StartError::Workflow(source, diagnostics)),
+        }
+    }
+    let store = Store::open(&config.server.database)
+        .map_err(|e| StartError::Other(format!("{}: {e}", config.server.database.display())))?;
+    let providers = crate::providers::Providers::new(
+        &config.whatsapp.api,
+        config.twilio.as_ref().map(|t| &t.api),
+        config.sendgrid.as_ref(),
+        &config.retry,
+        env,
+    )
+    .map_err(|e| StartError::Other(e.to_string()))?;
+    let metrics = Arc::new(metrics::Metrics::default());
+    let clock = clock::ServiceClock::new(config.server.time_scale);
+    let host = host::ServeHost::new(
+        clock.clone(),
+        store.clone(),
+        Arc::new(providers),
+        &config.server.public_url,
+        metrics.clone(),
+    );
+    let mut engine = Engine::new(host);
+    for program in programs {
+        engine
+            .load(program)
+            .map_err(|e| StartError::Other(e.to_string()))?;
+    }
+    for (k, v) in &config.custom_values {
+        engine.set_custom_value(k.clone(), v.clone());
+    }
+    let problems =
+        processor::restore(&mut engine, &store).map_err(|e| StartError::Other(e.to_string()))?;
+    for p in problems {
+        eprintln!("kflowc serve: not resumed: {p}");
+    }
+    let in_doubt = store
+        .in_doubt()
+        .map_err(|e| StartError::Other(e.to_string()))?;
+    if !in_doubt.is_empty() {
+        eprintln!(
+            "kflowc serve: {} send(s) are in doubt (interrupted between request and answer); they will not be repeated",
+            in_doubt.len()
+        );
+    }
+
+    let state = Arc::new(app::AppState {
+        store: store.clone(),
+        wake: Arc::new(Notify::new()),
+        metrics: metrics.clone(),
+        meta_app_secret: secret(env, &config.whatsapp.app_secret_env)?.into_bytes(),
+        meta_verify_token: secret(env, &config.whatsapp.verify_token_env)?,
+        twilio_auth_token: match &config.twilio {
+            Some(t) => Some(secret(env, &t.api.auth_token_env)?.into_bytes()),
+            None => None,
+        },
+        email_token: match &config.server.email_token_env {
+            Some(name) => Some(secret(env, name)?),
+            None => None,
+        },
+        admin_token: match &config.server.admin_token_env {
+            Some(name) => Some(secret(env, name)?),
+            None => None,
+        },
+        public_url: config.server.public_url.trim_end_matches('/').to_owned(),
+        clock,
+    });
+    let listener = tokio::net::TcpListener::bind(&config.server.listen)
+        .await
+        .map_err(|e| {
+            StartError::Other(format!("cannot listen on {}: {e}", config.server.listen))
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Other(e.to_string()))?;
+    let processor = tokio::spawn(processor::run(
+        engine,
+        store,
+        state.wake.clone(),
+        shutdown.clone(),
+        metrics,
+    ));
+    ready(addr);
+    let router = app::router(state, config.server.max_body_bytes);
+    let mut stop = shutdown;
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .await
+        .map_err(|e| StartError::Other(e.to_string()))?;
+    let _ = processor.await;
+    Ok(())
+}

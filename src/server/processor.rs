@@ -1,0 +1,273 @@
+//! The engine's loop in the service: durable inbox in, durable state out.
+//!
+//! Webhook handlers only store what they received (the inbox) and answer.
+//! This loop takes stored events in arrival order, hands them to the engine,
+//! fires due timers, and then writes, in one transaction, everything that
+//! changed (contacts, runs, the run counter, message statuses) together with
+//! the marks that those events are processed. A crash at any point leaves
+//! either the old state with the events still pending (they are processed
+//! again on restart) or the new state with the events marked: never half.
+//! Sends made while processing an event that is processed again are found in
+//! the effect ledger and not repeated (see `host.rs`).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use rusqlite::{OptionalExtension, params};
+use tokio::sync::{Notify, watch};
+
+use super::host::ServeHost;
+use super::inbound::Inbound;
+use super::metrics::Metrics;
+use crate::runtime::{Changes, Engine, Event, RunRecord};
+use crate::store::messages::{self, MessageStatus, StatusChange};
+use crate::store::{self, Store, StoreError};
+
+/// How many inbox events one transaction covers at most.
+const BATCH: usize = 256;
+
+/// The meta counter holding the next run id.
+const NEXT_RUN: &str = "next_run";
+
+/// Loads stored contacts and runs into `engine`; returns the problems.
+pub fn restore(engine: &mut Engine<ServeHost>, store: &Store) -> Result<Vec<String>, StoreError> {
+    let contacts = store.contacts()?;
+    let stored = store.load_runs()?;
+    let mut problems = Vec::new();
+    let mut runs = Vec::new();
+    for row in stored {
+        match serde_json::from_str::<RunRecord>(&row.data) {
+            Ok(run) => runs.push(run),
+            Err(e) => problems.push(format!("run {}: unreadable record: {e}", row.id)),
+        }
+    }
+    let next_run = store.read(|conn| {
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [NEXT_RUN], |r| {
+            r.get::<_, String>(0)
+        })
+        .optional()
+    })?;
+    let next_run = next_run.and_then(|v| v.parse().ok()).unwrap_or(1);
+    for p in engine.restore(contacts, runs, next_run) {
+        problems.push(format!("run {}: {}", p.run, p.reason));
+    }
+    engine.record_changes();
+    Ok(problems)
+}
+
+/// Runs the loop until `shutdown` is notified.
+pub async fn run(
+    mut engine: Engine<ServeHost>,
+    store: Store,
+    wake: Arc<Notify>,
+    mut shutdown: watch::Receiver<bool>,
+    metrics: Arc<Metrics>,
+) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let processed = match step(&mut engine, &store, &metrics).await {
+            Ok(n) => n,
+            Err(e) => {
+                eprintln!("kflowc serve: processing failed, retrying: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                continue;
+            }
+        };
+        if processed >= BATCH {
+            continue;
+        }
+        let sleep = match engine.next_due() {
+            Some(due) => engine.host().clock().real_until(due),
+            None => std::time::Duration::from_secs(3600),
+        };
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(sleep) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// Processes one batch of inbox events and due timers, then commits.
+/// Returns how many inbox events it took.
+async fn step(
+    engine: &mut Engine<ServeHost>,
+    store: &Store,
+    metrics: &Metrics,
+) -> Result<usize, StoreError> {
+    let items = store.pending(BATCH)?;
+    let mut statuses: Vec<(String, MessageStatus, Option<String>)> = Vec::new();
+    for item in &items {
+        let event: Inbound = match serde_json::from_str(&item.payload) {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!(
+                    "kflowc serve: inbox item {} is unreadable, skipped: {e}",
+                    item.seq
+                );
+                continue;
+            }
+        };
+        match event {
+            Inbound::Reply {
+                contact,
+                channel,
+                name,
+            } => {
+                if let Some(name) = name
+                    && let Some(mut c) = engine.contact(&contact).cloned()
+                    && !c.fields.contains_key("name")
+                {
+                    c.fields.insert("name".into(), name);
+                    engine.upsert_contact(c);
+                } else if engine.contact(&contact).is_none() {
+                    engine.upsert_contact(new_contact(&contact, channel));
+                }
+                engine.handle(Event::Reply { contact, channel }).await;
+            }
+            Inbound::Contact { mut contact } => {
+                if let Some(old) = engine.contact(&contact.id) {
+                    contact.last_whatsapp_inbound =
+                        contact.last_whatsapp_inbound.max(old.last_whatsapp_inbound);
+                }
+                engine.upsert_contact(contact);
+            }
+            Inbound::LinkOpened { token } => {
+                let message_id = store.read(|conn| {
+                    conn.query_row(
+                        "SELECT message_id FROM links WHERE token = ?1",
+                        [&token],
+                        |r| r.get::<_, Option<String>>(0),
+                    )
+                    .optional()
+                })?;
+                if let Some(message_id) = message_id.flatten() {
+                    engine.handle(Event::LinkOpened { message_id }).await;
+                }
+            }
+            Inbound::Status {
+                message_id,
+                status,
+                error,
+            } => {
+                let Ok(status) = status.parse::<MessageStatus>() else {
+                    continue;
+                };
+                let stored = store
+                    .message(&message_id)?
+                    .map(|m| m.status)
+                    .or_else(|| pending_status(&statuses, &message_id));
+                if messages::transition(stored, status).is_none() {
+                    Metrics::inc(&metrics.duplicates);
+                    continue;
+                }
+                statuses.push((message_id.clone(), status, error.clone()));
+                match status {
+                    MessageStatus::Failed => {
+                        let reason =
+                            error.unwrap_or_else(|| "the provider reported a failure".into());
+                        engine
+                            .handle(Event::DeliveryFailed { message_id, reason })
+                            .await;
+                    }
+                    MessageStatus::Delivered | MessageStatus::Read => {
+                        engine.handle(Event::Delivered { message_id }).await;
+                    }
+                    MessageStatus::Sent => {}
+                }
+            }
+        }
+    }
+    engine.fire_due().await;
+    let changes = engine.take_changes();
+    let seqs: Vec<u64> = items.iter().map(|i| i.seq).collect();
+    let taken = seqs.len();
+    if !seqs.is_empty() || !is_empty(&changes) || !statuses.is_empty() {
+        let now = engine.host().clock().now();
+        store
+            .write(move |tx| {
+                commit(tx, &changes, &statuses, now)?;
+                for seq in &seqs {
+                    store::inbox::mark_processed(tx, *seq, now)?;
+                }
+                Ok(())
+            })
+            .await?;
+    }
+    let stats = engine.stats();
+    metrics
+        .events_processed
+        .fetch_add(taken as u64, Ordering::Relaxed);
+    metrics
+        .runs_active
+        .store(stats.active as u64, Ordering::Relaxed);
+    metrics.runs_started.store(stats.started, Ordering::Relaxed);
+    metrics.timers.store(stats.timers as u64, Ordering::Relaxed);
+    Ok(taken)
+}
+
+fn pending_status(
+    statuses: &[(String, MessageStatus, Option<String>)],
+    id: &str,
+) -> Option<MessageStatus> {
+    statuses
+        .iter()
+        .rev()
+        .find(|(m, _, _)| m == id)
+        .map(|(_, s, _)| *s)
+}
+
+fn new_contact(id: &str, channel: crate::ir::Channel) -> crate::runtime::Contact {
+    let mut c = crate::runtime::Contact::new(id);
+    match channel {
+        crate::ir::Channel::Email => c.email = Some(id.to_owned()),
+        _ => c.phone = Some(id.to_owned()),
+    }
+    c
+}
+
+fn is_empty(c: &Changes) -> bool {
+    c.contacts.is_empty() && c.runs.is_empty() && c.ended.is_empty()
+}
+
+/// Writes the engine's changes and the statuses inside one transaction.
+fn commit(
+    tx: &rusqlite::Transaction<'_>,
+    changes: &Changes,
+    statuses: &[(String, MessageStatus, Option<String>)],
+    now: chrono::DateTime<chrono::Utc>,
+) -> rusqlite::Result<()> {
+    for contact in &changes.contacts {
+        store::contacts::save(tx, contact)?;
+    }
+    for run in &changes.runs {
+        let data = serde_json::to_string(run)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        store::runs::save(
+            tx,
+            &store::runs::RunRecord {
+                id: run.id,
+                workflow: run.workflow.clone(),
+                contact: run.contact.clone(),
+                data,
+                due_at: run.due,
+            },
+        )?;
+    }
+    for id in &changes.ended {
+        store::runs::delete(tx, *id)?;
+    }
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![NEXT_RUN, changes.next_run.to_string()],
+    )?;
+    for (id, status, error) in statuses {
+        if messages::apply_status(tx, id, *status, error.as_deref(), now)? == StatusChange::Ignored
+        {
+            continue;
+        }
+    }
+    Ok(())
+}

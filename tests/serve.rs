@@ -1,0 +1,470 @@
+//! End to end: `kflowc serve` on loopback with local stand-ins for the
+//! WhatsApp Cloud, Twilio and SendGrid APIs (wiremock). Posts signed webhooks
+//! of the real shapes, follows tracking links with an HTTP client and checks
+//! each seed branch: opened, not delivered (a `failed` status and an API
+//! error), timeout (a 600x test clock makes 30 minutes pass in 3 seconds) and
+//! window closed -> template. Every wait is a bounded poll.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use kflow::server::signature::{sign_meta, sign_twilio};
+use serde_json::{Value, json};
+use wiremock::matchers::{body_partial_json, method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const APP_SECRET: &str = "test-app-secret";
+const VERIFY_TOKEN: &str = "test-verify-token";
+const TWILIO_TOKEN: &str = "test-twilio-token";
+const ADMIN_TOKEN: &str = "test-admin-token";
+
+/// Kills the service when the test ends, however it ends.
+struct Service {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Answers WhatsApp sends with an id derived from the recipient, so a test
+/// knows which id a contact's message got.
+struct WamidByRecipient(AtomicUsize);
+
+impl Respond for WamidByRecipient {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let n = self.0.fetch_add(1, Ordering::SeqCst);
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        let to = body["to"]
+            .as_str()
+            .unwrap_or("unknown")
+            .trim_start_matches('+')
+            .to_owned();
+        ResponseTemplate::new(200).set_body_json(json!({
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": body["to"], "wa_id": to}],
+            "messages": [{"id": format!("wamid.{to}.{n}")}]
+        }))
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+async fn providers() -> MockServer {
+    let server = MockServer::start().await;
+    // The API error branch: this recipient is outside the window per Meta.
+    Mock::given(method("POST"))
+        .and(path("/v25.0/PNID/messages"))
+        .and(body_partial_json(json!({"to": "+15551230003"})))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+            "message": "(#131047) Re-engagement message", "type": "OAuthException", "code": 131047,
+            "error_data": {"messaging_product": "whatsapp", "details": "More than 24 hours have passed since the recipient last replied to the sender number."},
+            "fbtrace_id": "trace"}})))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v25.0/PNID/messages"))
+        .respond_with(WamidByRecipient(AtomicUsize::new(1)))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/2010-04-01/Accounts/AC123/Messages.json"))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(json!({"sid": "SM1", "status": "queued"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v3/mail/send"))
+        .respond_with(ResponseTemplate::new(202).insert_header("X-Message-Id", "sg-1"))
+        .mount(&server)
+        .await;
+    server
+}
+
+fn start(providers: &MockServer, dir: &Path) -> Service {
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let root = env!("CARGO_MANIFEST_DIR");
+    let config = format!(
+        r#"
+[server]
+listen = "127.0.0.1:{port}"
+public_url = "{base}"
+database = "kflow.db"
+workflows = ["{root}/examples/booking_cta.kflow", "{root}/tests/serve/sms_reply.kflow"]
+time_scale = 600.0
+admin_token_env = "KFLOW_ADMIN_TOKEN"
+
+[whatsapp]
+base_url = "{p}"
+phone_number_id = "PNID"
+numbers = {{ "+15550100001" = "PNID" }}
+
+[twilio]
+base_url = "{p}"
+account_sid = "AC123"
+from = "+15550009999"
+
+[sendgrid]
+base_url = "{p}"
+from_email = "noreply@example.com"
+
+[retry]
+max_attempts = 2
+base_delay_ms = 10
+max_delay_ms = 20
+request_timeout_ms = 5000
+"#,
+        p = providers.uri()
+    );
+    std::fs::write(dir.join("kflow.toml"), config).expect("write config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kflowc"))
+        .args(["serve", "--config"])
+        .arg(dir.join("kflow.toml"))
+        .env("WHATSAPP_TOKEN", "wa-token")
+        .env("WHATSAPP_APP_SECRET", APP_SECRET)
+        .env("WHATSAPP_VERIFY_TOKEN", VERIFY_TOKEN)
+        .env("TWILIO_AUTH_TOKEN", TWILIO_TOKEN)
+        .env("SENDGRID_API_KEY", "sg-key")
+        .env("KFLOW_ADMIN_TOKEN", ADMIN_TOKEN)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start kflowc serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let mut log = Vec::new();
+    loop {
+        match lines.next() {
+            Some(Ok(line)) if line.contains("listening on") => break,
+            Some(Ok(line)) => log.push(line),
+            _ => panic!("kflowc serve did not start: {log:?}"),
+        }
+    }
+    // Keep draining stderr so the service never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Service { child, base }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+fn inbound_whatsapp(from: &str, id: &str) -> String {
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550100001", "phone_number_id": "PNID"},
+        "contacts": [{"profile": {"name": "Test"}, "wa_id": from}],
+        "messages": [{"from": from, "id": id, "timestamp": "1749416383", "type": "text", "text": {"body": "hi"}}]
+    }}]}]})
+    .to_string()
+}
+
+fn failed_status(message_id: &str) -> String {
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp",
+        "statuses": [{"id": message_id, "status": "failed", "timestamp": "1750030073", "recipient_id": "15551230002",
+            "errors": [{"code": 131026, "title": "Message undeliverable", "message": "Message undeliverable"}]}]
+    }}]}]})
+    .to_string()
+}
+
+async fn post_whatsapp(service: &Service, body: &str) -> reqwest::StatusCode {
+    client()
+        .post(format!("{}/webhooks/whatsapp", service.base))
+        .header("content-type", "application/json")
+        .header(
+            "x-hub-signature-256",
+            sign_meta(APP_SECRET.as_bytes(), body.as_bytes()),
+        )
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("webhook answered")
+        .status()
+}
+
+async fn put_contact(service: &Service, id: &str, record: Value) {
+    let status = client()
+        .put(format!("{}/api/contacts/{id}", service.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&record)
+        .send()
+        .await
+        .expect("contact stored")
+        .status();
+    assert_eq!(status, 200);
+}
+
+/// Requests the stand-ins received on `path`, as JSON or form fields.
+async fn received(providers: &MockServer, on: &str) -> Vec<Request> {
+    providers
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r.url.path() == on)
+        .collect()
+}
+
+/// Polls until `pick` finds something, for at most `limit`.
+async fn wait_for<T>(limit: Duration, mut pick: impl AsyncFnMut() -> Option<T>) -> Option<T> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Some(t) = pick().await {
+            return Some(t);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
+async fn whatsapp_sent_to(providers: &MockServer, to: &str) -> Vec<Value> {
+    received(providers, "/v25.0/PNID/messages")
+        .await
+        .iter()
+        .filter_map(|r| serde_json::from_slice::<Value>(&r.body).ok())
+        .filter(|b| b["to"] == to)
+        .collect()
+}
+
+fn form(r: &Request) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(&r.body).into_owned().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seed_branches_run_against_real_http() {
+    let providers = providers().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let service = start(&providers, dir.path());
+    let http = client();
+
+    // The verification handshake.
+    let ok = http
+        .get(format!(
+            "{}/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=1158201444",
+            service.base
+        ))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.text().await.expect("body"), "1158201444");
+    let bad = http
+        .get(format!(
+            "{}/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1",
+            service.base
+        ))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(bad.status(), 403);
+
+    // Unsigned and mis-signed notifications are refused and change nothing.
+    let body = inbound_whatsapp("15551239999", "wamid.IN.unsigned");
+    let unsigned = http
+        .post(format!("{}/webhooks/whatsapp", service.base))
+        .body(body.clone())
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(unsigned.status(), 401);
+    let mis = http
+        .post(format!("{}/webhooks/whatsapp", service.base))
+        .header(
+            "x-hub-signature-256",
+            sign_meta(b"wrong-secret", body.as_bytes()),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(mis.status(), 401);
+    assert_eq!(post_whatsapp(&service, "{not json").await, 400);
+
+    // Contacts with the fields the workflow renders.
+    let contact = |n: u32, email: Option<&str>| json!({"phone": format!("+1555123000{n}"), "email": email, "fields": {"first_name": format!("C{n}"), "name": format!("Contact {n}")}});
+    put_contact(&service, "+15551230001", contact(1, Some("c1@example.com"))).await;
+    put_contact(&service, "+15551230002", contact(2, Some("c2@example.com"))).await;
+    put_contact(&service, "+15551230003", contact(3, Some("c3@example.com"))).await;
+    put_contact(&service, "+15551230004", contact(4, None)).await;
+
+    // Four WhatsApp replies start four runs; a retried notification does not
+    // start a fifth.
+    for n in 1..=4 {
+        assert_eq!(
+            post_whatsapp(
+                &service,
+                &inbound_whatsapp(&format!("1555123000{n}"), &format!("wamid.IN.{n}"))
+            )
+            .await,
+            200
+        );
+    }
+    assert_eq!(
+        post_whatsapp(&service, &inbound_whatsapp("15551230004", "wamid.IN.4")).await,
+        200
+    );
+
+    // Opened: the CTA carries a tracking link that redirects to the
+    // personalized URL, once it is opened the run tags the contact.
+    let cta = wait_for(Duration::from_secs(20), async || {
+        whatsapp_sent_to(&providers, "+15551230001").await.pop()
+    })
+    .await
+    .expect("the CTA to contact 1 was sent");
+    assert_eq!(cta["type"], "interactive");
+    assert_eq!(cta["interactive"]["type"], "cta_url");
+    assert_eq!(
+        cta["interactive"]["header"],
+        json!({"type": "image", "image": {"link": "https://cdn.example.com/booking.png"}})
+    );
+    assert_eq!(
+        cta["interactive"]["body"]["text"],
+        "Hi C1, pick a time that suits you."
+    );
+    assert_eq!(
+        cta["interactive"]["action"]["parameters"]["display_text"],
+        "Book now"
+    );
+    let link = cta["interactive"]["action"]["parameters"]["url"]
+        .as_str()
+        .expect("url")
+        .to_owned();
+    assert!(
+        link.starts_with(&format!("{}/l/", service.base)),
+        "tracking link: {link}"
+    );
+    let token = link.rsplit('/').next().unwrap_or_default();
+    assert!(token.len() >= 22, "at least 128 random bits: {token}");
+    let opened = http.get(&link).send().await.expect("redirect");
+    assert_eq!(opened.status(), 302);
+    assert_eq!(
+        opened.headers()["location"],
+        "https://www.example.com/?name=Contact%201&calendar="
+    );
+    assert_eq!(
+        http.get(format!("{}/l/not-a-token", service.base))
+            .send()
+            .await
+            .expect("answered")
+            .status(),
+        404
+    );
+
+    // Not delivered by a `failed` status: the email fallback goes out.
+    let c2 = wait_for(Duration::from_secs(20), async || {
+        whatsapp_sent_to(&providers, "+15551230002").await.pop()
+    })
+    .await
+    .expect("the CTA to contact 2 was sent");
+    assert_eq!(c2["interactive"]["type"], "cta_url");
+    assert_eq!(
+        post_whatsapp(&service, &failed_status("wamid.15551230002.2")).await,
+        200
+    );
+    let email_to = async |address: &str| {
+        received(&providers, "/v3/mail/send")
+            .await
+            .into_iter()
+            .find(|r| {
+                serde_json::from_slice::<Value>(&r.body)
+                    .is_ok_and(|b| b["personalizations"][0]["to"][0]["email"] == address)
+            })
+    };
+    let email2 = wait_for(Duration::from_secs(20), async || {
+        email_to("c2@example.com").await
+    })
+    .await;
+    assert!(
+        email2.is_some(),
+        "a failed status leads to the email fallback"
+    );
+
+    // Not delivered by an API error (131047): the email fallback goes out.
+    let email3 = wait_for(Duration::from_secs(20), async || {
+        email_to("c3@example.com").await
+    })
+    .await;
+    assert!(
+        email3.is_some(),
+        "an API refusal leads to the email fallback"
+    );
+
+    // Timeout: 30 minutes of workflow time later, the SMS fallback goes out
+    // to contact 4 and to contact 1 nothing more (its link was opened).
+    let sms4 = wait_for(Duration::from_secs(30), async || {
+        received(&providers, "/2010-04-01/Accounts/AC123/Messages.json")
+            .await
+            .into_iter()
+            .find(|r| form(r).contains(&("To".to_owned(), "+15551230004".to_owned())))
+    })
+    .await
+    .expect("the timeout's SMS to contact 4");
+    assert!(form(&sms4).contains(&(
+        "Body".to_owned(),
+        "Still want a slot? Reply YES.".to_owned()
+    )));
+    let sms_to_1 = received(&providers, "/2010-04-01/Accounts/AC123/Messages.json")
+        .await
+        .into_iter()
+        .any(|r| form(&r).contains(&("To".to_owned(), "+15551230001".to_owned())));
+    assert!(!sms_to_1, "an opened link ends the wait: no timeout SMS");
+    // The link is expired now.
+    assert_eq!(
+        http.get(&link).send().await.expect("answered").status(),
+        410
+    );
+    // One CTA per contact: the retried notification started nothing.
+    assert_eq!(whatsapp_sent_to(&providers, "+15551230004").await.len(), 1);
+
+    // Window closed -> template: an SMS reply (Twilio-signed) from a contact
+    // who never wrote on WhatsApp.
+    let params = vec![
+        ("From".to_owned(), "+15551230005".to_owned()),
+        ("To".to_owned(), "+15550009999".to_owned()),
+        ("Body".to_owned(), "hello".to_owned()),
+        ("MessageSid".to_owned(), "SMIN5".to_owned()),
+    ];
+    let url = format!("{}/webhooks/twilio/inbound", service.base);
+    let signature = sign_twilio(TWILIO_TOKEN.as_bytes(), &url, &params);
+    let sms_in = http
+        .post(&url)
+        .header("x-twilio-signature", signature)
+        .form(&params)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(sms_in.status(), 200);
+    let template = wait_for(Duration::from_secs(20), async || {
+        whatsapp_sent_to(&providers, "+15551230005").await.pop()
+    })
+    .await
+    .expect("a template to contact 5");
+    assert_eq!(template["type"], "template");
+    assert_eq!(template["template"]["name"], "booking_reopen");
+
+    let metrics = http
+        .get(format!("{}/metrics", service.base))
+        .send()
+        .await
+        .expect("metrics");
+    let text = metrics.text().await.expect("body");
+    assert!(text.contains("kflow_runs_started_total 5"), "{text}");
+}
