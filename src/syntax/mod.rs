@@ -13,6 +13,7 @@ mod fast;
 mod grammar;
 mod split;
 mod text;
+mod tidy;
 
 use pest::Parser as _;
 
@@ -91,6 +92,7 @@ fn parse_with(source: &SourceFile, fast_path: bool) -> Parsed {
             Err(e) => diagnostics.push(error::to_diagnostic(&e, item_text, chunk.span.start)),
         }
     }
+    tidy::trim_spans(&mut file);
     diag::sort(&mut diagnostics);
     Parsed { file, diagnostics }
 }
