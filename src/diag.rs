@@ -71,8 +71,8 @@ codes! {
     WorkflowNoTrigger = "kflow::workflow::no_trigger", Warning;
     /// A `field` declaration that is not a new custom contact field.
     FieldDeclaration = "kflow::field::declaration", Error;
-    /// Two triggers on the same channel in one file.
-    TriggerDuplicate = "kflow::trigger::duplicate", Warning;
+    /// Two triggers on the same channel in one file; the second never runs.
+    TriggerDuplicate = "kflow::trigger::duplicate", Error;
     /// A field name that this kind of message does not have.
     FieldUnknown = "kflow::field::unknown", Error;
     /// A field given the wrong kind of value.

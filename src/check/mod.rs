@@ -55,7 +55,7 @@ pub fn check(file: &ast::File) -> Vec<Diagnostic> {
                         Diagnostic::new(
                             Code::TriggerDuplicate,
                             format!(
-                                "a second `on reply {}` trigger: each reply starts a run of both",
+                                "a second `on reply {}` trigger never runs: a reply starts one run of a workflow, from its first trigger",
                                 trigger.channel.node.as_str()
                             ),
                             trigger.head,
