@@ -233,26 +233,29 @@ pub struct CtaMessage {
     pub url: Text,
 }
 
-/// `interactive.header`.
+/// `interactive.header`, with its text or link still to be rendered.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Header {
-    /// `{"type":"text","text":...}`.
+    /// `{"type":"text","text":TEXT}`, as WhatsApp's text header.
     Text {
         /// The header text.
         text: Text,
     },
-    /// `{"type":"image","image":{"link":...}}`.
+    /// `{"type":"image","link":TEXT}`; sent as WhatsApp's
+    /// `{"type":"image","image":{"link":URL}}`.
     Image {
         /// The media URL.
         link: Text,
     },
-    /// `{"type":"video","video":{"link":...}}`.
+    /// `{"type":"video","link":TEXT}`; sent as WhatsApp's
+    /// `{"type":"video","video":{"link":URL}}`.
     Video {
         /// The media URL.
         link: Text,
     },
-    /// `{"type":"document","document":{"link":...}}`.
+    /// `{"type":"document","link":TEXT}`; sent as WhatsApp's
+    /// `{"type":"document","document":{"link":URL}}`.
     Document {
         /// The media URL.
         link: Text,

@@ -810,7 +810,9 @@ impl<H: Host> Engine<H> {
             let step = self.step(run_id, node).await;
             match step {
                 Step::Next(outcome) => {
-                    if !node.edges.is_empty() && self.host.tracing() && node.edges.len() > 1 {
+                    // Outcomes decided on the spot (window checks, branches,
+                    // refused CTAs); `done` goes without saying.
+                    if outcome != Outcome::Done && self.host.tracing() {
                         self.trace_run(run_id, Some(node.id), || TraceKind::Outcome { outcome });
                     }
                     if !self.follow(run_id, outcome) {
