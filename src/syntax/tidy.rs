@@ -9,7 +9,7 @@
 //! trivia.
 
 use crate::source::Span;
-use crate::syntax::ast::{Block, Cond, FieldValue, Fields, File, Item, Stmt, StmtKind};
+use crate::syntax::ast::{Block, Cond, Fields, File, Item, Stmt, StmtKind};
 
 /// Trims the spans of every item in `file`.
 pub(crate) fn trim_spans(file: &mut File) {
