@@ -520,14 +520,46 @@ const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆ�
 /// GSM 03.38 extension characters (two septets each).
 const GSM7_EXTENDED: &str = "^{}\\[~]|€\u{c}";
 
+/// Septets a character takes in GSM-7 (1 basic, 2 extended), 0 when GSM-7
+/// cannot carry it. ASCII is looked up in a table built from the two sets,
+/// since SMS bodies are mostly ASCII.
+fn gsm7_septets(c: char) -> usize {
+    const fn ascii_table() -> [u8; 128] {
+        let mut table = [0u8; 128];
+        let basic = GSM7_BASIC.as_bytes();
+        let mut i = 0;
+        while i < basic.len() {
+            if basic[i] < 128 {
+                table[basic[i] as usize] = 1;
+            }
+            i += 1;
+        }
+        let extended = GSM7_EXTENDED.as_bytes();
+        let mut i = 0;
+        while i < extended.len() {
+            if extended[i] < 128 {
+                table[extended[i] as usize] = 2;
+            }
+            i += 1;
+        }
+        table
+    }
+    const ASCII: [u8; 128] = ascii_table();
+    match ASCII.get(c as usize) {
+        Some(&cost) => cost as usize,
+        None if GSM7_BASIC.contains(c) => 1,
+        None if GSM7_EXTENDED.contains(c) => 2,
+        None => 0,
+    }
+}
+
 /// How many segments `text` needs, and in which encoding.
 pub(crate) fn sms_segments(text: &str) -> (usize, &'static str) {
     let mut septets = 0;
     for c in text.chars() {
-        if GSM7_BASIC.contains(c) {
-            septets += 1;
-        } else if GSM7_EXTENDED.contains(c) {
-            septets += 2;
+        let cost = gsm7_septets(c);
+        if cost > 0 {
+            septets += cost;
         } else {
             let units = text.encode_utf16().count();
             let n = if units <= SMS_UCS2_SINGLE {
@@ -634,6 +666,24 @@ mod tests {
         assert!(is_language_code("fil"));
         assert!(!is_language_code("EN_us"));
         assert!(!is_language_code("english"));
+    }
+
+    #[test]
+    fn the_ascii_table_agrees_with_the_character_sets() {
+        for b in 0u8..128 {
+            let c = b as char;
+            let expected = if GSM7_BASIC.contains(c) {
+                1
+            } else if GSM7_EXTENDED.contains(c) {
+                2
+            } else {
+                0
+            };
+            assert_eq!(gsm7_septets(c), expected, "{c:?}");
+        }
+        assert_eq!(gsm7_septets('€'), 2);
+        assert_eq!(gsm7_septets('é'), 1);
+        assert_eq!(gsm7_septets('ç'), 0);
     }
 
     #[test]
