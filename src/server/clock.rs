@@ -1,25 +1,26 @@
 //! The service's clock: the wall clock, optionally sped up for tests and
 //! demonstrations (`time_scale = 60` makes a 30-minute CTA timeout pass in 30
 //! seconds). Workflow time and link expiry both follow it.
-
-use std::time::Instant;
+//!
+//! A sped-up clock counts from an origin stored in the database on first
+//! start, so service time carries on across restarts instead of falling back
+//! to the wall clock's reading at each start.
 
 use chrono::{DateTime, Utc};
 
-/// Wall time scaled by a constant factor from the moment it was made.
+/// Wall time scaled by a constant factor from a fixed origin.
 #[derive(Clone, Debug)]
 pub struct ServiceClock {
-    origin_wall: DateTime<Utc>,
-    origin: Instant,
+    origin: DateTime<Utc>,
     scale: f64,
 }
 
 impl ServiceClock {
-    /// A clock running `scale` times faster than the wall clock (1.0 = real).
-    pub fn new(scale: f64) -> ServiceClock {
+    /// A clock running `scale` times faster than the wall clock (1.0 = real)
+    /// from `origin`, the moment service time and wall time agreed.
+    pub fn new(scale: f64, origin: DateTime<Utc>) -> ServiceClock {
         ServiceClock {
-            origin_wall: Utc::now(),
-            origin: Instant::now(),
+            origin,
             scale: if scale.is_finite() && scale > 0.0 {
                 scale
             } else {
@@ -30,11 +31,12 @@ impl ServiceClock {
 
     /// The current service time.
     pub fn now(&self) -> DateTime<Utc> {
+        let wall = Utc::now();
         if self.scale == 1.0 {
-            return Utc::now();
+            return wall;
         }
-        let real = self.origin.elapsed().as_secs_f64() * self.scale;
-        self.origin_wall + chrono::Duration::microseconds((real * 1e6) as i64)
+        let real = (wall - self.origin).num_microseconds().unwrap_or(i64::MAX) as f64;
+        self.origin + chrono::Duration::microseconds((real * self.scale) as i64)
     }
 
     /// How long to sleep in real time until service time `t`.
@@ -44,5 +46,20 @@ impl ServiceClock {
             .unwrap_or(i64::MAX)
             .max(0) as f64;
         std::time::Duration::from_secs_f64(ahead / 1e6 / self.scale)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scaled_clock_counts_from_its_stored_origin() {
+        let origin = Utc::now() - chrono::Duration::seconds(10);
+        let clock = ServiceClock::new(60.0, origin);
+        let elapsed = clock.now() - origin;
+        // Ten real seconds at 60x are at least ten minutes of service time.
+        assert!(elapsed >= chrono::Duration::minutes(10), "{elapsed}");
+        assert!(elapsed < chrono::Duration::hours(1), "{elapsed}");
     }
 }

@@ -25,6 +25,10 @@ use crate::store::{self, EffectState, Store};
 /// The service's host.
 pub struct ServeHost {
     clock: ServiceClock,
+    /// The instant a processing step runs at, while one runs: every read of
+    /// the time in a step gives the same answer, so a step redone after a
+    /// crash decides exactly as the first attempt did.
+    frozen: std::sync::Mutex<Option<DateTime<Utc>>>,
     store: Store,
     providers: Arc<Providers>,
     public_url: String,
@@ -42,6 +46,7 @@ impl ServeHost {
     ) -> ServeHost {
         ServeHost {
             clock,
+            frozen: std::sync::Mutex::new(None),
             store,
             providers,
             public_url: public_url.trim_end_matches('/').to_owned(),
@@ -52,6 +57,23 @@ impl ServeHost {
     /// The clock.
     pub fn clock(&self) -> &ServiceClock {
         &self.clock
+    }
+
+    /// Holds the time at `at` until [`ServeHost::thaw`].
+    pub fn freeze(&self, at: DateTime<Utc>) {
+        *self.frozen.lock().unwrap_or_else(|e| e.into_inner()) = Some(at);
+    }
+
+    /// Lets the time run again.
+    pub fn thaw(&self) {
+        *self.frozen.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    fn current(&self) -> DateTime<Utc> {
+        self.frozen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(|| self.clock.now())
     }
 }
 
@@ -105,7 +127,7 @@ impl ServeHost {
             }
             Ok(EffectState::Fresh) => {}
         }
-        let now = self.clock.now();
+        let now = self.current();
         let mut token = None;
         if let Message::Cta {
             url,
@@ -158,7 +180,7 @@ impl ServeHost {
         let json = serde_json::to_string(result).unwrap_or_default();
         let run = out.step.run;
         let channel = channel(&out.message);
-        let now = self.clock.now();
+        let now = self.current();
         let written = self
             .store
             .write(move |tx| {
@@ -185,7 +207,7 @@ impl ServeHost {
 
 impl Host for ServeHost {
     fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
+        self.current()
     }
 
     fn send(&self, message: &Outbound) -> impl Future<Output = SendResult> + Send {

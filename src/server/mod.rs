@@ -33,6 +33,25 @@ pub enum StartError {
     Other(String),
 }
 
+/// The moment service time and wall time agreed, stored on first start.
+async fn clock_origin(
+    store: &Store,
+) -> Result<chrono::DateTime<chrono::Utc>, crate::store::StoreError> {
+    let now = chrono::Utc::now();
+    let stored = store
+        .write(move |tx| {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('clock_origin', ?1) ON CONFLICT (key) DO NOTHING",
+                [now.to_rfc3339()],
+            )?;
+            tx.query_row("SELECT value FROM meta WHERE key = 'clock_origin'", [], |r| r.get::<_, String>(0))
+        })
+        .await?;
+    Ok(chrono::DateTime::parse_from_rfc3339(&stored)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or(now))
+}
+
 /// Reads an environment variable holding a secret.
 fn secret(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Result<String, StartError> {
     env(name)
@@ -71,7 +90,10 @@ pub async fn serve(
     )
     .map_err(|e| StartError::Other(e.to_string()))?;
     let metrics = Arc::new(metrics::Metrics::default());
-    let clock = clock::ServiceClock::new(config.server.time_scale);
+    let origin = clock_origin(&store)
+        .await
+        .map_err(|e| StartError::Other(e.to_string()))?;
+    let clock = clock::ServiceClock::new(config.server.time_scale, origin);
     let host = host::ServeHost::new(
         clock.clone(),
         store.clone(),

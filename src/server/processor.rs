@@ -90,6 +90,54 @@ pub async fn run(
     }
 }
 
+/// The meta key of the step in progress (see [`Intent`]).
+const INTENT: &str = "step_intent";
+
+/// What a step covers, recorded durably before the step may send anything
+/// and deleted in the step's own commit. A crash in between leaves it
+/// behind, and the next start redoes exactly that step: the same events, in
+/// the same order, with the clock held at the same instant, from the same
+/// committed state. The engine then makes the same decisions, and every send
+/// it repeats is found in the effect ledger instead of being made again.
+/// Without this, a redo could see an event that arrived during the crashed
+/// step, or a later clock, and take a different branch than the sends that
+/// were already made.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Intent {
+    /// The inbox events, in processing order.
+    seqs: Vec<u64>,
+    /// The instant the step runs at.
+    at: chrono::DateTime<chrono::Utc>,
+}
+
+fn load_intent(store: &Store) -> Result<Option<Intent>, StoreError> {
+    let raw = store.read(|conn| {
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [INTENT], |r| {
+            r.get::<_, String>(0)
+        })
+        .optional()
+    })?;
+    Ok(raw.and_then(|r| serde_json::from_str(&r).ok()))
+}
+
+/// The payloads of inbox events `seqs` not yet processed, in that order.
+fn load_items(store: &Store, seqs: &[u64]) -> Result<Vec<(u64, String)>, StoreError> {
+    store.read(|conn| {
+        let mut stmt =
+            conn.prepare("SELECT payload FROM inbox WHERE seq = ?1 AND processed_at IS NULL")?;
+        let mut out = Vec::new();
+        for &seq in seqs {
+            if let Some(payload) = stmt
+                .query_row([seq], |r| r.get::<_, String>(0))
+                .optional()?
+            {
+                out.push((seq, payload));
+            }
+        }
+        Ok(out)
+    })
+}
+
 /// Processes one batch of inbox events and due timers, then commits.
 /// Returns how many inbox events it took.
 async fn step(
@@ -97,16 +145,52 @@ async fn step(
     store: &Store,
     metrics: &Metrics,
 ) -> Result<usize, StoreError> {
-    let items = store.pending(BATCH)?;
+    let (items, at) = match load_intent(store)? {
+        Some(intent) => (load_items(store, &intent.seqs)?, intent.at),
+        None => {
+            let items: Vec<(u64, String)> = store
+                .pending(BATCH)?
+                .into_iter()
+                .map(|i| (i.seq, i.payload))
+                .collect();
+            let at = engine.host().clock().now();
+            if items.is_empty() && engine.next_due().is_none_or(|due| due > at) {
+                return Ok(0);
+            }
+            let intent = serde_json::to_string(&Intent {
+                seqs: items.iter().map(|(seq, _)| *seq).collect(),
+                at,
+            })?;
+            store
+                .write(move |tx| {
+                    tx.execute(
+                        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        params![INTENT, intent],
+                    )
+                })
+                .await?;
+            (items, at)
+        }
+    };
+    engine.host().freeze(at);
+    let result = run_step(engine, store, metrics, items, at).await;
+    engine.host().thaw();
+    result
+}
+
+async fn run_step(
+    engine: &mut Engine<ServeHost>,
+    store: &Store,
+    metrics: &Metrics,
+    items: Vec<(u64, String)>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<usize, StoreError> {
     let mut statuses: Vec<(String, MessageStatus, Option<String>)> = Vec::new();
-    for item in &items {
-        let event: Inbound = match serde_json::from_str(&item.payload) {
+    for (seq, payload) in &items {
+        let event: Inbound = match serde_json::from_str(payload) {
             Ok(e) => e,
             Err(e) => {
-                eprintln!(
-                    "kflowc serve: inbox item {} is unreadable, skipped: {e}",
-                    item.seq
-                );
+                eprintln!("kflowc serve: inbox item {seq} is unreadable, skipped: {e}");
                 continue;
             }
         };
@@ -116,14 +200,15 @@ async fn step(
                 channel,
                 name,
             } => {
+                if engine.contact(&contact).is_none() {
+                    engine.upsert_contact(new_contact(&contact, channel));
+                }
                 if let Some(name) = name
                     && let Some(mut c) = engine.contact(&contact).cloned()
                     && !c.fields.contains_key("name")
                 {
                     c.fields.insert("name".into(), name);
                     engine.upsert_contact(c);
-                } else if engine.contact(&contact).is_none() {
-                    engine.upsert_contact(new_contact(&contact, channel));
                 }
                 engine.handle(Event::Reply { contact, channel }).await;
             }
@@ -155,10 +240,8 @@ async fn step(
                 let Ok(status) = status.parse::<MessageStatus>() else {
                     continue;
                 };
-                let stored = store
-                    .message(&message_id)?
-                    .map(|m| m.status)
-                    .or_else(|| pending_status(&statuses, &message_id));
+                let stored = pending_status(&statuses, &message_id)
+                    .or(store.message(&message_id)?.map(|m| m.status));
                 if messages::transition(stored, status).is_none() {
                     Metrics::inc(&metrics.duplicates);
                     continue;
@@ -182,20 +265,18 @@ async fn step(
     }
     engine.fire_due().await;
     let changes = engine.take_changes();
-    let seqs: Vec<u64> = items.iter().map(|i| i.seq).collect();
+    let seqs: Vec<u64> = items.iter().map(|(seq, _)| *seq).collect();
     let taken = seqs.len();
-    if !seqs.is_empty() || !is_empty(&changes) || !statuses.is_empty() {
-        let now = engine.host().clock().now();
-        store
-            .write(move |tx| {
-                commit(tx, &changes, &statuses, now)?;
-                for seq in &seqs {
-                    store::inbox::mark_processed(tx, *seq, now)?;
-                }
-                Ok(())
-            })
-            .await?;
-    }
+    store
+        .write(move |tx| {
+            commit(tx, &changes, &statuses, at)?;
+            for seq in &seqs {
+                store::inbox::mark_processed(tx, *seq, at)?;
+            }
+            tx.execute("DELETE FROM meta WHERE key = ?1", [INTENT])?;
+            Ok(())
+        })
+        .await?;
     let stats = engine.stats();
     metrics
         .events_processed
@@ -226,10 +307,6 @@ fn new_contact(id: &str, channel: crate::ir::Channel) -> crate::runtime::Contact
         _ => c.phone = Some(id.to_owned()),
     }
     c
-}
-
-fn is_empty(c: &Changes) -> bool {
-    c.contacts.is_empty() && c.runs.is_empty() && c.ended.is_empty()
 }
 
 /// Writes the engine's changes and the statuses inside one transaction.
