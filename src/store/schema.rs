@@ -16,6 +16,10 @@ use super::StoreError;
 /// `PRAGMA application_id` of a kflow store: "kflw" in ASCII.
 pub(crate) const APPLICATION_ID: i32 = 0x6b66_6c77;
 
+/// Prepared statements kept per connection: every statement of the store's
+/// modules fits, so none is parsed twice.
+const STATEMENT_CACHE: usize = 64;
+
 /// The schema steps, oldest first; step `i` takes the file to version `i + 1`.
 /// `super` (the module doc) describes every table.
 pub(crate) const MIGRATIONS: &[&str] = &[
@@ -122,6 +126,7 @@ pub(crate) fn open_writer(path: &Path, busy_timeout: Duration) -> Result<Connect
     .map_err(|e| open_error(path, e))?;
     conn.busy_timeout(busy_timeout)
         .map_err(|e| open_error(path, e))?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     // The first statement that reads the file: a file that is not a SQLite
     // database fails here.
     let mode: String = conn
@@ -146,6 +151,7 @@ pub(crate) fn open_reader(path: &Path, busy_timeout: Duration) -> rusqlite::Resu
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(busy_timeout)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.execute_batch("PRAGMA foreign_keys = ON;")?;
     Ok(conn)
 }

@@ -136,7 +136,10 @@ fn run_batch(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> Result<(), St
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(|e| format!("cannot begin: {e}"))?;
     for job in batch.iter_mut() {
-        if let Err(e) = tx.execute_batch("SAVEPOINT kflow_job") {
+        if let Err(e) = tx
+            .prepare_cached("SAVEPOINT kflow_job")
+            .and_then(|mut s| s.execute([]))
+        {
             job.fail(StoreError::Sql(e));
             continue;
         }
@@ -146,14 +149,16 @@ fn run_batch(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> Result<(), St
         if tx.is_autocommit() {
             return Err("SQLite rolled the batch back after an error".to_owned());
         }
-        let end = if ok {
-            "RELEASE kflow_job"
+        let rollback = if ok {
+            Ok(0)
         } else {
-            "ROLLBACK TO kflow_job; RELEASE kflow_job"
+            tx.prepare_cached("ROLLBACK TO kflow_job")
+                .and_then(|mut s| s.execute([]))
         };
         // Without the savepoint closed the batch is in an unknown state:
         // drop it whole (rolled back when `tx` drops).
-        tx.execute_batch(end)
+        rollback
+            .and_then(|_| tx.prepare_cached("RELEASE kflow_job")?.execute([]))
             .map_err(|e| format!("cannot close a job's savepoint: {e}"))?;
     }
     tx.commit().map_err(|e| e.to_string())?;
