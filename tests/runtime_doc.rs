@@ -1,0 +1,71 @@
+//! The embedding example in `docs/runtime.md` is the doctest in the module
+//! docs of `kflow::runtime`, which `cargo test --doc` compiles and runs; this
+//! test keeps the two copies the same, so the page cannot drift from the API.
+
+use std::path::Path;
+
+fn read(relative: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The lines of the one fenced block opened by exactly "```rust".
+fn markdown_example(markdown: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut lines = markdown.lines();
+    while let Some(line) = lines.next() {
+        if line == "```rust" {
+            blocks.push(
+                lines
+                    .by_ref()
+                    .take_while(|l| *l != "```")
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>(),
+            );
+        }
+    }
+    assert_eq!(
+        blocks.len(),
+        1,
+        "docs/runtime.md must have exactly one ```rust block (others are ```rust,ignore)"
+    );
+    blocks.remove(0)
+}
+
+/// The lines of the "```rust" block in the `//!` docs of a source file.
+fn doctest_example(source: &str) -> Vec<String> {
+    let docs: Vec<&str> = source
+        .lines()
+        .map_while(|l| l.strip_prefix("//!"))
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .collect();
+    let start = docs
+        .iter()
+        .position(|l| *l == "```rust")
+        .expect("src/runtime/mod.rs has a ```rust example in its module docs");
+    docs[start + 1..]
+        .iter()
+        .take_while(|l| **l != "```")
+        .map(|l| (*l).to_owned())
+        .collect()
+}
+
+#[test]
+fn the_documented_example_is_the_doctest() {
+    let doc = markdown_example(&read("docs/runtime.md"));
+    let doctest = doctest_example(&read("src/runtime/mod.rs"));
+    assert!(doc.len() > 50, "the example is a whole program");
+    if doc != doctest {
+        let first = doc
+            .iter()
+            .zip(&doctest)
+            .position(|(a, b)| a != b)
+            .unwrap_or(doc.len().min(doctest.len()));
+        panic!(
+            "docs/runtime.md and the module docs of src/runtime/mod.rs differ at line {} of the example:\n  doc:     {:?}\n  doctest: {:?}",
+            first + 1,
+            doc.get(first),
+            doctest.get(first)
+        );
+    }
+}
