@@ -373,3 +373,20 @@ async fn ended_runs_are_reported_as_ended() {
             .any(|c| c.tags.contains("clicked-booking"))
     );
 }
+
+#[test]
+fn an_ir_waiting_longer_than_a_year_is_refused_at_load() {
+    let source =
+        kflow::SourceFile::new("w.kflow", "on reply sms < wait 1d tag \"x\" >").expect("small");
+    let mut program = kflow::compile(&source).expect("compiles");
+    for node in &mut program.nodes {
+        if let kflow::ir::Op::Wait { seconds } = &mut node.op {
+            *seconds = u64::MAX;
+        }
+    }
+    let mut engine = Engine::new(SimHost::new(VirtualClock::new(t0())));
+    assert!(matches!(
+        engine.load(program),
+        Err(kflow::runtime::LoadError::Malformed { reason }) if reason.contains("at most a year")
+    ));
+}

@@ -25,6 +25,9 @@ use crate::ir::{self, Channel, Cond, FORMAT_VERSION, Header, NodeId, Op, Outcome
 /// (a loop with no wait) can reach it.
 const STEP_LIMIT: usize = 10_000;
 
+/// The longest wait an IR may ask for: a year, as the language allows.
+const MAX_WAIT_SECONDS: u64 = 365 * 86_400;
+
 /// Something that happened outside the engine.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -837,7 +840,13 @@ impl<H: Host> Engine<H> {
 
     fn wait(&mut self, run_id: u64, seconds: u64, wait: Wait, what: &str) -> Step {
         let now = self.host.now();
-        let due = now + chrono::Duration::seconds(seconds.min(i64::MAX as u64 / 1_000_000) as i64);
+        // Load validation bounds waits to a year; saturate anyway rather
+        // than let a date overflow panic.
+        let due = now
+            .checked_add_signed(chrono::Duration::seconds(
+                seconds.min(i64::MAX as u64 / 1_000_000) as i64,
+            ))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
         let Some(run) = self.runs.get_mut(&run_id) else {
             return Step::End;
         };
@@ -1332,6 +1341,21 @@ fn validate(program: &Program) -> Result<(), LoadError> {
     for (i, node) in program.nodes.iter().enumerate() {
         if node.id.0 as usize != i {
             return malformed(format!("node at index {i} has id {}", node.id.0));
+        }
+        let waits = match &node.op {
+            Op::Wait { seconds } => *seconds,
+            Op::AwaitReply {
+                timeout_seconds, ..
+            }
+            | Op::SendCta {
+                timeout_seconds, ..
+            } => *timeout_seconds,
+            _ => 0,
+        };
+        if waits > MAX_WAIT_SECONDS {
+            return malformed(format!(
+                "node {i} waits {waits} seconds; kflow waits at most a year"
+            ));
         }
         if let Some(edge) = node.edges.iter().find(|e| e.to.0 >= n) {
             return malformed(format!(

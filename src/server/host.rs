@@ -137,9 +137,10 @@ impl ServeHost {
         {
             let t = new_token();
             let expires: DateTime<Utc> = now
-                + chrono::Duration::seconds(
-                    (*timeout_seconds).min(i64::MAX as u64 / 1_000_000) as i64
-                );
+                .checked_add_signed(chrono::Duration::seconds(
+                    (*timeout_seconds).min(i64::MAX as u64 / 1_000_000) as i64,
+                ))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC);
             if let Err(e) = self
                 .store
                 .create_link(t.clone(), None, Some(run), url.clone(), expires)
