@@ -1,5 +1,5 @@
 //! Durable enqueue throughput of the store (`kflow::store`) against a file
-//! on disk, with 1, 8 and 64 concurrent writers.
+//! on disk, with 1, 8, 64 and 512 concurrent writers.
 //!
 //! Each writer is a task that enqueues events one after another, awaiting
 //! each (as a webhook handler does before it answers 200), so with one
@@ -38,7 +38,7 @@ fn enqueue(c: &mut Criterion) {
         .sample_size(10)
         .warm_up_time(Duration::from_secs(2))
         .measurement_time(Duration::from_secs(8));
-    for writers in [1, 8, 64] {
+    for writers in [1, 8, 64, 512] {
         let events = writers * PER_WRITER;
         group.throughput(Throughput::Elements(events as u64));
         let before = store.stats();
