@@ -164,7 +164,7 @@ mod sim;
 mod trace;
 
 pub use clock::{VirtualClock, WallClock};
-pub use contact::{Contact, WINDOW};
+pub use contact::{Contact, Fields, WINDOW};
 pub use engine::{Changes, Engine, Event, LoadError, RestoreProblem, RunRecord, Stats, Wait};
 pub use host::{Host, Message, Outbound, RenderedHeader, SendResult, StepRef};
 pub use sim::{Sent, SimHost, TagChange};
