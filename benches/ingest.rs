@@ -1,0 +1,567 @@
+//! Webhook ingestion into durable runs: `kflowc serve` in-process under a
+//! bounded, loopback-only load.
+//!
+//! The service (`kflow::server::serve`) listens on `127.0.0.1:0` with a fresh
+//! SQLite file (WAL, `synchronous=FULL`) on the real disk (`target/tmp`), the
+//! seed workflow `examples/booking_cta.kflow`, and a stand-in WhatsApp Cloud
+//! API on loopback (a few lines of axum that answer every send at once with
+//! a new message id, with no throughput limit). A load generator then posts
+//! signed WhatsApp inbound-message webhooks (`X-Hub-Signature-256`, the shape
+//! Meta sends), each from a contact not seen before, so each one starts a run
+//! that checks the window, sends the CTA (through the effect ledger, with a
+//! tracking link) and waits 30 minutes.
+//!
+//! For each client count in `--clients` (a fresh service and database each
+//! time), that many tasks post concurrently, each sending its next webhook as
+//! soon as the previous one is answered, until `--events` webhooks were sent
+//! or `--cap-secs` passed. Then the bench polls `/metrics` until the engine
+//! has processed every stored event (`kflow_inbox_pending 0`), for at most
+//! `--drain-cap-secs`. It prints two tables:
+//!
+//! - ingestion: accepted/s, webhooks answered 200 (stored durably) per second
+//!   of load, and the webhook latency p50/p95/p99/max, from sending the
+//!   request to reading the answer;
+//! - engine and store: seconds from the first request until the engine had
+//!   processed every stored event, and runs/s end to end over that time
+//!   (stored, run started, CTA sent, run saved); the store's commits during
+//!   the load and webhooks per commit (group commit), and commits and write
+//!   jobs in all, from `kflow_store_commits_total` and
+//!   `kflow_store_jobs_total` when `/metrics` exports them ("n/a" otherwise).
+//!
+//! ```text
+//! cargo bench --bench ingest
+//! cargo bench --bench ingest -- --events 20000 --clients 16,64,256 --cap-secs 60 --drain-cap-secs 180
+//! cargo bench --bench ingest -- --workflow tests/serve/sms_reply.kflow   # ingestion alone: no run starts
+//! ```
+//!
+//! The issue's targets: at least 5,000 accepted events per second and a p99
+//! webhook latency under 50 ms, on a 2-core machine. The service, the
+//! stand-in and the load generator share those cores: the service runs on a
+//! 2-worker runtime (what `kflowc serve` gets there), the stand-in and the
+//! generator on one thread each. Everything is on loopback, bounded in count
+//! and time; the figures move with whatever else runs on the machine.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use kflow::server::config::ServeConfig;
+use kflow::server::signature::sign_meta;
+use tokio::sync::watch;
+
+const APP_SECRET: &str = "bench-app-secret";
+
+/// What one invocation measures.
+#[derive(Clone, Debug)]
+struct Options {
+    /// Webhooks per client count.
+    events: usize,
+    /// The concurrent client counts to measure, each against a fresh service.
+    clients: Vec<usize>,
+    /// The most seconds of load per client count.
+    cap: Duration,
+    /// The most seconds to wait for the engine to catch up after the load.
+    drain_cap: Duration,
+    /// The workflow to serve, relative to the package root.
+    workflow: PathBuf,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            events: 20_000,
+            clients: vec![16, 64, 256],
+            cap: Duration::from_secs(60),
+            drain_cap: Duration::from_secs(180),
+            workflow: PathBuf::from("examples/booking_cta.kflow"),
+        }
+    }
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut options = Options::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
+        let number = |name: &str, v: String| {
+            v.parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| format!("{name}: `{v}` is not a positive number"))
+        };
+        match arg.as_str() {
+            // Cargo passes `--bench`; a filter word may follow it.
+            "--bench" => {}
+            "--events" => options.events = number("--events", value("--events")?)? as usize,
+            "--clients" => {
+                options.clients = value("--clients")?
+                    .split(',')
+                    .map(|c| number("--clients", c.trim().to_owned()).map(|n| n as usize))
+                    .collect::<Result<_, _>>()?;
+            }
+            "--cap-secs" => {
+                options.cap = Duration::from_secs(number("--cap-secs", value("--cap-secs")?)?)
+            }
+            "--drain-cap-secs" => {
+                options.drain_cap =
+                    Duration::from_secs(number("--drain-cap-secs", value("--drain-cap-secs")?)?)
+            }
+            "--workflow" => options.workflow = PathBuf::from(value("--workflow")?),
+            other if other.starts_with('-') => return Err(format!("unknown option {other}")),
+            _ => {}
+        }
+    }
+    Ok(options)
+}
+
+fn main() {
+    let options = match parse_args() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!(
+                "ingest: {e}\nusage: cargo bench --bench ingest -- [--events N] [--clients K[,K...]] [--cap-secs S] [--drain-cap-secs S] [--workflow FILE]"
+            );
+            std::process::exit(2);
+        }
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let workflow = root.join(&options.workflow);
+    let provider = StandIn::start();
+    println!(
+        "kflow ingest: {} signed WhatsApp inbound webhooks per row, each from a new contact; \
+         workflow {}; SQLite WAL synchronous=FULL under {}; \
+         load cap {} s, drain cap {} s; {} CPUs",
+        options.events,
+        workflow.strip_prefix(root).unwrap_or(&workflow).display(),
+        env!("CARGO_TARGET_TMPDIR"),
+        options.cap.as_secs(),
+        options.drain_cap.as_secs(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+    );
+    let mut rows = Vec::new();
+    for &clients in &options.clients {
+        let row = measure(&options, clients, &workflow, &provider);
+        eprintln!("ingest: {clients} clients done");
+        rows.push(row);
+    }
+    print_table(&rows);
+}
+
+/// One client count's figures.
+struct Row {
+    clients: usize,
+    sent: usize,
+    ok: usize,
+    other: usize,
+    errors: usize,
+    load: Duration,
+    latencies: Vec<u32>,
+    drained: Option<Duration>,
+    processed: u64,
+    runs_started: u64,
+    ctas: u64,
+    /// Store commits during the load (webhooks and whatever the engine
+    /// wrote meanwhile).
+    load_commits: Option<u64>,
+    /// Store commits and write jobs in all, drain included.
+    commits: Option<u64>,
+    jobs: Option<u64>,
+}
+
+/// Starts a fresh service, loads it, waits for the engine, stops it.
+fn measure(options: &Options, clients: usize, workflow: &Path, provider: &StandIn) -> Row {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
+    let config = write_config(dir.path(), workflow, provider.addr);
+    let (stop, shutdown) = watch::channel(false);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let service = std::thread::Builder::new()
+        .name("kflow-serve".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("service runtime");
+            runtime.block_on(async move {
+                let env = |name: &str| match name {
+                    "WHATSAPP_TOKEN" => Some("bench-token".to_owned()),
+                    "WHATSAPP_APP_SECRET" => Some(APP_SECRET.to_owned()),
+                    "WHATSAPP_VERIFY_TOKEN" => Some("bench-verify".to_owned()),
+                    _ => None,
+                };
+                let ready = move |addr: SocketAddr| {
+                    let _ = ready_tx.send(addr);
+                };
+                if let Err(e) = kflow::server::serve(config, &env, shutdown, ready).await {
+                    panic!("the service stopped: {e:?}");
+                }
+            });
+        })
+        .expect("service thread");
+    let addr = ready_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the service started");
+    let base = format!("http://{addr}");
+
+    // Everything a client sends is built before the clock starts.
+    let bodies: Arc<Vec<(String, String)>> = Arc::new(
+        (0..options.events)
+            .map(|i| {
+                let body = inbound_message(&format!("1555{i:07}"), &format!("wamid.IN.{i}"));
+                let signature = sign_meta(APP_SECRET.as_bytes(), body.as_bytes());
+                (body, signature)
+            })
+            .collect(),
+    );
+
+    let generator = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("generator runtime");
+    // One client for every scrape: building one loads the TLS roots.
+    let scraper = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let before = generator
+        .block_on(scrape(&scraper, &base))
+        .unwrap_or_default();
+    let start = Instant::now();
+    let load = generator.block_on(load(&base, bodies, clients, options.cap));
+    let load_time = start.elapsed();
+    let at_load_end = generator
+        .block_on(scrape(&scraper, &base))
+        .unwrap_or_default();
+    // For lining the load up with outside traces (strace -tt, perf).
+    let unix = |t: Instant| {
+        let ago = Instant::now().saturating_duration_since(t);
+        (std::time::SystemTime::now() - ago)
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64())
+    };
+    eprintln!(
+        "ingest: {clients} clients: load from {:.6} to {:.6} (Unix seconds)",
+        unix(start),
+        unix(start + load_time)
+    );
+    let drained = generator.block_on(async {
+        let deadline = start + load_time + options.drain_cap;
+        loop {
+            if let Ok(m) = scrape(&scraper, &base).await
+                && m.get("kflow_inbox_pending") == Some(0)
+                && m.get("kflow_events_processed_total").unwrap_or(0)
+                    >= m.get("kflow_webhooks_accepted_total").unwrap_or(0)
+            {
+                return Some(start.elapsed());
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    let after = generator
+        .block_on(scrape(&scraper, &base))
+        .unwrap_or_default();
+    let _ = stop.send(true);
+    service.join().expect("the service thread ended cleanly");
+
+    let delta = |to: &Metrics, name: &str| {
+        to.get(name)
+            .map(|a| a.saturating_sub(before.get(name).unwrap_or(0)))
+    };
+    let mut latencies = load.latencies;
+    latencies.sort_unstable();
+    Row {
+        clients,
+        sent: load.sent,
+        ok: load.ok,
+        other: load.other,
+        errors: load.errors,
+        load: load_time,
+        latencies,
+        drained,
+        processed: delta(&after, "kflow_events_processed_total").unwrap_or(0),
+        runs_started: delta(&after, "kflow_runs_started_total").unwrap_or(0),
+        ctas: delta(&after, "kflow_sends_accepted_total").unwrap_or(0),
+        load_commits: delta(&at_load_end, "kflow_store_commits_total"),
+        commits: delta(&after, "kflow_store_commits_total"),
+        jobs: delta(&after, "kflow_store_jobs_total"),
+    }
+}
+
+fn write_config(dir: &Path, workflow: &Path, provider: SocketAddr) -> ServeConfig {
+    let text = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+public_url = "https://kflow.example.com"
+database = "kflow.db"
+workflows = ["{workflow}"]
+
+[whatsapp]
+base_url = "http://{provider}"
+phone_number_id = "PNID"
+numbers = {{ "+15550100001" = "PNID" }}
+# The stand-in has no throughput limit; Meta's default of 80 messages per
+# second would make the engine's sends, not ingestion, the subject.
+messages_per_second = 1000000
+
+[retry]
+max_attempts = 2
+base_delay_ms = 10
+max_delay_ms = 20
+request_timeout_ms = 5000
+
+[custom_values]
+agent_calendar = "dr-ana"
+"#,
+        workflow = workflow.display(),
+    );
+    let path: PathBuf = dir.join("kflow.toml");
+    std::fs::write(&path, text).expect("write config");
+    ServeConfig::load(&path).expect("the bench's config loads")
+}
+
+/// A WhatsApp Cloud API notification of one inbound text message, as Meta
+/// sends it (about 500 bytes).
+fn inbound_message(from: &str, id: &str) -> String {
+    format!(
+        r#"{{"object":"whatsapp_business_account","entry":[{{"id":"102290129340398","changes":[{{"value":{{"messaging_product":"whatsapp","metadata":{{"display_phone_number":"15550100001","phone_number_id":"PNID"}},"contacts":[{{"profile":{{"name":"Ana Bench"}},"wa_id":"{from}"}}],"messages":[{{"from":"{from}","id":"{id}","timestamp":"1749416383","type":"text","text":{{"body":"Hi, I would like to book a cleaning"}}}}]}},"field":"messages"}}]}}]}}"#
+    )
+}
+
+/// What the clients saw.
+#[derive(Default)]
+struct Load {
+    sent: usize,
+    ok: usize,
+    other: usize,
+    errors: usize,
+    /// Microseconds per answered request.
+    latencies: Vec<u32>,
+}
+
+/// `clients` tasks posting `bodies` in turn until all are sent or `cap` passed.
+async fn load(
+    base: &str,
+    bodies: Arc<Vec<(String, String)>>,
+    clients: usize,
+    cap: Duration,
+) -> Load {
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(clients)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    let url: Arc<str> = format!("{base}/webhooks/whatsapp").into();
+    let next = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + cap;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..clients {
+        let (http, url, next, bodies) = (http.clone(), url.clone(), next.clone(), bodies.clone());
+        tasks.spawn(async move {
+            let mut mine = Load::default();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= bodies.len() || Instant::now() >= deadline {
+                    return mine;
+                }
+                let (body, signature) = &bodies[i];
+                let sent = Instant::now();
+                let answer = http
+                    .post(&*url)
+                    .header("content-type", "application/json")
+                    .header("x-hub-signature-256", signature)
+                    .body(body.clone())
+                    .send()
+                    .await;
+                mine.sent += 1;
+                match answer {
+                    Ok(response) => {
+                        let status = response.status();
+                        let _ = response.bytes().await;
+                        let micros = sent.elapsed().as_micros().min(u32::MAX as u128) as u32;
+                        mine.latencies.push(micros);
+                        if status == reqwest::StatusCode::OK {
+                            mine.ok += 1;
+                        } else {
+                            mine.other += 1;
+                        }
+                    }
+                    Err(_) => mine.errors += 1,
+                }
+            }
+        });
+    }
+    let mut all = Load::default();
+    while let Some(done) = tasks.join_next().await {
+        let mine = done.expect("a client task");
+        all.sent += mine.sent;
+        all.ok += mine.ok;
+        all.other += mine.other;
+        all.errors += mine.errors;
+        all.latencies.extend(mine.latencies);
+    }
+    all
+}
+
+/// The service's metrics, name to value (plain samples only).
+#[derive(Default)]
+struct Metrics(Vec<(String, u64)>);
+
+impl Metrics {
+    fn get(&self, name: &str) -> Option<u64> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+    }
+}
+
+async fn scrape(http: &reqwest::Client, base: &str) -> Result<Metrics, reqwest::Error> {
+    let text = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    Ok(Metrics(
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let (name, value) = l.split_once(' ')?;
+                Some((name.to_owned(), value.trim().parse().ok()?))
+            })
+            .collect(),
+    ))
+}
+
+/// The stand-in WhatsApp Cloud API: answers every send 200 at once.
+struct StandIn {
+    addr: SocketAddr,
+}
+
+impl StandIn {
+    fn start() -> StandIn {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the stand-in");
+        listener.set_nonblocking(true).expect("non-blocking");
+        let addr = listener.local_addr().expect("stand-in address");
+        std::thread::Builder::new()
+            .name("whatsapp-stand-in".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("stand-in runtime");
+                runtime.block_on(async move {
+                    let listener =
+                        tokio::net::TcpListener::from_std(listener).expect("stand-in listener");
+                    let next = Arc::new(AtomicU64::new(1));
+                    let app = axum::Router::new().route(
+                        "/v25.0/PNID/messages",
+                        axum::routing::post(move |body: axum::body::Bytes| {
+                            let n = next.fetch_add(1, Ordering::Relaxed);
+                            async move {
+                                let to = serde_json::from_slice::<serde_json::Value>(&body)
+                                    .ok()
+                                    .and_then(|v| v["to"].as_str().map(str::to_owned))
+                                    .unwrap_or_default();
+                                axum::Json(serde_json::json!({
+                                    "messaging_product": "whatsapp",
+                                    "contacts": [{"input": to, "wa_id": to.trim_start_matches('+')}],
+                                    "messages": [{"id": format!("wamid.OUT.{n}")}]
+                                }))
+                            }
+                        }),
+                    );
+                    let _ = axum::serve(listener, app).await;
+                });
+            })
+            .expect("stand-in thread");
+        StandIn { addr }
+    }
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1] as f64 / 1000.0
+}
+
+fn print_table(rows: &[Row]) {
+    println!();
+    println!("Webhook ingestion (200 = the event is durable in the inbox)");
+    println!();
+    println!(
+        "| clients | sent | 200 | other status | errors | load s | accepted/s | p50 ms | p95 ms | p99 ms | max ms |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for r in rows {
+        let secs = r.load.as_secs_f64();
+        println!(
+            "| {} | {} | {} | {} | {} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            r.clients,
+            r.sent,
+            r.ok,
+            r.other,
+            r.errors,
+            secs,
+            r.ok as f64 / secs,
+            percentile(&r.latencies, 50.0),
+            percentile(&r.latencies, 95.0),
+            percentile(&r.latencies, 99.0),
+            r.latencies.last().map_or(f64::NAN, |m| *m as f64 / 1000.0),
+        );
+    }
+    println!();
+    println!(
+        "Engine and store (drained: every stored event processed, timed from the first request)"
+    );
+    println!();
+    println!(
+        "| clients | drained s | runs started | sends accepted | runs/s end to end | commits during load | webhooks/commit during load | commits in all | jobs/commit in all |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let ratio = |n: u64, d: Option<u64>| {
+        d.map_or("n/a".to_owned(), |d| {
+            format!("{:.1}", n as f64 / d.max(1) as f64)
+        })
+    };
+    let count = |c: Option<u64>| c.map_or("n/a".to_owned(), |c| c.to_string());
+    for r in rows {
+        let (drained, e2e) = match r.drained {
+            Some(d) => (
+                format!("{:.2}", d.as_secs_f64()),
+                format!("{:.0}", r.runs_started as f64 / d.as_secs_f64()),
+            ),
+            None => ("not drained".to_owned(), "-".to_owned()),
+        };
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.clients,
+            drained,
+            r.runs_started,
+            r.ctas,
+            e2e,
+            count(r.load_commits),
+            ratio(r.ok as u64, r.load_commits),
+            count(r.commits),
+            r.jobs.map_or("n/a".to_owned(), |j| ratio(j, r.commits)),
+        );
+        if r.processed < r.ok as u64 {
+            println!(
+                "  ({} clients: the engine processed {} of {} stored events before the drain cap)",
+                r.clients, r.processed, r.ok
+            );
+        }
+    }
+    println!();
+    println!(
+        "Targets: accepted/s >= 5000 and p99 < 50 ms. Commit counts come from \
+         kflow_store_commits_total and kflow_store_jobs_total in /metrics (n/a when the \
+         service does not export them)."
+    );
+}
