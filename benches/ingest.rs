@@ -4,8 +4,9 @@
 //! The service (`kflow::server::serve`) listens on `127.0.0.1:0` with a fresh
 //! SQLite file (WAL, `synchronous=FULL`) on the real disk (`target/tmp`), the
 //! seed workflow `examples/booking_cta.kflow`, and a stand-in WhatsApp Cloud
-//! API on loopback (a few lines of axum that answer every send at once with
-//! a new message id, with no throughput limit). A load generator then posts
+//! API on loopback (a few lines of axum that answer every send with a new
+//! message id, at once or after `--provider-delay-ms`, with no throughput
+//! limit). A load generator then posts
 //! signed WhatsApp inbound-message webhooks (`X-Hub-Signature-256`, the shape
 //! Meta sends), each from a contact not seen before, so each one starts a run
 //! that checks the window, sends the CTA (through the effect ledger, with a
@@ -34,6 +35,7 @@
 //! cargo bench --bench ingest
 //! cargo bench --bench ingest -- --events 20000 --clients 16,64,256 --cap-secs 60 --drain-cap-secs 180
 //! cargo bench --bench ingest -- --workflow tests/serve/sms_reply.kflow   # ingestion alone: no run starts
+//! cargo bench --bench ingest -- --events 1000 --clients 64 --provider-delay-ms 100   # a slower Cloud API
 //! ```
 //!
 //! The issue's targets: at least 5,000 accepted events per second and a p99
@@ -68,6 +70,8 @@ struct Options {
     drain_cap: Duration,
     /// The workflow to serve, relative to the package root.
     workflow: PathBuf,
+    /// How long the stand-in Cloud API takes to answer a send.
+    provider_delay: Duration,
 }
 
 impl Default for Options {
@@ -78,6 +82,7 @@ impl Default for Options {
             cap: Duration::from_secs(60),
             drain_cap: Duration::from_secs(180),
             workflow: PathBuf::from("examples/booking_cta.kflow"),
+            provider_delay: Duration::ZERO,
         }
     }
 }
@@ -111,6 +116,13 @@ fn parse_args() -> Result<Options, String> {
                     Duration::from_secs(number("--drain-cap-secs", value("--drain-cap-secs")?)?)
             }
             "--workflow" => options.workflow = PathBuf::from(value("--workflow")?),
+            "--provider-delay-ms" => {
+                let v = value("--provider-delay-ms")?;
+                options.provider_delay = Duration::from_millis(
+                    v.parse()
+                        .map_err(|_| format!("--provider-delay-ms: `{v}` is not a number"))?,
+                );
+            }
             other if other.starts_with('-') => return Err(format!("unknown option {other}")),
             _ => {}
         }
@@ -123,21 +135,22 @@ fn main() {
         Ok(o) => o,
         Err(e) => {
             eprintln!(
-                "ingest: {e}\nusage: cargo bench --bench ingest -- [--events N] [--clients K[,K...]] [--cap-secs S] [--drain-cap-secs S] [--workflow FILE]"
+                "ingest: {e}\nusage: cargo bench --bench ingest -- [--events N] [--clients K[,K...]] [--cap-secs S] [--drain-cap-secs S] [--workflow FILE] [--provider-delay-ms MS]"
             );
             std::process::exit(2);
         }
     };
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let workflow = root.join(&options.workflow);
-    let provider = StandIn::start();
+    let provider = StandIn::start(options.provider_delay);
     println!(
         "kflow ingest: {} signed WhatsApp inbound webhooks per row, each from a new contact; \
          workflow {}; SQLite WAL synchronous=FULL under {}; \
-         load cap {} s, drain cap {} s; {} CPUs",
+         stand-in answers after {} ms; load cap {} s, drain cap {} s; {} CPUs",
         options.events,
         workflow.strip_prefix(root).unwrap_or(&workflow).display(),
         env!("CARGO_TARGET_TMPDIR"),
+        options.provider_delay.as_millis(),
         options.cap.as_secs(),
         options.drain_cap.as_secs(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
@@ -473,13 +486,13 @@ async fn scrape(http: &reqwest::Client, base: &str) -> Result<Metrics, reqwest::
     ))
 }
 
-/// The stand-in WhatsApp Cloud API: answers every send 200 at once.
+/// The stand-in WhatsApp Cloud API: answers every send 200, after `delay`.
 struct StandIn {
     addr: SocketAddr,
 }
 
 impl StandIn {
-    fn start() -> StandIn {
+    fn start(delay: Duration) -> StandIn {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the stand-in");
         listener.set_nonblocking(true).expect("non-blocking");
         let addr = listener.local_addr().expect("stand-in address");
@@ -499,6 +512,9 @@ impl StandIn {
                         axum::routing::post(move |body: axum::body::Bytes| {
                             let n = next.fetch_add(1, Ordering::Relaxed);
                             async move {
+                                if !delay.is_zero() {
+                                    tokio::time::sleep(delay).await;
+                                }
                                 let to = serde_json::from_slice::<serde_json::Value>(&body)
                                     .ok()
                                     .and_then(|v| v["to"].as_str().map(str::to_owned))
