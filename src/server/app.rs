@@ -23,7 +23,7 @@ use std::sync::atomic::Ordering;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use tokio::sync::Notify;
@@ -174,10 +174,12 @@ async fn whatsapp(State(state): State<Arc<AppState>>, headers: HeaderMap, body: 
     }
 }
 
-/// Parses a form body and checks Twilio's signature over the full URL.
+/// Parses a form body and checks Twilio's signature over the full URL:
+/// `public_url`, the path and the query string, as Twilio requested it (a
+/// status callback carries the `kflow` parameter of its send).
 fn twilio_form(
     state: &AppState,
-    path: &str,
+    uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Vec<(String, String)>, Box<Response>> {
@@ -189,6 +191,7 @@ fn twilio_form(
         )));
     };
     let params: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+    let path = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
     let url = format!("{}{path}", state.public_url);
     let sig = headers
         .get("x-twilio-signature")
@@ -205,10 +208,11 @@ fn twilio_form(
 
 async fn twilio_inbound(
     State(state): State<Arc<AppState>>,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let params = match twilio_form(&state, "/webhooks/twilio/inbound", &headers, &body) {
+    let params = match twilio_form(&state, &uri, &headers, &body) {
         Ok(p) => p,
         Err(r) => return *r,
     };
@@ -220,10 +224,11 @@ async fn twilio_inbound(
 
 async fn twilio_status(
     State(state): State<Arc<AppState>>,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let params = match twilio_form(&state, "/webhooks/twilio/status", &headers, &body) {
+    let params = match twilio_form(&state, &uri, &headers, &body) {
         Ok(p) => p,
         Err(r) => return *r,
     };
@@ -364,9 +369,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
             .inbox_pending
             .store(pending.max(0) as u64, Ordering::Relaxed);
     }
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
-        .into_response()
+    let mut body = state.metrics.render();
+    body.push_str(&Metrics::render_store(&state.store.stats()));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

@@ -71,6 +71,11 @@ pub struct WhatsappSection {
     /// Environment variable with the webhook verify token (GET handshake).
     #[serde(default = "default_verify_token_env")]
     pub verify_token_env: String,
+    /// Keys neither this section nor the client knows (typos); refused by
+    /// [`ServeConfig::load`]. (`deny_unknown_fields` does not work with
+    /// `flatten`.)
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, toml::Value>,
 }
 
 /// `[twilio]`: the SMS client; its auth token also verifies Twilio's webhooks.
@@ -79,6 +84,10 @@ pub struct TwilioSection {
     /// The API client.
     #[serde(flatten)]
     pub api: TwilioConfig,
+    /// Keys the client does not know (typos); refused by
+    /// [`ServeConfig::load`].
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, toml::Value>,
 }
 
 fn default_listen() -> String {
@@ -114,6 +123,22 @@ impl ServeConfig {
                 *p = base.join(&*p);
             }
         };
+        let unknown: Vec<String> = (config.whatsapp.unknown.keys())
+            .map(|k| format!("whatsapp.{k}"))
+            .chain(
+                config
+                    .twilio
+                    .iter()
+                    .flat_map(|t| t.unknown.keys().map(|k| format!("twilio.{k}"))),
+            )
+            .collect();
+        if !unknown.is_empty() {
+            return Err(format!(
+                "{}: unknown key(s) {}",
+                path.display(),
+                unknown.join(", ")
+            ));
+        }
         rebase(&mut config.server.database);
         config.server.workflows.iter_mut().for_each(rebase);
         if config.server.workflows.is_empty() {
@@ -123,5 +148,33 @@ impl ServeConfig {
             ));
         }
         Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn misspelt_keys_in_flattened_sections_are_refused() {
+        let dir = std::env::temp_dir().join(format!("kflow-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("kflow.toml");
+        let base = "[server]\npublic_url = \"https://x\"\ndatabase = \"k.db\"\nworkflows = [\"a.kflow\"]\n";
+        std::fs::write(&path, format!("{base}[whatsapp]\nphone_number_id = \"P\"\nmessages_per_second = 5\napp_secret_env = \"S\"\n[twilio]\naccount_sid = \"AC\"\nfrom = \"+1\"\n")).expect("write");
+        let ok = ServeConfig::load(&path).expect("valid");
+        assert_eq!(ok.whatsapp.api.messages_per_second, 5);
+        assert_eq!(ok.whatsapp.app_secret_env, "S");
+        assert_eq!(
+            ok.twilio.as_ref().map(|t| t.api.account_sid.as_str()),
+            Some("AC")
+        );
+        std::fs::write(&path, format!("{base}[whatsapp]\nphone_number_id = \"P\"\nmessages_per_secnd = 5\n[twilio]\naccount_sid = \"AC\"\nform = \"+1\"\n")).expect("write");
+        let err = ServeConfig::load(&path).expect_err("typos");
+        assert!(
+            err.contains("whatsapp.messages_per_secnd") && err.contains("twilio.form"),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -106,7 +106,42 @@ impl ServeHost {
         let key = effect_key(out);
         let run = out.step.run;
         let request = serde_json::to_string(out).unwrap_or_default();
-        match self.store.begin_effect(key.clone(), run, request).await {
+        let now = self.current();
+        // A CTA's tracking link is stored in the same transaction as the
+        // ledger's begin: one commit (one fsync) before the provider call
+        // instead of two, and never a begun send without its link. A link
+        // that cannot be stored rolls the begin back: "not sent".
+        let link = match &out.message {
+            Message::Cta {
+                url,
+                timeout_seconds,
+                ..
+            } => Some((
+                new_token(),
+                url.clone(),
+                now.checked_add_signed(chrono::Duration::seconds(
+                    (*timeout_seconds).min(i64::MAX as u64 / 1_000_000) as i64,
+                ))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+            )),
+            _ => None,
+        };
+        let token = link.as_ref().map(|(t, _, _)| t.clone());
+        let begun = {
+            let key = key.clone();
+            self.store
+                .write(move |tx| {
+                    let state = store::effects::begin(tx, &key, run, &request, Utc::now())?;
+                    if state == EffectState::Fresh
+                        && let Some((token, url, expires)) = &link
+                    {
+                        store::links::create(tx, token, None, Some(run), url, *expires)?;
+                    }
+                    Ok(state)
+                })
+                .await
+        };
+        match begun {
             Err(e) => {
                 return failed(format!(
                     "not sent: the ledger could not record the send: {e}"
@@ -126,33 +161,6 @@ impl ServeHost {
                 );
             }
             Ok(EffectState::Fresh) => {}
-        }
-        let now = self.current();
-        let mut token = None;
-        if let Message::Cta {
-            url,
-            timeout_seconds,
-            ..
-        } = &out.message
-        {
-            let t = new_token();
-            let expires: DateTime<Utc> = now
-                .checked_add_signed(chrono::Duration::seconds(
-                    (*timeout_seconds).min(i64::MAX as u64 / 1_000_000) as i64,
-                ))
-                .unwrap_or(DateTime::<Utc>::MAX_UTC);
-            if let Err(e) = self
-                .store
-                .create_link(t.clone(), None, Some(run), url.clone(), expires)
-                .await
-            {
-                let result = failed(format!(
-                    "not sent: the tracking link could not be stored: {e}"
-                ));
-                self.complete(key, &result, None, None, out).await;
-                return result;
-            }
-            token = Some(t);
         }
         let tracked = token.as_ref().map(|t| format!("{}/l/{t}", self.public_url));
         let result = self.providers.send(out, &key, tracked.as_deref()).await;
@@ -182,27 +190,29 @@ impl ServeHost {
         let run = out.step.run;
         let channel = channel(&out.message);
         let now = self.current();
-        let written = self
-            .store
-            .write(move |tx| {
-                store::effects::complete(tx, &key, &json, now)?;
-                if let Some(id) = &id {
-                    store::messages::record_sent(tx, id, Some(run), channel, now)?;
-                    if let Some(token) = &token {
-                        tx.execute(
-                            "UPDATE links SET message_id = ?1 WHERE token = ?2",
-                            params![id, token],
-                        )?;
-                    }
+        let written = self.store.write(move |tx| {
+            store::effects::complete(tx, &key, &json, now)?;
+            if let Some(id) = &id {
+                store::messages::record_sent(tx, id, Some(run), channel, now)?;
+                if let Some(token) = &token {
+                    tx.execute(
+                        "UPDATE links SET message_id = ?1 WHERE token = ?2",
+                        params![id, token],
+                    )?;
                 }
-                Ok(())
-            })
-            .await;
-        if let Err(e) = written {
-            eprintln!(
-                "kflowc serve: could not record the result of a send (it stays in doubt): {e}"
-            );
-        }
+            }
+            Ok(())
+        });
+        // The job is queued now and commits with the writer's next batch,
+        // ahead of the step's own commit (jobs run in call order); the engine
+        // need not wait for its fsync before its next send.
+        tokio::spawn(async move {
+            if let Err(e) = written.await {
+                eprintln!(
+                    "kflowc serve: could not record the result of a send (it stays in doubt): {e}"
+                );
+            }
+        });
     }
 }
 

@@ -111,4 +111,44 @@ impl Metrics {
         }
         out
     }
+
+    /// Renders the store writer's counters: commits against jobs is the
+    /// group-commit factor (every webhook and every processor write is a job;
+    /// every commit is one fsync).
+    pub fn render_store(stats: &crate::store::WriterStats) -> String {
+        let mut out = String::new();
+        let rows = [
+            (
+                "kflow_store_commits_total",
+                "counter",
+                "Store transactions committed (one fsync each)",
+                stats.commits,
+            ),
+            (
+                "kflow_store_failed_commits_total",
+                "counter",
+                "Store batches whose commit failed",
+                stats.failed_commits,
+            ),
+            (
+                "kflow_store_jobs_total",
+                "counter",
+                "Store write jobs run (webhooks, sends, processor steps)",
+                stats.jobs,
+            ),
+            (
+                "kflow_store_largest_batch",
+                "gauge",
+                "Most write jobs one commit has held",
+                stats.largest_batch,
+            ),
+        ];
+        for (name, kind, help, value) in rows {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        }
+        out
+    }
 }
