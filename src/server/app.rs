@@ -240,24 +240,43 @@ async fn twilio_status(
 }
 
 async fn email(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some(expected) = &state.email_token else {
-        return reject(
-            &state,
-            StatusCode::NOT_FOUND,
-            "the email webhook is not configured",
-        );
-    };
-    if !bearer_ok(&headers, expected) {
-        return reject(
-            &state,
-            StatusCode::UNAUTHORIZED,
-            "missing or wrong bearer token",
-        );
+    if let Err(refused) = require_bearer(
+        &state,
+        &headers,
+        state.email_token.as_deref(),
+        "the email webhook",
+    ) {
+        return *refused;
     }
     match inbound::email(&body) {
         Ok(item) => accept(&state, "email", vec![item]).await,
         Err(e) => reject(&state, StatusCode::BAD_REQUEST, e.0),
     }
+}
+
+/// Checks an endpoint's bearer token: 404 when the endpoint (`what`) has no
+/// token configured, 401 when the request's is missing or wrong.
+fn require_bearer(
+    state: &AppState,
+    headers: &HeaderMap,
+    expected: Option<&str>,
+    what: &str,
+) -> Result<(), Box<Response>> {
+    let Some(expected) = expected else {
+        return Err(Box::new(reject(
+            state,
+            StatusCode::NOT_FOUND,
+            format!("{what} is not configured"),
+        )));
+    };
+    if !bearer_ok(headers, expected) {
+        return Err(Box::new(reject(
+            state,
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong bearer token",
+        )));
+    }
+    Ok(())
 }
 
 fn bearer_ok(headers: &HeaderMap, expected: &str) -> bool {
@@ -274,19 +293,13 @@ async fn put_contact(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(expected) = &state.admin_token else {
-        return reject(
-            &state,
-            StatusCode::NOT_FOUND,
-            "the admin API is not configured",
-        );
-    };
-    if !bearer_ok(&headers, expected) {
-        return reject(
-            &state,
-            StatusCode::UNAUTHORIZED,
-            "missing or wrong bearer token",
-        );
+    if let Err(refused) = require_bearer(
+        &state,
+        &headers,
+        state.admin_token.as_deref(),
+        "the admin API",
+    ) {
+        return *refused;
     }
     let mut contact: crate::runtime::Contact = match serde_json::from_slice(&body) {
         Ok(c) => c,
