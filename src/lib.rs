@@ -15,8 +15,10 @@
 
 pub mod check;
 pub mod diag;
+pub mod duration;
 pub mod ir;
 pub mod lower;
+pub mod platform;
 pub mod providers;
 pub mod report;
 pub mod runtime;

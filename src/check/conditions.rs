@@ -5,7 +5,8 @@ use crate::diag::{Code, Diagnostic};
 use crate::source::Span;
 use crate::syntax::ast::{CompareOp, Cond, Test};
 
-use super::vars::{Scope, did_you_mean};
+use super::vars::Scope;
+use crate::platform::suggest::did_you_mean;
 
 /// What a branch knows about the window from its condition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

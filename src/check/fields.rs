@@ -6,7 +6,7 @@ use crate::diag::{Code, Diagnostic};
 use crate::source::Span;
 use crate::syntax::ast::{Field, FieldValue, Fields, Text};
 
-use super::vars::did_you_mean;
+use crate::platform::suggest::did_you_mean;
 
 /// The value a field takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,9 +6,12 @@ use crate::source::Span;
 use crate::syntax::ast::{Cta, Duration, FieldValue, Fields, Sms, Template, Text};
 
 use super::fields::{self, Kind, Shape, Spec};
-use super::limits::*;
 use super::url;
-use super::vars::{Scope, did_you_mean, forbid_vars};
+use super::vars::{Scope, forbid_vars};
+use crate::duration::format as format_duration;
+use crate::platform::address::{is_e164, is_email};
+use crate::platform::limits::*;
+use crate::platform::suggest::did_you_mean;
 
 const CTA: Kind = Kind {
     keyword: "cta",
@@ -307,16 +310,6 @@ fn length(text: &Text, max: usize, code: Code, what: &str, out: &mut Vec<Diagnos
     }
 }
 
-/// E.164: `+`, then 8 to 15 digits, not starting with 0.
-pub(crate) fn is_e164(s: &str) -> bool {
-    let Some(digits) = s.strip_prefix('+') else {
-        return false;
-    };
-    (8..=15).contains(&digits.len())
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !digits.starts_with('0')
-}
-
 /// Checks a free-form WhatsApp text.
 pub(crate) fn whatsapp_text(text: &Text, scope: &Scope, out: &mut Vec<Diagnostic>) {
     scope.check_text(text, out);
@@ -600,7 +593,7 @@ pub(crate) fn email(fields: &Fields, head: Span, scope: &Scope, out: &mut Vec<Di
     if let Some(from) = found.text("from") {
         forbid_vars(from, "a sender address", out);
         if let Some(address) = from.as_literal()
-            && !is_email_address(&address)
+            && !is_email(&address)
         {
             out.push(
                 Diagnostic::new(
@@ -613,18 +606,6 @@ pub(crate) fn email(fields: &Fields, head: Span, scope: &Scope, out: &mut Vec<Di
             );
         }
     }
-}
-
-fn is_email_address(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && !domain.contains('@')
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !s.chars().any(char::is_whitespace)
 }
 
 /// Checks a tag name.
@@ -650,14 +631,6 @@ pub(crate) fn plural(n: usize, noun: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn e164() {
-        assert!(is_e164("+15550100001"));
-        assert!(!is_e164("15550100001"));
-        assert!(!is_e164("+1 555 0100"));
-        assert!(!is_e164("+0123456789"));
-    }
 
     #[test]
     fn language_codes() {

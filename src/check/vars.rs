@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use crate::diag::{Code, Diagnostic};
+use crate::platform::suggest::did_you_mean;
 use crate::source::Span;
 use crate::syntax::ast::{Text, Var};
 
@@ -29,20 +30,6 @@ pub const STANDARD_CONTACT_FIELDS: &[&str] = &[
 
 /// The namespaces a variable can live in.
 pub const NAMESPACES: &[&str] = &["contact", "custom_values"];
-
-/// The best candidate close to `word`, if any is close enough to be a typo.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(1);
-    candidates
-        .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(word, c), c))
-        .filter(|&(d, _)| d <= limit)
-        .min_by_key(|&(d, c)| (d, c.len()))
-        .map(|(_, c)| c)
-}
 
 /// `snake_case`: lowercase letters, digits and underscores, starting with a letter.
 pub fn is_snake_case(s: &str) -> bool {

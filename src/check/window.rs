@@ -10,7 +10,8 @@
 use crate::diag::{Code, Diagnostic};
 use crate::source::Span;
 
-use super::limits::{WINDOW_SECONDS, format_duration};
+use crate::duration::format as format_duration;
+use crate::platform::limits::WINDOW_SECONDS;
 
 /// How much of the window is known to be left.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::retry::{self, Attempt};
 use super::{ConfigError, RetryConfig, Secret, base_url, clip, endpoint, failed};
+use crate::platform::address::normalize_e164;
 use crate::runtime::{Message, Outbound, RenderedHeader, SendResult};
 
 /// Error codes the Cloud API uses for temporary trouble (throughput, service
@@ -100,20 +101,6 @@ fn normalize_number(number: &str) -> String {
         .collect()
 }
 
-/// Whether `number` is E.164 once formatting characters are dropped.
-fn is_e164(number: &str) -> bool {
-    let formatting_only = number
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.'));
-    let n = normalize_number(number);
-    formatting_only
-        && n.len() >= 3
-        && n.len() <= 16
-        && n.starts_with('+')
-        && n[1..].bytes().all(|b| b.is_ascii_digit())
-        && !n[1..].starts_with('0')
-}
-
 impl Whatsapp {
     pub(super) fn new(
         config: &WhatsappConfig,
@@ -145,15 +132,12 @@ impl Whatsapp {
         let default = sender(&config.phone_number_id)?;
         let mut numbers = BTreeMap::new();
         for (number, id) in &config.numbers {
-            if !is_e164(number) {
+            let Some(plain) = normalize_e164(number) else {
                 return Err(ConfigError::new(format!(
                     "whatsapp.numbers: `{number}` is not an E.164 number such as +15551230000"
                 )));
-            }
-            if numbers
-                .insert(normalize_number(number), sender(id)?)
-                .is_some()
-            {
+            };
+            if numbers.insert(plain, sender(id)?).is_some() {
                 return Err(ConfigError::new(format!(
                     "whatsapp.numbers: `{number}` is listed twice"
                 )));
@@ -394,13 +378,15 @@ mod tests {
 
     #[test]
     fn numbers_normalize_to_e164() {
-        assert_eq!(normalize_number("+1 (555) 123-0000"), "+15551230000");
-        assert!(is_e164("+1 (555) 123-0000"));
-        assert!(is_e164("+447700900123"));
-        assert!(!is_e164("15551230000"));
-        assert!(!is_e164("+0123"));
-        assert!(!is_e164("+1555abc"));
-        assert!(!is_e164("+12345678901234567"));
+        // A configured number and a `from` written differently meet on one key.
+        let configured = normalize_e164("+1 (555) 123-0000");
+        assert_eq!(configured.as_deref(), Some("+15551230000"));
+        assert_eq!(normalize_number("+1 555 123 0000"), "+15551230000");
+        assert!(normalize_e164("+447700900123").is_some());
+        assert!(normalize_e164("15551230000").is_none());
+        assert!(normalize_e164("+0123").is_none());
+        assert!(normalize_e164("+1555abc").is_none());
+        assert!(normalize_e164("+12345678901234567").is_none());
     }
 
     #[test]

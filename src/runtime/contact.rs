@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// The 24-hour customer service window.
-pub const WINDOW: chrono::Duration = chrono::Duration::hours(24);
+/// The 24-hour customer service window, as [`crate::platform::limits::WINDOW_SECONDS`].
+pub const WINDOW: chrono::Duration =
+    chrono::Duration::seconds(crate::platform::limits::WINDOW_SECONDS);
 
 /// One contact.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,9 +12,6 @@ use crate::syntax::ast::*;
 use crate::syntax::grammar::Rule;
 use crate::syntax::text;
 
-/// The longest duration kflow accepts: a year.
-pub const MAX_DURATION_SECONDS: u64 = 365 * 86_400;
-
 /// Grammar and converter disagree; carries where.
 #[derive(Debug)]
 pub(crate) struct Drift {
@@ -423,7 +420,7 @@ pub(crate) fn orphan(handler: &Handler) -> Diagnostic {
 /// Reads a duration token (the grammar already checked its shape) written at
 /// `span`. Shared with the fast path (`fast.rs`).
 pub(crate) fn duration(text: &str, span: Span, diagnostics: &mut Vec<Diagnostic>) -> Duration {
-    match parse_duration(text) {
+    match crate::duration::parse_shaped(text) {
         Ok(seconds) => Duration {
             seconds,
             span,
@@ -449,63 +446,5 @@ pub(crate) fn single_or(mut items: Vec<Cond>, wrap: fn(Vec<Cond>) -> Cond) -> Co
         items.pop().unwrap_or_else(|| wrap(Vec::new()))
     } else {
         wrap(items)
-    }
-}
-
-/// Seconds in a duration such as `1h30m`; units from largest to smallest, each once.
-pub(crate) fn parse_duration(text: &str) -> std::result::Result<u64, String> {
-    // Messages quote the token; a pathological one is shown shortened.
-    let shown: String = if text.chars().count() > 24 {
-        format!("{}…", text.chars().take(24).collect::<String>())
-    } else {
-        text.to_owned()
-    };
-    let mut total: u64 = 0;
-    let mut last_rank = usize::MAX;
-    let mut digits_start = 0;
-    for (i, c) in text.char_indices() {
-        if c.is_ascii_digit() {
-            continue;
-        }
-        let (rank, unit) = match c {
-            'd' => (3, 86_400),
-            'h' => (2, 3_600),
-            'm' => (1, 60),
-            's' => (0, 1),
-            _ => return Err(format!("`{shown}` is not a duration")),
-        };
-        if rank >= last_rank {
-            return Err(format!(
-                "`{shown}` repeats a unit or puts a smaller unit before a larger one"
-            ));
-        }
-        last_rank = rank;
-        let amount: u64 = text[digits_start..i]
-            .parse()
-            .map_err(|_| format!("`{shown}` is too long to be a duration"))?;
-        total = amount
-            .checked_mul(unit)
-            .and_then(|s| total.checked_add(s))
-            .filter(|&s| s <= MAX_DURATION_SECONDS)
-            .ok_or_else(|| format!("`{shown}` is longer than a year"))?;
-        digits_start = i + 1;
-    }
-    Ok(total)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_duration;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("30m"), Ok(1800));
-        assert_eq!(parse_duration("1h30m"), Ok(5400));
-        assert_eq!(parse_duration("2d"), Ok(172_800));
-        assert_eq!(parse_duration("365d"), Ok(365 * 86_400));
-        assert!(parse_duration("366d").is_err());
-        assert!(parse_duration("30m1h").is_err());
-        assert!(parse_duration("1h1h").is_err());
-        assert!(parse_duration("99999999999999999999999s").is_err());
     }
 }

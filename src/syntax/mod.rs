@@ -20,30 +20,13 @@ use pest::Parser as _;
 use crate::diag::{self, Diagnostic};
 use crate::source::SourceFile;
 
-pub use convert::MAX_DURATION_SECONDS;
 pub use split::MAX_DEPTH;
 
-/// Seconds in a duration written as in kflow source (`30m`, `1h30m`, `2d`):
-/// whole numbers each followed by a unit `d`, `h`, `m` or `s`, units from
-/// largest to smallest and each at most once, up to [`MAX_DURATION_SECONDS`].
-/// For tools that read durations outside `.kflow` files, such as the
-/// scenarios of `kflowc simulate`; the error says what is wrong.
-///
-/// ```
-/// assert_eq!(kflow::syntax::parse_duration("1h30m"), Ok(5400));
-/// assert!(kflow::syntax::parse_duration("90").is_err());
-/// ```
+/// Seconds in a duration written as in kflow source; see
+/// [`crate::duration::parse`], where durations live.
+#[doc(hidden)]
 pub fn parse_duration(text: &str) -> Result<u64, String> {
-    let bytes = text.as_bytes();
-    let shaped = bytes.first().is_some_and(u8::is_ascii_digit)
-        && bytes.last().is_some_and(|b| b"dhms".contains(b))
-        && !bytes
-            .windows(2)
-            .any(|w| !w[0].is_ascii_digit() && !w[1].is_ascii_digit());
-    if !shaped {
-        return Err(format!("`{text}` is not a duration"));
-    }
-    convert::parse_duration(text)
+    crate::duration::parse(text)
 }
 
 /// The result of parsing one file.
@@ -95,19 +78,4 @@ fn parse_with(source: &SourceFile, fast_path: bool) -> Parsed {
     tidy::trim_spans(&mut file);
     diag::sort(&mut diagnostics);
     Parsed { file, diagnostics }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_duration;
-
-    #[test]
-    fn public_durations_need_the_grammar_shape() {
-        assert_eq!(parse_duration("0s"), Ok(0));
-        assert_eq!(parse_duration("1d12h"), Ok(129_600));
-        for bad in ["", "30", "m", "1hm", "h1", "1.5h", " 1h", "-1h", "1w"] {
-            assert!(parse_duration(bad).is_err(), "{bad:?} parsed");
-        }
-        assert!(parse_duration("30m1h").is_err());
-    }
 }

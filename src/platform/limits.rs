@@ -1,4 +1,5 @@
-//! The platform facts the checker enforces, in one table.
+//! The platform's limits, in one table: the checker enforces them on what
+//! authors write, the runtime again on what renders at send time.
 //!
 //! Each number cites its source in `shared/reference/whatsapp.md` (section and
 //! source key there). Lengths count Unicode scalar values: Meta does not define
@@ -34,37 +35,5 @@ pub const SMS_UCS2_SINGLE: usize = 70;
 pub const SMS_UCS2_MULTI: usize = 67;
 /// Alphanumeric SMS sender IDs: at most 11 characters.
 pub const SMS_SENDER_ID_MAX: usize = 11;
-
-/// Formats seconds the way kflow durations are written: `1d2h`, `30m`, `0s`.
-pub fn format_duration(seconds: u64) -> String {
-    if seconds == 0 {
-        return "0s".to_owned();
-    }
-    let mut out = String::new();
-    let mut rest = seconds;
-    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
-        if rest >= size {
-            out.push_str(&format!("{}{unit}", rest / size));
-            rest %= size;
-        }
-    }
-    out
-}
-
-/// Formats a signed number of seconds; negative amounts read as "0s".
-pub fn format_signed(seconds: i64) -> String {
-    format_duration(seconds.max(0) as u64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats_durations_canonically() {
-        assert_eq!(format_duration(0), "0s");
-        assert_eq!(format_duration(90), "1m30s");
-        assert_eq!(format_duration(86_400 + 3_600), "1d1h");
-        assert_eq!(format_duration(CTA_TIMEOUT_MAX_SECONDS), "2d");
-    }
-}
+/// Longest wait the language allows (`wait`, handler timeouts): a year.
+pub const WAIT_MAX_SECONDS: u64 = crate::duration::MAX_SECONDS;
