@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::clock::VirtualClock;
-use super::host::{Host, Outbound, SendResult};
+use super::host::Host;
+use super::message::{Outbound, SendResult};
 use super::trace::TraceEvent;
 
 /// A recorded send.

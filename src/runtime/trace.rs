@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::host::{Outbound, SendResult};
+use super::message::{Outbound, SendResult};
 use crate::ir::{NodeId, Outcome};
 use crate::source::Span;
 

@@ -1,0 +1,125 @@
+//! Loading a program: checked once, so a hand-edited or corrupt IR can never
+//! make the engine index out of range or wait past what the language allows,
+//! and what can be decided about its messages once is decided here.
+
+use std::sync::Arc;
+
+use super::send::static_url_ok;
+use crate::ir::{FORMAT_VERSION, Header, Op, Program};
+use crate::platform::limits::WAIT_MAX_SECONDS;
+
+/// Why a program cannot be loaded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoadError {
+    /// Written by another IR version.
+    Version {
+        /// The program's version.
+        found: u32,
+    },
+    /// A node id or edge points outside the program.
+    Malformed {
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Version { found } => write!(
+                f,
+                "IR format version {found} cannot be run by this engine (it runs version {FORMAT_VERSION}); rebuild the workflow"
+            ),
+            LoadError::Malformed { reason } => write!(f, "malformed IR: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// A loaded workflow and what could be decided about it once, at load.
+pub(super) struct Loaded {
+    pub(super) program: Arc<Program>,
+    /// Per node: whether a CTA's header link and URL are absolute http(s)
+    /// URLs whatever their variables hold (see [`static_url_ok`]), so the
+    /// send can skip parsing them.
+    pub(super) urls_ok: Vec<[bool; 2]>,
+}
+
+impl Loaded {
+    pub(super) fn new(program: Program) -> Loaded {
+        let urls_ok = program
+            .nodes
+            .iter()
+            .map(|node| match &node.op {
+                Op::SendCta { message, .. } => {
+                    let header = match &message.header {
+                        Header::Text { .. } => false,
+                        Header::Image { link }
+                        | Header::Video { link }
+                        | Header::Document { link } => static_url_ok(link),
+                    };
+                    [header, static_url_ok(&message.url)]
+                }
+                _ => [false, false],
+            })
+            .collect();
+        Loaded {
+            program: Arc::new(program),
+            urls_ok,
+        }
+    }
+}
+
+impl std::ops::Deref for Loaded {
+    type Target = Program;
+
+    fn deref(&self) -> &Program {
+        &self.program
+    }
+}
+
+/// Checks ids, edges and triggers so that a hand-edited or corrupt IR cannot
+/// make the engine index out of range.
+pub(super) fn validate(program: &Program) -> Result<(), LoadError> {
+    if program.format_version != FORMAT_VERSION {
+        return Err(LoadError::Version {
+            found: program.format_version,
+        });
+    }
+    let n = program.nodes.len() as u32;
+    let malformed = |reason: String| Err(LoadError::Malformed { reason });
+    for (i, node) in program.nodes.iter().enumerate() {
+        if node.id.0 as usize != i {
+            return malformed(format!("node at index {i} has id {}", node.id.0));
+        }
+        let waits = match &node.op {
+            Op::Wait { seconds } => *seconds,
+            Op::AwaitReply {
+                timeout_seconds, ..
+            }
+            | Op::SendCta {
+                timeout_seconds, ..
+            } => *timeout_seconds,
+            _ => 0,
+        };
+        if waits > WAIT_MAX_SECONDS {
+            return malformed(format!(
+                "node {i} waits {waits} seconds; kflow waits at most a year"
+            ));
+        }
+        if let Some(edge) = node.edges.iter().find(|e| e.to.0 >= n) {
+            return malformed(format!(
+                "node {i} has an edge to node {}, which does not exist",
+                edge.to.0
+            ));
+        }
+    }
+    if let Some(t) = program.triggers.iter().find(|t| t.entry.0 >= n) {
+        return malformed(format!(
+            "a trigger starts at node {}, which does not exist",
+            t.entry.0
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,418 @@
+//! The interpreter: runs as data, one timer queue, events found by key.
+//!
+//! A run is a small record (workflow, contact, current node, what it waits
+//! for); a waiting run is not a parked task. Timers live in one queue
+//! ordered by due time ([`timers`]); a timer that no longer matches its run
+//! (the run moved on) is dropped when it surfaces. Events find their run
+//! through maps keyed by (workflow, contact) and by message id. Nothing here
+//! reads a clock or does I/O except through the [`Host`].
+//!
+//! The engine's parts, one file each: this file holds the engine and its
+//! event API; [`step`] walks a run through its nodes; [`send`] renders
+//! messages at send time and applies the platform's send-time rules;
+//! [`timers`] is the timer queue; [`persist`] records what changed for a
+//! durable embedder and restores it; [`load`] validates an IR before it runs.
+
+mod ids;
+mod load;
+mod persist;
+mod send;
+mod step;
+mod timers;
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::contact::Contact;
+use super::host::Host;
+use super::trace::{TraceEvent, TraceKind};
+use crate::ir::{Channel, NodeId, Outcome, Program};
+use ids::IdMap;
+use load::{Loaded, validate};
+use persist::Journal;
+use timers::{Timer, Timers};
+
+pub use load::LoadError;
+pub use persist::{Changes, RestoreProblem, RunRecord};
+
+/// Something that happened outside the engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The contact sent a message on `channel`. A WhatsApp reply opens the
+    /// window; any reply may start runs or resume an `await reply`.
+    Reply {
+        /// The contact's id.
+        contact: String,
+        /// The channel.
+        channel: Channel,
+    },
+    /// The contact opened the link of the CTA with this message id.
+    LinkOpened {
+        /// The provider's message id from [`SendResult::Accepted`].
+        message_id: String,
+    },
+    /// The provider reports that this message could not be delivered.
+    DeliveryFailed {
+        /// The message id.
+        message_id: String,
+        /// Why, for the trace.
+        reason: String,
+    },
+    /// The provider reports that this message was delivered.
+    Delivered {
+        /// The message id.
+        message_id: String,
+    },
+}
+
+/// What a waiting run waits for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "for", rename_all = "snake_case")]
+pub enum Wait {
+    /// Nothing: it is running.
+    Nothing,
+    /// A `wait` timer.
+    Timer,
+    /// A CTA outcome, for the message with this id.
+    Cta {
+        /// The provider's message id.
+        message_id: String,
+    },
+    /// A reply on a channel (or its timeout).
+    Reply {
+        /// The channel.
+        channel: Channel,
+    },
+}
+
+#[derive(Clone, Debug)]
+struct Run {
+    workflow: u32,
+    contact: u32,
+    node: NodeId,
+    /// Bumped every time the run starts waiting, so stale timers are known.
+    generation: u32,
+    wait: Wait,
+    /// When the current wait's timer falls due.
+    due_micros: Option<i64>,
+}
+
+/// Counts for operators and benchmarks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Runs started so far.
+    pub started: u64,
+    /// Runs ended so far.
+    pub ended: u64,
+    /// Runs in progress (all of them waiting, between calls).
+    pub active: usize,
+    /// Timers queued (including stale ones not yet dropped).
+    pub timers: usize,
+}
+
+/// The engine. `H` is the embedder's [`Host`].
+pub struct Engine<H> {
+    host: H,
+    workflows: Vec<Loaded>,
+    contacts: Vec<Contact>,
+    contact_ids: HashMap<String, u32>,
+    custom_values: BTreeMap<String, String>,
+    runs: IdMap<u64, Run>,
+    active: IdMap<(u32, u32), u64>,
+    by_message: HashMap<String, u64>,
+    timers: Timers,
+    next_run: u64,
+    next_seq: u64,
+    stats: Stats,
+    /// What changed, when a durable embedder asked for [`Engine::record_changes`].
+    journal: Option<Journal>,
+}
+
+/// How a node ended.
+enum Step {
+    /// Go on along the edge for this outcome.
+    Next(Outcome),
+    /// The run waits.
+    Suspend,
+    /// The run ends.
+    End,
+}
+
+impl<H: Host> Engine<H> {
+    /// An engine with no workflows.
+    pub fn new(host: H) -> Engine<H> {
+        Engine {
+            host,
+            workflows: Vec::new(),
+            contacts: Vec::new(),
+            contact_ids: HashMap::new(),
+            custom_values: BTreeMap::new(),
+            runs: IdMap::default(),
+            active: IdMap::default(),
+            by_message: HashMap::new(),
+            timers: Timers::default(),
+            next_run: 1,
+            next_seq: 0,
+            stats: Stats::default(),
+            journal: None,
+        }
+    }
+
+    /// The host.
+    pub fn host(&self) -> &H {
+        &self.host
+    }
+
+    /// Adds a workflow after checking that its graph is well formed.
+    pub fn load(&mut self, program: Program) -> Result<(), LoadError> {
+        validate(&program)?;
+        self.workflows.push(Loaded::new(program));
+        Ok(())
+    }
+
+    /// Adds or replaces a contact (its window and tags included).
+    pub fn upsert_contact(&mut self, contact: Contact) {
+        let i = match self.contact_ids.get(&contact.id) {
+            Some(&i) => {
+                self.contacts[i as usize] = contact;
+                i
+            }
+            None => {
+                let i = self.contacts.len() as u32;
+                self.contact_ids.insert(contact.id.clone(), i);
+                self.contacts.push(contact);
+                i
+            }
+        };
+        self.touch_contact(i);
+    }
+
+    /// A contact by id.
+    pub fn contact(&self, id: &str) -> Option<&Contact> {
+        self.contact_ids
+            .get(id)
+            .map(|&i| &self.contacts[i as usize])
+    }
+
+    /// Sets an account custom value (`{{custom_values.key}}`).
+    pub fn set_custom_value(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        self.custom_values.insert(key.into(), value.into());
+    }
+
+    /// Counts.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            active: self.runs.len(),
+            timers: self.timers.len(),
+            ..self.stats
+        }
+    }
+
+    fn intern(&mut self, id: &str) -> u32 {
+        if let Some(&i) = self.contact_ids.get(id) {
+            return i;
+        }
+        self.upsert_contact(Contact::new(id));
+        (self.contacts.len() - 1) as u32
+    }
+
+    /// Handles one event at the host's current time.
+    pub async fn handle(&mut self, event: Event) {
+        match event {
+            Event::Reply { contact, channel } => self.reply(&contact, channel).await,
+            Event::LinkOpened { message_id } => {
+                self.cta_outcome(&message_id, Outcome::Opened, || "link opened".into())
+                    .await
+            }
+            Event::DeliveryFailed { message_id, reason } => {
+                self.cta_outcome(&message_id, Outcome::NotDelivered, || {
+                    format!("delivery failed: {reason}")
+                })
+                .await
+            }
+            Event::Delivered { message_id } => {
+                if let Some(&run) = self.by_message.get(&message_id) {
+                    self.trace_run(run, None, || TraceKind::Ignored {
+                        event: "delivered".into(),
+                        reason: "delivery is recorded; the CTA still waits for its link to be opened or its timeout".into(),
+                    });
+                }
+            }
+        }
+    }
+
+    async fn reply(&mut self, contact_id: &str, channel: Channel) {
+        let contact = self.intern(contact_id);
+        let now = self.host.now();
+        if channel == Channel::Whatsapp {
+            self.contacts[contact as usize].last_whatsapp_inbound = Some(now);
+            self.touch_contact(contact);
+        }
+        for w in 0..self.workflows.len() as u32 {
+            if let Some(&run_id) = self.active.get(&(w, contact)) {
+                let waits_for_this = matches!(
+                    self.runs.get(&run_id).map(|r| &r.wait),
+                    Some(Wait::Reply { channel: c }) if *c == channel
+                );
+                if waits_for_this {
+                    self.resume(run_id, Outcome::Replied).await;
+                } else {
+                    self.trace_run(run_id, None, || TraceKind::Ignored {
+                        event: format!("reply on {}", channel.as_str()),
+                        reason: "a run of this workflow is already in progress for this contact (the reply still refreshes the window)".into(),
+                    });
+                }
+                continue;
+            }
+            let program = &self.workflows[w as usize];
+            let Some(entry) = program
+                .triggers
+                .iter()
+                .find(|t| t.channel == channel)
+                .map(|t| t.entry)
+            else {
+                continue;
+            };
+            let run_id = self.next_run;
+            self.next_run += 1;
+            self.stats.started += 1;
+            self.runs.insert(
+                run_id,
+                Run {
+                    workflow: w,
+                    contact,
+                    node: entry,
+                    generation: 0,
+                    wait: Wait::Nothing,
+                    due_micros: None,
+                },
+            );
+            self.touch_run(run_id);
+            self.active.insert((w, contact), run_id);
+            self.trace_run(run_id, Some(entry), || TraceKind::Started {
+                channel: channel.as_str().into(),
+            });
+            self.execute(run_id).await;
+        }
+    }
+
+    async fn cta_outcome(
+        &mut self,
+        message_id: &str,
+        outcome: Outcome,
+        label: impl FnOnce() -> String,
+    ) {
+        match self.by_message.remove(message_id) {
+            Some(run_id) => self.resume(run_id, outcome).await,
+            None => {
+                if self.host.tracing() {
+                    self.host.trace(TraceEvent {
+                        at: self.host.now(),
+                        workflow: String::new(),
+                        run: 0,
+                        contact: String::new(),
+                        node: None,
+                        span: None,
+                        kind: TraceKind::Ignored {
+                            event: label(),
+                            reason: format!(
+                                "no run waits on message {message_id}: its outcome was already decided, its timeout passed, or it was not a waited CTA"
+                            ),
+                        },
+                    });
+                }
+            }
+        }
+    }
+
+    /// When the next timer falls due (stale timers are dropped first).
+    pub fn next_due(&mut self) -> Option<DateTime<Utc>> {
+        while let Some(Reverse(t)) = self.timers.peek() {
+            let live = self
+                .runs
+                .get(&t.run)
+                .is_some_and(|r| r.generation == t.generation && r.wait != Wait::Nothing);
+            if live {
+                return DateTime::from_timestamp_micros(t.due_micros);
+            }
+            self.timers.pop();
+        }
+        None
+    }
+
+    /// Fires every timer due at the host's current time, in due order.
+    /// Returns how many fired.
+    pub async fn fire_due(&mut self) -> usize {
+        let now = self.host.now().timestamp_micros();
+        let mut fired = 0;
+        while let Some(Reverse(t)) = self.timers.peek().copied() {
+            if t.due_micros > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(run) = self.runs.get(&t.run) else {
+                continue;
+            };
+            if run.generation != t.generation {
+                continue;
+            }
+            let outcome = match &run.wait {
+                Wait::Nothing => continue,
+                Wait::Timer => Outcome::Done,
+                Wait::Cta { message_id } => {
+                    self.by_message.remove(message_id.as_str());
+                    Outcome::Timeout
+                }
+                Wait::Reply { .. } => Outcome::Timeout,
+            };
+            fired += 1;
+            self.resume(t.run, outcome).await;
+        }
+        fired
+    }
+
+    /// Moves a [`super::VirtualClock`] through every timer due up to `until`,
+    /// firing each at its due time, then leaves the clock at `until`.
+    pub async fn advance(&mut self, clock: &super::VirtualClock, until: DateTime<Utc>) {
+        while let Some(due) = self.next_due() {
+            if due > until {
+                break;
+            }
+            clock.set(due);
+            self.fire_due().await;
+        }
+        clock.set(until);
+    }
+
+    fn trace_event(
+        &self,
+        run_id: u64,
+        run: &Run,
+        node: Option<NodeId>,
+        kind: TraceKind,
+    ) -> TraceEvent {
+        let program = &self.workflows[run.workflow as usize];
+        TraceEvent {
+            at: self.host.now(),
+            workflow: program.workflow.clone(),
+            run: run_id,
+            contact: self.contacts[run.contact as usize].id.clone(),
+            node,
+            span: node.and_then(|n| program.node(n)).map(|n| n.span),
+            kind,
+        }
+    }
+
+    fn trace_run(&self, run_id: u64, node: Option<NodeId>, kind: impl FnOnce() -> TraceKind) {
+        if !self.host.tracing() {
+            return;
+        }
+        if let Some(run) = self.runs.get(&run_id) {
+            let event = self.trace_event(run_id, run, node, kind());
+            self.host.trace(event);
+        }
+    }
+}
