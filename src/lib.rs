@@ -31,47 +31,14 @@ pub mod syntax;
 pub use diag::{Code, Diagnostic, Severity};
 pub use source::{SourceFile, Span};
 
-/// Everything `kflowc check` learns about one file.
-#[derive(Debug, Clone)]
-pub struct Checked {
-    /// The syntax tree of every item that parsed.
-    pub file: syntax::ast::File,
-    /// Syntax and checker diagnostics together, in source order.
-    pub diagnostics: Vec<Diagnostic>,
-}
-
-impl Checked {
-    /// True when any diagnostic is an error.
-    pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(Diagnostic::is_error)
-    }
-}
-
-/// Parses and checks one file, reporting every problem at once.
-pub fn check_source(source: &SourceFile) -> Checked {
-    let parsed = syntax::parse(source);
-    let syntax_failed = parsed.diagnostics.iter().any(Diagnostic::is_error);
-    let mut diagnostics = parsed.diagnostics;
-    // A trigger that did not parse is missing from the AST; do not also tell
-    // the author the file has none.
-    diagnostics.extend(
-        check::check(&parsed.file)
-            .into_iter()
-            .filter(|d| !(syntax_failed && d.code == Code::WorkflowNoTrigger)),
-    );
-    diag::sort(&mut diagnostics);
-    Checked {
-        file: parsed.file,
-        diagnostics,
-    }
-}
+pub use check::{Checked, check_source};
 
 /// Checks a file and lowers it to IR; a file with errors is refused with all
 /// its diagnostics (warnings alone do not refuse it).
 pub fn compile(source: &SourceFile) -> Result<ir::Program, Vec<Diagnostic>> {
     let checked = check_source(source);
-    if checked.has_errors() {
-        return Err(checked.diagnostics);
+    match checked.clean() {
+        Some(clean) => lower::lower(clean, source.name()).map_err(|d| vec![d]),
+        None => Err(checked.diagnostics),
     }
-    lower::lower(&checked.file, source.name()).map_err(|d| vec![d])
 }

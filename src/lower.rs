@@ -6,12 +6,14 @@
 //! next statement's entry. Handlers take the dangling edges of their outcome;
 //! whatever is left continues after the last handler. A `cta` or `await`
 //! waits for its outcome only when a handler set claims it, which is when it
-//! sits in a tail position of the statement the handlers follow (the same rule
-//! the checker uses).
+//! sits in a tail position of the statement the handlers follow: the rule
+//! lives in [`crate::check::claim`], shared with the checker.
 //!
 //! Only files without errors are lowered; a shape the checker should have
 //! refused becomes a `kflow::internal` diagnostic, never a panic.
 
+use crate::check::Clean;
+use crate::check::claim::{self, Claim};
 use crate::diag::{Code, Diagnostic};
 use crate::ir::{self, Cond, Edge, Node, NodeId, Op, Outcome, Part, Program, Text};
 use crate::source::Span;
@@ -37,18 +39,13 @@ struct Fragment {
     exits: Vec<Dangling>,
 }
 
-/// The handler set that claims tail CTAs and awaits.
-#[derive(Clone, Copy)]
-struct Claim {
-    timeout: Option<u64>,
-}
-
 struct Lowerer {
     nodes: Vec<Node>,
 }
 
 /// Lowers a file that checked without errors. `name` is the source name.
-pub fn lower(file: &ast::File, name: &str) -> Result<Program, Diagnostic> {
+pub fn lower(clean: Clean<'_>, name: &str) -> Result<Program, Diagnostic> {
+    let file = clean.file();
     let mut lowerer = Lowerer { nodes: Vec::new() };
     let mut workflow = None;
     let mut custom_fields = Vec::new();
@@ -151,9 +148,8 @@ impl Lowerer {
     fn block(&mut self, block: &ast::Block, tail: Option<Claim>) -> Result<Fragment, Diagnostic> {
         let mut entry = None;
         let mut pending: Vec<Dangling> = Vec::new();
-        let last = block.stmts.len().saturating_sub(1);
-        for (i, stmt) in block.stmts.iter().enumerate() {
-            let fragment = self.stmt(stmt, if i == last { tail } else { None })?;
+        for (_, stmt, claim) in claim::tails(block, tail) {
+            let fragment = self.stmt(stmt, claim)?;
             if let Some(start) = fragment.entry {
                 for exit in pending.drain(..) {
                     self.connect(exit, start);
@@ -169,14 +165,8 @@ impl Lowerer {
     }
 
     fn stmt(&mut self, stmt: &Stmt, tail: Option<Claim>) -> Result<Fragment, Diagnostic> {
-        if stmt.handlers.is_empty() {
+        let Some(claim) = Claim::made_by(stmt) else {
             return self.kind(stmt, tail);
-        }
-        let claim = Claim {
-            timeout: stmt.handlers.iter().find_map(|h| match h.kind {
-                HandlerKind::Timeout(d) => Some(d.seconds),
-                _ => None,
-            }),
         };
         let fragment = self.kind(stmt, Some(claim))?;
         let mut exits = Vec::new();
@@ -320,7 +310,7 @@ impl Lowerer {
             }
             StmtKind::AwaitReply(c) => {
                 let timeout_seconds = tail
-                    .and_then(|c| c.timeout)
+                    .and_then(|c| c.timeout.map(|d| d.seconds))
                     .ok_or_else(|| internal(span, "an `await reply` without a timeout"))?;
                 self.single(
                     Op::AwaitReply {
@@ -440,7 +430,7 @@ impl Lowerer {
                 _ => None,
             });
         let timeout_seconds = tail
-            .and_then(|c| c.timeout)
+            .and_then(|c| c.timeout.map(|d| d.seconds))
             .or(field_timeout)
             .ok_or_else(|| internal(span, "a cta without a timeout"))?;
         let waits = tail.is_some();

@@ -14,8 +14,9 @@ use std::collections::HashSet;
 
 use crate::diag::{Code, Diagnostic};
 use crate::source::Span;
-use crate::syntax::ast::{Block, Channel, Duration, Handler, HandlerKind, Stmt, StmtKind};
+use crate::syntax::ast::{Block, Channel, Handler, HandlerKind, Stmt, StmtKind};
 
+use super::claim::{self, Claim};
 use super::conditions::{self, Fact};
 use super::messages;
 use super::vars::Scope;
@@ -94,13 +95,6 @@ impl Exits {
     }
 }
 
-/// The handlers that wait on a statement's tail messages.
-#[derive(Clone, Copy)]
-struct Claim {
-    /// The first `on timeout` handler's duration.
-    timeout: Option<Duration>,
-}
-
 /// Walks statements, reporting into `out`.
 pub(crate) struct Flow<'a> {
     scope: &'a Scope,
@@ -132,14 +126,14 @@ impl<'a> Flow<'a> {
         for orphan in &block.orphans {
             self.block(&orphan.body, state.clone(), None);
         }
-        let Some(last_index) = block.stmts.len().checked_sub(1) else {
+        if block.stmts.is_empty() {
             return Exits::done(state);
-        };
+        }
         let mut current = Some(state.clone());
         let mut fallback = state;
         let mut reachable = true;
         let mut exits = Exits::default();
-        for (i, stmt) in block.stmts.iter().enumerate() {
+        for (i, stmt, claim) in claim::tails(block, tail) {
             let input = match current.take() {
                 Some(w) => w,
                 None => {
@@ -151,8 +145,7 @@ impl<'a> Flow<'a> {
                 }
             };
             fallback = input.clone();
-            let is_last = i == last_index;
-            exits = self.stmt(stmt, input, if is_last { tail } else { None });
+            exits = self.stmt(stmt, input, claim);
             current = exits.joined();
         }
         if reachable { exits } else { Exits::default() }
@@ -190,14 +183,8 @@ impl<'a> Flow<'a> {
     }
 
     fn stmt(&mut self, stmt: &Stmt, state: Window, tail: Option<Claim>) -> Exits {
-        if stmt.handlers.is_empty() {
+        let Some(claim) = Claim::made_by(stmt) else {
             return self.kind(stmt, state, tail);
-        }
-        let claim = Claim {
-            timeout: stmt.handlers.iter().find_map(|h| match h.kind {
-                HandlerKind::Timeout(d) => Some(d),
-                _ => None,
-            }),
         };
         let exits = self.kind(stmt, state.clone(), Some(claim));
         let mut done = join(exits.done.clone(), exits.replied.clone());

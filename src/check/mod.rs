@@ -5,6 +5,7 @@
 //! contents in [`messages`]; the walk that follows execution (outcomes,
 //! handlers, the WhatsApp window) in [`flow`].
 
+pub(crate) mod claim;
 mod conditions;
 mod fields;
 mod flow;
@@ -21,10 +22,68 @@ pub mod vars;
 mod window;
 
 use crate::diag::{self, Code, Diagnostic};
-use crate::source::{Span, Spanned};
+use crate::source::{SourceFile, Span, Spanned};
 use crate::syntax::ast::{self, Item};
 
 use vars::{STANDARD_CONTACT_FIELDS, Scope, forbid_vars, is_snake_case};
+
+/// Everything `kflowc check` learns about one file.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The syntax tree of every item that parsed.
+    pub file: ast::File,
+    /// Syntax and checker diagnostics together, in source order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Checked {
+    /// True when any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// The tree as lowering takes it, when the file has no errors
+    /// (warnings allowed).
+    pub fn clean(&self) -> Option<Clean<'_>> {
+        (!self.has_errors()).then_some(Clean { file: &self.file })
+    }
+}
+
+/// A syntax tree that checked without errors: the only input
+/// [`crate::lower::lower`] takes. Only [`Checked::clean`] makes one, so no
+/// tree reaches the IR without the checker's word on it, and lowering can
+/// rely on what the checker guarantees (every `await` bounded, every CTA
+/// with a timeout, no duplicate handlers).
+#[derive(Clone, Copy, Debug)]
+pub struct Clean<'a> {
+    file: &'a ast::File,
+}
+
+impl<'a> Clean<'a> {
+    /// The checked tree.
+    pub fn file(&self) -> &'a ast::File {
+        self.file
+    }
+}
+
+/// Parses and checks one file, reporting every problem at once.
+pub fn check_source(source: &SourceFile) -> Checked {
+    let parsed = crate::syntax::parse(source);
+    let syntax_failed = parsed.diagnostics.iter().any(Diagnostic::is_error);
+    let mut diagnostics = parsed.diagnostics;
+    // A trigger that did not parse is missing from the AST; do not also tell
+    // the author the file has none.
+    diagnostics.extend(
+        check(&parsed.file)
+            .into_iter()
+            .filter(|d| !(syntax_failed && d.code == Code::WorkflowNoTrigger)),
+    );
+    diag::sort(&mut diagnostics);
+    Checked {
+        file: parsed.file,
+        diagnostics,
+    }
+}
 
 /// Checks a parsed file and returns its diagnostics in source order.
 pub fn check(file: &ast::File) -> Vec<Diagnostic> {

@@ -70,14 +70,14 @@ fn compile(file: &SourceFile) -> Result<ir::Program, Exit> {
     let checked = kflow::check_source(file);
     let counts = Counts::of(&checked.diagnostics);
     print_diagnostics(file, &checked.diagnostics)?;
-    if checked.has_errors() {
+    let Some(clean) = checked.clean() else {
         eprintln!("error: {} not built: {}", file.name(), tally(counts));
         return Err(Exit::Problems);
-    }
+    };
     if counts.warnings > 0 {
         eprintln!("{}: {}", file.name(), tally(counts));
     }
-    kflow::lower::lower(&checked.file, file.name()).map_err(|internal| {
+    kflow::lower::lower(clean, file.name()).map_err(|internal| {
         match print_diagnostics(file, std::slice::from_ref(&internal)) {
             Ok(()) => {
                 eprintln!("error: {} not built: an internal error", file.name());
