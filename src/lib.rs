@@ -19,12 +19,14 @@ pub mod duration;
 pub mod ir;
 pub mod lower;
 pub mod platform;
+#[cfg(feature = "serve")]
 pub mod providers;
 pub mod report;
 pub mod runtime;
 #[cfg(feature = "serve")]
 pub mod server;
 pub mod source;
+#[cfg(feature = "serve")]
 pub mod store;
 pub mod syntax;
 
