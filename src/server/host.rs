@@ -14,7 +14,6 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 
 use super::clock::ServiceClock;
 use super::metrics::Metrics;
@@ -131,7 +130,7 @@ impl ServeHost {
             let key = key.clone();
             self.store
                 .write(move |tx| {
-                    let state = store::effects::begin(tx, &key, run, &request, Utc::now())?;
+                    let state = store::effects::begin(tx, &key, run, &request, now)?;
                     if state == EffectState::Fresh
                         && let Some((token, url, expires)) = &link
                     {
@@ -195,10 +194,7 @@ impl ServeHost {
             if let Some(id) = &id {
                 store::messages::record_sent(tx, id, Some(run), channel, now)?;
                 if let Some(token) = &token {
-                    tx.execute(
-                        "UPDATE links SET message_id = ?1 WHERE token = ?2",
-                        params![id, token],
-                    )?;
+                    store::links::attach_message(tx, token, id)?;
                 }
             }
             Ok(())

@@ -34,22 +34,15 @@ pub enum StartError {
 }
 
 /// The moment service time and wall time agreed, stored on first start.
+/// This is the one place the service reads the wall clock rather than its
+/// own: the origin is, by definition, a wall-clock reading.
 async fn clock_origin(
     store: &Store,
 ) -> Result<chrono::DateTime<chrono::Utc>, crate::store::StoreError> {
-    let now = chrono::Utc::now();
-    let stored = store
-        .write(move |tx| {
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('clock_origin', ?1) ON CONFLICT (key) DO NOTHING",
-                [now.to_rfc3339()],
-            )?;
-            tx.query_row("SELECT value FROM meta WHERE key = 'clock_origin'", [], |r| r.get::<_, String>(0))
-        })
-        .await?;
-    Ok(chrono::DateTime::parse_from_rfc3339(&stored)
-        .map(|t| t.with_timezone(&chrono::Utc))
-        .unwrap_or(now))
+    let wall = chrono::Utc::now();
+    store
+        .write(move |tx| crate::store::meta::clock_origin(tx, wall))
+        .await
 }
 
 /// Reads an environment variable holding a secret.
