@@ -78,10 +78,18 @@ pub fn router(state: Arc<AppState>, max_body: usize) -> Router {
         .with_state(state)
 }
 
+/// Refuses a request: counts it, reports it (an error when the fault is
+/// ours, a warning when it is the caller's) and answers `status` with the
+/// reason.
 fn reject(state: &AppState, status: StatusCode, reason: impl Into<String>) -> Response {
     Metrics::inc(&state.metrics.webhooks_rejected);
     let reason = reason.into();
-    eprintln!("kflowc serve: webhook refused ({status}): {reason}");
+    let code = status.as_u16();
+    if status.is_server_error() {
+        tracing::error!(status = code, %reason, "webhook refused");
+    } else {
+        tracing::warn!(status = code, %reason, "webhook refused");
+    }
     (status, format!("{reason}\n")).into_response()
 }
 

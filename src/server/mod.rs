@@ -52,17 +52,11 @@ fn secret(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Result<String, St
         .ok_or_else(|| StartError::Other(format!("the environment variable {name} is not set")))
 }
 
-/// Starts the service and runs until `shutdown` turns true. `env` looks up
-/// environment variables (so tests can pass secrets without the process
-/// env); `ready` is called with the bound address once requests are served.
-pub async fn serve(
-    config: config::ServeConfig,
-    env: &dyn Fn(&str) -> Option<String>,
-    shutdown: watch::Receiver<bool>,
-    ready: impl FnOnce(std::net::SocketAddr),
-) -> Result<(), StartError> {
-    let mut programs = Vec::new();
-    for path in &config.server.workflows {
+/// Reads and compiles every workflow file; the first that does not compile
+/// stops the start with its diagnostics.
+fn compile_workflows(paths: &[std::path::PathBuf]) -> Result<Vec<crate::ir::Program>, StartError> {
+    let mut programs = Vec::with_capacity(paths.len());
+    for path in paths {
         let text = std::fs::read_to_string(path)
             .map_err(|e| StartError::Other(format!("{}: {e}", path.display())))?;
         let source = SourceFile::new(path.display().to_string(), text)
@@ -72,8 +66,50 @@ pub async fn serve(
             Err(diagnostics) => return Err(StartError::Workflow(source, diagnostics)),
         }
     }
+    Ok(programs)
+}
+
+/// Tells the operator about sends a crash left in doubt: how many, then
+/// each one's ledger key. They are never repeated automatically.
+fn report_in_doubt(store: &Store) -> Result<(), StartError> {
+    let in_doubt = store
+        .in_doubt()
+        .map_err(|e| StartError::Other(e.to_string()))?;
+    if in_doubt.is_empty() {
+        return Ok(());
+    }
+    tracing::warn!(
+        count = in_doubt.len(),
+        "send(s) are in doubt (interrupted between request and answer); they will not be repeated"
+    );
+    for effect in &in_doubt {
+        tracing::info!(
+            effect = %effect.key,
+            run = effect.run_id,
+            begun_at = %effect.created_at,
+            "in doubt"
+        );
+    }
+    Ok(())
+}
+
+/// Starts the service and runs until `shutdown` turns true. `env` looks up
+/// environment variables (so tests can pass secrets without the process
+/// env); `ready` is called with the bound address once requests are served.
+pub async fn serve(
+    config: config::ServeConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+    shutdown: watch::Receiver<bool>,
+    ready: impl FnOnce(std::net::SocketAddr),
+) -> Result<(), StartError> {
+    let programs = compile_workflows(&config.server.workflows)?;
     let store = Store::open(&config.server.database)
         .map_err(|e| StartError::Other(format!("{}: {e}", config.server.database.display())))?;
+    tracing::info!(
+        database = %config.server.database.display(),
+        schema_version = crate::store::schema_version(),
+        "store opened"
+    );
     let providers = crate::providers::Providers::new(
         &config.whatsapp.api,
         config.twilio.as_ref().map(|t| &t.api),
@@ -95,28 +131,23 @@ pub async fn serve(
         metrics.clone(),
     );
     let mut engine = Engine::new(host);
+    let mut names = Vec::with_capacity(programs.len());
     for program in programs {
+        names.push(program.workflow.clone());
         engine
             .load(program)
             .map_err(|e| StartError::Other(e.to_string()))?;
     }
+    tracing::info!(count = names.len(), workflows = ?names, "workflows loaded");
     for (k, v) in &config.custom_values {
         engine.set_custom_value(k.clone(), v.clone());
     }
     let problems =
         processor::restore(&mut engine, &store).map_err(|e| StartError::Other(e.to_string()))?;
     for p in problems {
-        eprintln!("kflowc serve: not resumed: {p}");
+        tracing::warn!(run = p.run, reason = %p.reason, "not resumed");
     }
-    let in_doubt = store
-        .in_doubt()
-        .map_err(|e| StartError::Other(e.to_string()))?;
-    if !in_doubt.is_empty() {
-        eprintln!(
-            "kflowc serve: {} send(s) are in doubt (interrupted between request and answer); they will not be repeated",
-            in_doubt.len()
-        );
-    }
+    report_in_doubt(&store)?;
 
     let state = Arc::new(app::AppState {
         store: store.clone(),
@@ -163,6 +194,8 @@ pub async fn serve(
         })
         .await
         .map_err(|e| StartError::Other(e.to_string()))?;
+    tracing::info!("stopped taking requests; finishing the engine's batch");
     let _ = processor.await;
+    tracing::info!("stopped");
     Ok(())
 }

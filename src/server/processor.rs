@@ -18,15 +18,19 @@ use tokio::sync::{Notify, watch};
 use super::host::ServeHost;
 use super::inbound::Inbound;
 use super::metrics::Metrics;
-use crate::runtime::{Changes, Engine, Event, RunRecord};
+use crate::runtime::{Changes, Engine, Event, RestoreProblem, RunRecord};
 use crate::store::messages::{self, MessageStatus};
 use crate::store::{self, Store, StoreError};
 
 /// How many inbox events one transaction covers at most.
 const BATCH: usize = 256;
 
-/// Loads stored contacts and runs into `engine`; returns the problems.
-pub fn restore(engine: &mut Engine<ServeHost>, store: &Store) -> Result<Vec<String>, StoreError> {
+/// Loads stored contacts and runs into `engine`; returns the runs that
+/// could not be resumed, and why.
+pub fn restore(
+    engine: &mut Engine<ServeHost>,
+    store: &Store,
+) -> Result<Vec<RestoreProblem>, StoreError> {
     let contacts = store.contacts()?;
     let stored = store.load_runs()?;
     let mut problems = Vec::new();
@@ -34,14 +38,25 @@ pub fn restore(engine: &mut Engine<ServeHost>, store: &Store) -> Result<Vec<Stri
     for row in stored {
         match serde_json::from_str::<RunRecord>(&row.data) {
             Ok(run) => runs.push(run),
-            Err(e) => problems.push(format!("run {}: unreadable record: {e}", row.id)),
+            Err(e) => problems.push(RestoreProblem {
+                run: row.id,
+                reason: format!("unreadable record: {e}"),
+            }),
         }
     }
     let next_run = store.read(store::meta::next_run)?.unwrap_or(1);
-    for p in engine.restore(contacts, runs, next_run) {
-        problems.push(format!("run {}: {}", p.run, p.reason));
-    }
+    let (contact_count, run_count) = (contacts.len(), runs.len());
+    let refused = engine.restore(contacts, runs, next_run);
+    let resumed = run_count.saturating_sub(refused.len());
+    problems.extend(refused);
     engine.record_changes();
+    tracing::info!(
+        contacts = contact_count,
+        runs = resumed,
+        not_resumed = problems.len(),
+        next_run,
+        "state restored from the store"
+    );
     Ok(problems)
 }
 
@@ -60,7 +75,7 @@ pub async fn run(
         let processed = match step(&mut engine, &store, &metrics).await {
             Ok(n) => n,
             Err(e) => {
-                eprintln!("kflowc serve: processing failed, retrying: {e}");
+                tracing::error!(error = %e, "processing failed, retrying");
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
                 continue;
             }
@@ -156,7 +171,7 @@ async fn run_step(
         let event: Inbound = match serde_json::from_str(payload) {
             Ok(e) => e,
             Err(e) => {
-                eprintln!("kflowc serve: inbox item {seq} is unreadable, skipped: {e}");
+                tracing::warn!(inbox_seq = *seq, error = %e, "inbox item is unreadable, skipped");
                 continue;
             }
         };
