@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use chrono::Utc;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use kflow::store::{Enqueued, Store, WriterStats};
 
@@ -76,7 +77,7 @@ async fn run_writers(store: &Store, next_key: &Arc<AtomicU64>, writers: usize) {
         tasks.spawn(async move {
             for _ in 0..PER_WRITER {
                 let key = format!("wamid.{}", next_key.fetch_add(1, Ordering::Relaxed));
-                let done = store.enqueue(key, "whatsapp", PAYLOAD).await;
+                let done = store.enqueue(key, "whatsapp", PAYLOAD, Utc::now()).await;
                 assert!(matches!(done, Ok(Enqueued::New(_))), "{done:?}");
             }
         });

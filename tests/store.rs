@@ -166,7 +166,11 @@ async fn concurrent_writes_share_commits() {
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..1_000 {
         let store = store.clone();
-        tasks.spawn(async move { store.enqueue(format!("key-{i}"), "test", "{}").await });
+        tasks.spawn(async move {
+            store
+                .enqueue(format!("key-{i}"), "test", "{}", Utc::now())
+                .await
+        });
     }
     let mut seqs = Vec::new();
     while let Some(done) = tasks.join_next().await {
@@ -237,7 +241,10 @@ async fn a_failing_job_rolls_back_alone() {
     assert_eq!(keys, ["a", "d"]);
     // The writer survived the panic.
     assert_eq!(
-        store.enqueue("e", "test", "{}").await.expect("store write"),
+        store
+            .enqueue("e", "test", "{}", Utc::now())
+            .await
+            .expect("store write"),
         Enqueued::New(3)
     );
     drop(store);
@@ -255,7 +262,7 @@ async fn a_write_is_on_disk_when_it_returns() {
         tasks.spawn(async move {
             let key = format!("k{i}");
             let Enqueued::New(seq) = store
-                .enqueue(key.clone(), "test", "{}")
+                .enqueue(key.clone(), "test", "{}", Utc::now())
                 .await
                 .expect("store write")
             else {
@@ -280,11 +287,11 @@ async fn a_write_is_on_disk_when_it_returns() {
 async fn reads_do_not_wait_for_the_writer() {
     let (_dir, store) = fresh();
     store
-        .enqueue("before", "test", "{}")
+        .enqueue("before", "test", "{}", Utc::now())
         .await
         .expect("store write");
     let (release, held) = hold_writer(&store);
-    let queued = store.enqueue("during", "test", "{}");
+    let queued = store.enqueue("during", "test", "{}", Utc::now());
     // The writer is busy; a read still answers, with the committed state.
     let keys: Vec<String> = store
         .pending(10)
@@ -324,14 +331,14 @@ async fn every_notification_is_stored_once() {
     let (dir, store) = fresh();
     assert_eq!(
         store
-            .enqueue("wamid.1", "whatsapp", "{\"a\":1}")
+            .enqueue("wamid.1", "whatsapp", "{\"a\":1}", Utc::now())
             .await
             .expect("store write"),
         Enqueued::New(1)
     );
     assert_eq!(
         store
-            .enqueue("wamid.1", "whatsapp", "{\"a\":2}")
+            .enqueue("wamid.1", "whatsapp", "{\"a\":2}", Utc::now())
             .await
             .expect("store write"),
         Enqueued::Duplicate
@@ -341,7 +348,10 @@ async fn every_notification_is_stored_once() {
         .map(|k| (k.to_owned(), "whatsapp".to_owned(), "{}".to_owned()))
         .to_vec();
     assert_eq!(
-        store.enqueue_all(items).await.expect("store write"),
+        store
+            .enqueue_all(items, Utc::now())
+            .await
+            .expect("store write"),
         [
             Enqueued::New(2),
             Enqueued::Duplicate,
@@ -356,9 +366,24 @@ async fn every_notification_is_stored_once() {
     assert_eq!(pending[0].source, "whatsapp");
     assert_eq!(store.pending(2).expect("store read").len(), 2);
 
-    assert!(store.mark_processed(1).await.expect("store write"));
-    assert!(!store.mark_processed(1).await.expect("store write"));
-    assert!(!store.mark_processed(99).await.expect("store write"));
+    assert!(
+        store
+            .mark_processed(1, Utc::now())
+            .await
+            .expect("store write")
+    );
+    assert!(
+        !store
+            .mark_processed(1, Utc::now())
+            .await
+            .expect("store write")
+    );
+    assert!(
+        !store
+            .mark_processed(99, Utc::now())
+            .await
+            .expect("store write")
+    );
     let keys: Vec<String> = store
         .pending(10)
         .expect("store read")
@@ -372,7 +397,7 @@ async fn every_notification_is_stored_once() {
     let store = reopen(&dir);
     assert_eq!(
         store
-            .enqueue("wamid.1", "whatsapp", "{}")
+            .enqueue("wamid.1", "whatsapp", "{}", Utc::now())
             .await
             .expect("store write"),
         Enqueued::Duplicate
@@ -387,7 +412,7 @@ async fn every_notification_is_stored_once() {
     assert_eq!(store.pending(10).expect("store read").len(), 2);
     assert_eq!(
         store
-            .enqueue("wamid.1", "whatsapp", "{}")
+            .enqueue("wamid.1", "whatsapp", "{}", Utc::now())
             .await
             .expect("store write"),
         Enqueued::New(4),
@@ -398,7 +423,11 @@ async fn every_notification_is_stored_once() {
 #[tokio::test]
 async fn processing_commits_with_its_effects() {
     let (_dir, store) = fresh();
-    let Enqueued::New(seq) = store.enqueue("k", "test", "{}").await.expect("store write") else {
+    let Enqueued::New(seq) = store
+        .enqueue("k", "test", "{}", Utc::now())
+        .await
+        .expect("store write")
+    else {
         panic!()
     };
     // Marking processed and saving the run fail together: the run's data is
@@ -431,7 +460,7 @@ async fn the_effect_ledger_tells_fresh_done_and_in_doubt() {
     let request = r#"{"to":"+15551230000","text":"hi"}"#;
     assert_eq!(
         store
-            .begin_effect("run1/send1", 1, request)
+            .begin_effect("run1/send1", 1, request, Utc::now())
             .await
             .expect("store write"),
         EffectState::Fresh
@@ -439,7 +468,7 @@ async fn the_effect_ledger_tells_fresh_done_and_in_doubt() {
     // Begun again before completing: in doubt (a crash, or a call in flight).
     assert_eq!(
         store
-            .begin_effect("run1/send1", 1, request)
+            .begin_effect("run1/send1", 1, request, Utc::now())
             .await
             .expect("store write"),
         EffectState::InDoubt
@@ -453,21 +482,21 @@ async fn the_effect_ledger_tells_fresh_done_and_in_doubt() {
     let result = r#"{"message_id":"wamid.9"}"#;
     assert_eq!(
         store
-            .complete_effect("run1/send1", result)
+            .complete_effect("run1/send1", result, Utc::now())
             .await
             .expect("store write"),
         Completion::Recorded
     );
     assert_eq!(
         store
-            .complete_effect("run1/send1", "{}")
+            .complete_effect("run1/send1", "{}", Utc::now())
             .await
             .expect("store write"),
         Completion::AlreadyCompleted
     );
     assert_eq!(
         store
-            .complete_effect("never/begun", "{}")
+            .complete_effect("never/begun", "{}", Utc::now())
             .await
             .expect("store write"),
         Completion::Unknown
@@ -478,14 +507,19 @@ async fn the_effect_ledger_tells_fresh_done_and_in_doubt() {
     let store = reopen(&dir);
     assert_eq!(
         store
-            .begin_effect("run1/send1", 1, request)
+            .begin_effect("run1/send1", 1, request, Utc::now())
             .await
             .expect("store write"),
         EffectState::Completed(result.to_owned()),
         "the first result is kept and reused"
     );
     // Requests and results must be JSON.
-    assert!(store.begin_effect("bad", 1, "not json").await.is_err());
+    assert!(
+        store
+            .begin_effect("bad", 1, "not json", Utc::now())
+            .await
+            .is_err()
+    );
     assert!(store.in_doubt().expect("store read").is_empty());
 }
 
@@ -494,7 +528,7 @@ async fn an_effect_begun_before_a_clean_shutdown_is_in_doubt_after() {
     let (dir, store) = fresh();
     assert_eq!(
         store
-            .begin_effect("run2/send", 2, "{}")
+            .begin_effect("run2/send", 2, "{}", Utc::now())
             .await
             .expect("store write"),
         EffectState::Fresh
@@ -504,7 +538,7 @@ async fn an_effect_begun_before_a_clean_shutdown_is_in_doubt_after() {
     assert_eq!(store.in_doubt().expect("store read").len(), 1);
     assert_eq!(
         store
-            .begin_effect("run2/send", 2, "{}")
+            .begin_effect("run2/send", 2, "{}", Utc::now())
             .await
             .expect("store write"),
         EffectState::InDoubt
@@ -521,12 +555,12 @@ async fn crash_child() {
     };
     let store = Store::open(std::path::Path::new(&dir).join("kflow.db")).expect("open the store");
     store
-        .enqueue("wamid.crash", "whatsapp", "{}")
+        .enqueue("wamid.crash", "whatsapp", "{}", Utc::now())
         .await
         .expect("store write");
     assert_eq!(
         store
-            .begin_effect("run7/send", 7, "{}")
+            .begin_effect("run7/send", 7, "{}", Utc::now())
             .await
             .expect("store write"),
         EffectState::Fresh
@@ -559,7 +593,7 @@ async fn a_crash_between_request_and_answer_is_in_doubt() {
     // Retrying the step does not resend: the effect is in doubt.
     assert_eq!(
         store
-            .begin_effect("run7/send", 7, "{}")
+            .begin_effect("run7/send", 7, "{}", Utc::now())
             .await
             .expect("store write"),
         EffectState::InDoubt
@@ -615,7 +649,7 @@ fn the_status_machine_moves_one_way() {
         rt.block_on(async {
             if let Some(stored) = stored {
                 store
-                    .record_sent(id.clone(), Some(1), "whatsapp")
+                    .record_sent(id.clone(), Some(1), "whatsapp", Utc::now())
                     .await
                     .expect("store write");
                 if stored != S {
@@ -675,7 +709,7 @@ async fn a_status_that_overtakes_its_send_is_kept() {
     assert_eq!((record.run_id, record.channel), (None, None));
     // The send's commit arrives after: it adopts the row, keeps `read`.
     store
-        .record_sent("wamid.early", Some(3), "whatsapp")
+        .record_sent("wamid.early", Some(3), "whatsapp", Utc::now())
         .await
         .expect("store write");
     let record = store
@@ -857,12 +891,12 @@ async fn contacts_and_counters_survive_a_restart() {
     assert_eq!(store.contact(&ana.id).expect("store read"), Some(ana2));
 
     store
-        .write(|tx| store::runs::set_meta(tx, "owner", "x"))
+        .write(|tx| store::meta::set(tx, "owner", "x"))
         .await
         .expect("store write");
     assert_eq!(
         store
-            .read(|c| store::runs::get_meta(c, "owner"))
+            .read(|c| store::meta::get(c, "owner"))
             .expect("store read"),
         Some("x".to_owned())
     );

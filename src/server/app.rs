@@ -78,10 +78,18 @@ pub fn router(state: Arc<AppState>, max_body: usize) -> Router {
         .with_state(state)
 }
 
+/// Refuses a request: counts it, reports it (an error when the fault is
+/// ours, a warning when it is the caller's) and answers `status` with the
+/// reason.
 fn reject(state: &AppState, status: StatusCode, reason: impl Into<String>) -> Response {
     Metrics::inc(&state.metrics.webhooks_rejected);
     let reason = reason.into();
-    eprintln!("kflowc serve: webhook refused ({status}): {reason}");
+    let code = status.as_u16();
+    if status.is_server_error() {
+        tracing::error!(status = code, %reason, "webhook refused");
+    } else {
+        tracing::warn!(status = code, %reason, "webhook refused");
+    }
     (status, format!("{reason}\n")).into_response()
 }
 
@@ -90,7 +98,7 @@ async fn accept(state: &AppState, source: &str, items: Vec<Keyed>) -> Response {
     let mut rows = Vec::with_capacity(items.len());
     for k in items {
         match serde_json::to_string(&k.item) {
-            Ok(payload) => rows.push((k.key, payload)),
+            Ok(payload) => rows.push((k.key, source.to_owned(), payload)),
             Err(e) => {
                 return reject(
                     state,
@@ -100,22 +108,13 @@ async fn accept(state: &AppState, source: &str, items: Vec<Keyed>) -> Response {
             }
         }
     }
-    let source = source.to_owned();
-    let now = state.clock.now();
-    let stored = state
-        .store
-        .write(move |tx| {
-            let mut duplicates = 0usize;
-            for (key, payload) in &rows {
-                if store::inbox::enqueue(tx, key, &source, payload, now)? == Enqueued::Duplicate {
-                    duplicates += 1;
-                }
-            }
-            Ok(duplicates)
-        })
-        .await;
+    let stored = state.store.enqueue_all(rows, state.clock.now()).await;
     match stored {
-        Ok(duplicates) => {
+        Ok(enqueued) => {
+            let duplicates = enqueued
+                .iter()
+                .filter(|e| **e == Enqueued::Duplicate)
+                .count();
             Metrics::inc(&state.metrics.webhooks_accepted);
             state
                 .metrics
@@ -370,17 +369,11 @@ fn redirect(url: &str) -> Response {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    if let Ok(pending) = state.store.read(|conn| {
-        conn.query_row(
-            "SELECT count(*) FROM inbox WHERE processed_at IS NULL",
-            [],
-            |r| r.get::<_, i64>(0),
-        )
-    }) {
+    if let Ok(pending) = state.store.read(store::inbox::pending_count) {
         state
             .metrics
             .inbox_pending
-            .store(pending.max(0) as u64, Ordering::Relaxed);
+            .store(pending, Ordering::Relaxed);
     }
     let mut body = state.metrics.render();
     body.push_str(&Metrics::render_store(&state.store.stats()));

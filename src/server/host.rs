@@ -14,7 +14,6 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 
 use super::clock::ServiceClock;
 use super::metrics::Metrics;
@@ -131,7 +130,7 @@ impl ServeHost {
             let key = key.clone();
             self.store
                 .write(move |tx| {
-                    let state = store::effects::begin(tx, &key, run, &request, Utc::now())?;
+                    let state = store::effects::begin(tx, &key, run, &request, now)?;
                     if state == EffectState::Fresh
                         && let Some((token, url, expires)) = &link
                     {
@@ -143,6 +142,13 @@ impl ServeHost {
         };
         match begun {
             Err(e) => {
+                tracing::error!(
+                    effect = %key,
+                    run,
+                    contact = %out.contact,
+                    error = %e,
+                    "not sent: the ledger could not record the send"
+                );
                 return failed(format!(
                     "not sent: the ledger could not record the send: {e}"
                 ));
@@ -155,6 +161,12 @@ impl ServeHost {
                 });
             }
             Ok(EffectState::InDoubt) => {
+                tracing::warn!(
+                    effect = %key,
+                    run,
+                    contact = %out.contact,
+                    "send in doubt, not resent; it takes the Not Delivered path"
+                );
                 return failed(
                     "in doubt: an earlier attempt was interrupted between the request and its answer; not resent (see the effects ledger)"
                         .into(),
@@ -190,15 +202,13 @@ impl ServeHost {
         let run = out.step.run;
         let channel = channel(&out.message);
         let now = self.current();
+        let logged = key.clone();
         let written = self.store.write(move |tx| {
             store::effects::complete(tx, &key, &json, now)?;
             if let Some(id) = &id {
                 store::messages::record_sent(tx, id, Some(run), channel, now)?;
                 if let Some(token) = &token {
-                    tx.execute(
-                        "UPDATE links SET message_id = ?1 WHERE token = ?2",
-                        params![id, token],
-                    )?;
+                    store::links::attach_message(tx, token, id)?;
                 }
             }
             Ok(())
@@ -208,8 +218,11 @@ impl ServeHost {
         // need not wait for its fsync before its next send.
         tokio::spawn(async move {
             if let Err(e) = written.await {
-                eprintln!(
-                    "kflowc serve: could not record the result of a send (it stays in doubt): {e}"
+                tracing::error!(
+                    effect = %logged,
+                    run,
+                    error = %e,
+                    "could not record the result of a send (it stays in doubt)"
                 );
             }
         });

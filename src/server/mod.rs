@@ -34,22 +34,15 @@ pub enum StartError {
 }
 
 /// The moment service time and wall time agreed, stored on first start.
+/// This is the one place the service reads the wall clock rather than its
+/// own: the origin is, by definition, a wall-clock reading.
 async fn clock_origin(
     store: &Store,
 ) -> Result<chrono::DateTime<chrono::Utc>, crate::store::StoreError> {
-    let now = chrono::Utc::now();
-    let stored = store
-        .write(move |tx| {
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('clock_origin', ?1) ON CONFLICT (key) DO NOTHING",
-                [now.to_rfc3339()],
-            )?;
-            tx.query_row("SELECT value FROM meta WHERE key = 'clock_origin'", [], |r| r.get::<_, String>(0))
-        })
-        .await?;
-    Ok(chrono::DateTime::parse_from_rfc3339(&stored)
-        .map(|t| t.with_timezone(&chrono::Utc))
-        .unwrap_or(now))
+    let wall = chrono::Utc::now();
+    store
+        .write(move |tx| crate::store::meta::clock_origin(tx, wall))
+        .await
 }
 
 /// Reads an environment variable holding a secret.
@@ -57,6 +50,47 @@ fn secret(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Result<String, St
     env(name)
         .filter(|v| !v.is_empty())
         .ok_or_else(|| StartError::Other(format!("the environment variable {name} is not set")))
+}
+
+/// Reads and compiles every workflow file; the first that does not compile
+/// stops the start with its diagnostics.
+fn compile_workflows(paths: &[std::path::PathBuf]) -> Result<Vec<crate::ir::Program>, StartError> {
+    let mut programs = Vec::with_capacity(paths.len());
+    for path in paths {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| StartError::Other(format!("{}: {e}", path.display())))?;
+        let source = SourceFile::new(path.display().to_string(), text)
+            .map_err(|e| StartError::Other(e.to_string()))?;
+        match crate::compile(&source) {
+            Ok(p) => programs.push(p),
+            Err(diagnostics) => return Err(StartError::Workflow(source, diagnostics)),
+        }
+    }
+    Ok(programs)
+}
+
+/// Tells the operator about sends a crash left in doubt: how many, then
+/// each one's ledger key. They are never repeated automatically.
+fn report_in_doubt(store: &Store) -> Result<(), StartError> {
+    let in_doubt = store
+        .in_doubt()
+        .map_err(|e| StartError::Other(e.to_string()))?;
+    if in_doubt.is_empty() {
+        return Ok(());
+    }
+    tracing::warn!(
+        count = in_doubt.len(),
+        "send(s) are in doubt (interrupted between request and answer); they will not be repeated"
+    );
+    for effect in &in_doubt {
+        tracing::info!(
+            effect = %effect.key,
+            run = effect.run_id,
+            begun_at = %effect.created_at,
+            "in doubt"
+        );
+    }
+    Ok(())
 }
 
 /// Starts the service and runs until `shutdown` turns true. `env` looks up
@@ -68,19 +102,14 @@ pub async fn serve(
     shutdown: watch::Receiver<bool>,
     ready: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), StartError> {
-    let mut programs = Vec::new();
-    for path in &config.server.workflows {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| StartError::Other(format!("{}: {e}", path.display())))?;
-        let source = SourceFile::new(path.display().to_string(), text)
-            .map_err(|e| StartError::Other(e.to_string()))?;
-        match crate::compile(&source) {
-            Ok(p) => programs.push(p),
-            Err(diagnostics) => return Err(StartError::Workflow(source, diagnostics)),
-        }
-    }
+    let programs = compile_workflows(&config.server.workflows)?;
     let store = Store::open(&config.server.database)
         .map_err(|e| StartError::Other(format!("{}: {e}", config.server.database.display())))?;
+    tracing::info!(
+        database = %config.server.database.display(),
+        schema_version = crate::store::schema_version(),
+        "store opened"
+    );
     let providers = crate::providers::Providers::new(
         &config.whatsapp.api,
         config.twilio.as_ref().map(|t| &t.api),
@@ -102,28 +131,23 @@ pub async fn serve(
         metrics.clone(),
     );
     let mut engine = Engine::new(host);
+    let mut names = Vec::with_capacity(programs.len());
     for program in programs {
+        names.push(program.workflow.clone());
         engine
             .load(program)
             .map_err(|e| StartError::Other(e.to_string()))?;
     }
+    tracing::info!(count = names.len(), workflows = ?names, "workflows loaded");
     for (k, v) in &config.custom_values {
         engine.set_custom_value(k.clone(), v.clone());
     }
     let problems =
         processor::restore(&mut engine, &store).map_err(|e| StartError::Other(e.to_string()))?;
     for p in problems {
-        eprintln!("kflowc serve: not resumed: {p}");
+        tracing::warn!(run = p.run, reason = %p.reason, "not resumed");
     }
-    let in_doubt = store
-        .in_doubt()
-        .map_err(|e| StartError::Other(e.to_string()))?;
-    if !in_doubt.is_empty() {
-        eprintln!(
-            "kflowc serve: {} send(s) are in doubt (interrupted between request and answer); they will not be repeated",
-            in_doubt.len()
-        );
-    }
+    report_in_doubt(&store)?;
 
     let state = Arc::new(app::AppState {
         store: store.clone(),
@@ -170,6 +194,8 @@ pub async fn serve(
         })
         .await
         .map_err(|e| StartError::Other(e.to_string()))?;
+    tracing::info!("stopped taking requests; finishing the engine's batch");
     let _ = processor.await;
+    tracing::info!("stopped");
     Ok(())
 }

@@ -13,24 +13,24 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use rusqlite::{OptionalExtension, params};
 use tokio::sync::{Notify, watch};
 
 use super::host::ServeHost;
 use super::inbound::Inbound;
 use super::metrics::Metrics;
-use crate::runtime::{Changes, Engine, Event, RunRecord};
-use crate::store::messages::{self, MessageStatus, StatusChange};
+use crate::runtime::{Changes, Engine, Event, RestoreProblem, RunRecord};
+use crate::store::messages::{self, MessageStatus};
 use crate::store::{self, Store, StoreError};
 
 /// How many inbox events one transaction covers at most.
 const BATCH: usize = 256;
 
-/// The meta counter holding the next run id.
-const NEXT_RUN: &str = "next_run";
-
-/// Loads stored contacts and runs into `engine`; returns the problems.
-pub fn restore(engine: &mut Engine<ServeHost>, store: &Store) -> Result<Vec<String>, StoreError> {
+/// Loads stored contacts and runs into `engine`; returns the runs that
+/// could not be resumed, and why.
+pub fn restore(
+    engine: &mut Engine<ServeHost>,
+    store: &Store,
+) -> Result<Vec<RestoreProblem>, StoreError> {
     let contacts = store.contacts()?;
     let stored = store.load_runs()?;
     let mut problems = Vec::new();
@@ -38,20 +38,25 @@ pub fn restore(engine: &mut Engine<ServeHost>, store: &Store) -> Result<Vec<Stri
     for row in stored {
         match serde_json::from_str::<RunRecord>(&row.data) {
             Ok(run) => runs.push(run),
-            Err(e) => problems.push(format!("run {}: unreadable record: {e}", row.id)),
+            Err(e) => problems.push(RestoreProblem {
+                run: row.id,
+                reason: format!("unreadable record: {e}"),
+            }),
         }
     }
-    let next_run = store.read(|conn| {
-        conn.query_row("SELECT value FROM meta WHERE key = ?1", [NEXT_RUN], |r| {
-            r.get::<_, String>(0)
-        })
-        .optional()
-    })?;
-    let next_run = next_run.and_then(|v| v.parse().ok()).unwrap_or(1);
-    for p in engine.restore(contacts, runs, next_run) {
-        problems.push(format!("run {}: {}", p.run, p.reason));
-    }
+    let next_run = store.read(store::meta::next_run)?.unwrap_or(1);
+    let (contact_count, run_count) = (contacts.len(), runs.len());
+    let refused = engine.restore(contacts, runs, next_run);
+    let resumed = run_count.saturating_sub(refused.len());
+    problems.extend(refused);
     engine.record_changes();
+    tracing::info!(
+        contacts = contact_count,
+        runs = resumed,
+        not_resumed = problems.len(),
+        next_run,
+        "state restored from the store"
+    );
     Ok(problems)
 }
 
@@ -70,7 +75,7 @@ pub async fn run(
         let processed = match step(&mut engine, &store, &metrics).await {
             Ok(n) => n,
             Err(e) => {
-                eprintln!("kflowc serve: processing failed, retrying: {e}");
+                tracing::error!(error = %e, "processing failed, retrying");
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
                 continue;
             }
@@ -90,9 +95,6 @@ pub async fn run(
     }
 }
 
-/// The meta key of the step in progress (see [`Intent`]).
-const INTENT: &str = "step_intent";
-
 /// What a step covers, recorded durably before the step may send anything
 /// and deleted in the step's own commit. A crash in between leaves it
 /// behind, and the next start redoes exactly that step: the same events, in
@@ -110,32 +112,16 @@ struct Intent {
     at: chrono::DateTime<chrono::Utc>,
 }
 
+/// The step a crash interrupted, if any. One that no longer parses is
+/// ignored: the next step then starts afresh from the pending events.
 fn load_intent(store: &Store) -> Result<Option<Intent>, StoreError> {
-    let raw = store.read(|conn| {
-        conn.query_row("SELECT value FROM meta WHERE key = ?1", [INTENT], |r| {
-            r.get::<_, String>(0)
-        })
-        .optional()
-    })?;
+    let raw = store.read(store::meta::step_intent)?;
     Ok(raw.and_then(|r| serde_json::from_str(&r).ok()))
 }
 
 /// The payloads of inbox events `seqs` not yet processed, in that order.
 fn load_items(store: &Store, seqs: &[u64]) -> Result<Vec<(u64, String)>, StoreError> {
-    store.read(|conn| {
-        let mut stmt =
-            conn.prepare("SELECT payload FROM inbox WHERE seq = ?1 AND processed_at IS NULL")?;
-        let mut out = Vec::new();
-        for &seq in seqs {
-            if let Some(payload) = stmt
-                .query_row([seq], |r| r.get::<_, String>(0))
-                .optional()?
-            {
-                out.push((seq, payload));
-            }
-        }
-        Ok(out)
-    })
+    store.read(|conn| store::inbox::pending_payloads(conn, seqs))
 }
 
 /// Processes one batch of inbox events and due timers, then commits.
@@ -162,12 +148,7 @@ async fn step(
                 at,
             })?;
             store
-                .write(move |tx| {
-                    tx.execute(
-                        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                        params![INTENT, intent],
-                    )
-                })
+                .write(move |tx| store::meta::set_step_intent(tx, &intent))
                 .await?;
             (items, at)
         }
@@ -190,7 +171,7 @@ async fn run_step(
         let event: Inbound = match serde_json::from_str(payload) {
             Ok(e) => e,
             Err(e) => {
-                eprintln!("kflowc serve: inbox item {seq} is unreadable, skipped: {e}");
+                tracing::warn!(inbox_seq = *seq, error = %e, "inbox item is unreadable, skipped");
                 continue;
             }
         };
@@ -220,15 +201,8 @@ async fn run_step(
                 engine.upsert_contact(contact);
             }
             Inbound::LinkOpened { token } => {
-                let message_id = store.read(|conn| {
-                    conn.query_row(
-                        "SELECT message_id FROM links WHERE token = ?1",
-                        [&token],
-                        |r| r.get::<_, Option<String>>(0),
-                    )
-                    .optional()
-                })?;
-                if let Some(message_id) = message_id.flatten() {
+                let message_id = store.read(|conn| store::links::message_id(conn, &token))?;
+                if let Some(message_id) = message_id {
                     engine.handle(Event::LinkOpened { message_id }).await;
                 }
             }
@@ -264,18 +238,10 @@ async fn run_step(
         }
     }
     engine.fire_due().await;
-    let changes = engine.take_changes();
-    let seqs: Vec<u64> = items.iter().map(|(seq, _)| *seq).collect();
-    let taken = seqs.len();
-    store
-        .write(move |tx| {
-            commit(tx, &changes, &statuses, at)?;
-            for seq in &seqs {
-                store::inbox::mark_processed(tx, *seq, at)?;
-            }
-            tx.execute("DELETE FROM meta WHERE key = ?1", [INTENT])?;
-            Ok(())
-        })
+    let processed: Vec<u64> = items.iter().map(|(seq, _)| *seq).collect();
+    let taken = processed.len();
+    StepCommit::new(engine.take_changes(), statuses, processed, at)?
+        .write(store)
         .await?;
     let stats = engine.stats();
     metrics
@@ -309,42 +275,78 @@ fn new_contact(id: &str, channel: crate::ir::Channel) -> crate::runtime::Contact
     c
 }
 
-/// Writes the engine's changes and the statuses inside one transaction.
-fn commit(
-    tx: &rusqlite::Transaction<'_>,
-    changes: &Changes,
-    statuses: &[(String, MessageStatus, Option<String>)],
-    now: chrono::DateTime<chrono::Utc>,
-) -> rusqlite::Result<()> {
-    for contact in &changes.contacts {
-        store::contacts::save(tx, contact)?;
+/// Everything one step changed, ready to be written in one transaction:
+/// the engine's changes, the delivery statuses, and the marks that the
+/// step's events are processed, which also clears the step's intent.
+struct StepCommit {
+    contacts: Vec<crate::runtime::Contact>,
+    runs: Vec<store::RunRecord>,
+    ended: Vec<u64>,
+    next_run: u64,
+    statuses: Vec<(String, MessageStatus, Option<String>)>,
+    processed: Vec<u64>,
+    at: chrono::DateTime<chrono::Utc>,
+}
+
+impl StepCommit {
+    /// Encodes the changed runs as stored records; fails, before anything is
+    /// written, if a run does not serialise.
+    fn new(
+        changes: Changes,
+        statuses: Vec<(String, MessageStatus, Option<String>)>,
+        processed: Vec<u64>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<StepCommit, StoreError> {
+        let runs = changes
+            .runs
+            .iter()
+            .map(stored_run)
+            .collect::<Result<_, _>>()?;
+        Ok(StepCommit {
+            contacts: changes.contacts,
+            runs,
+            ended: changes.ended,
+            next_run: changes.next_run,
+            statuses,
+            processed,
+            at,
+        })
     }
-    for run in &changes.runs {
-        let data = serde_json::to_string(run)
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-        store::runs::save(
-            tx,
-            &store::runs::RunRecord {
-                id: run.id,
-                workflow: run.workflow.clone(),
-                contact: run.contact.clone(),
-                data,
-                due_at: run.due,
-            },
-        )?;
+
+    /// Writes it all in one job; resolves once it is durable.
+    async fn write(self, store: &Store) -> Result<(), StoreError> {
+        store
+            .write(move |tx| {
+                for contact in &self.contacts {
+                    store::contacts::save(tx, contact)?;
+                }
+                for run in &self.runs {
+                    store::runs::save(tx, run)?;
+                }
+                for id in &self.ended {
+                    store::runs::delete(tx, *id)?;
+                }
+                store::meta::set_next_run(tx, self.next_run)?;
+                for (id, status, error) in &self.statuses {
+                    messages::apply_status(tx, id, *status, error.as_deref(), self.at)?;
+                }
+                for seq in &self.processed {
+                    store::inbox::mark_processed(tx, *seq, self.at)?;
+                }
+                store::meta::clear_step_intent(tx)
+            })
+            .await
     }
-    for id in &changes.ended {
-        store::runs::delete(tx, *id)?;
-    }
-    tx.execute(
-        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        params![NEXT_RUN, changes.next_run.to_string()],
-    )?;
-    for (id, status, error) in statuses {
-        if messages::apply_status(tx, id, *status, error.as_deref(), now)? == StatusChange::Ignored
-        {
-            continue;
-        }
-    }
-    Ok(())
+}
+
+/// A run as the store keeps it: its state as JSON, with the columns the
+/// store indexes.
+fn stored_run(run: &RunRecord) -> Result<store::RunRecord, serde_json::Error> {
+    Ok(store::RunRecord {
+        id: run.id,
+        workflow: run.workflow.clone(),
+        contact: run.contact.clone(),
+        data: serde_json::to_string(run)?,
+        due_at: run.due,
+    })
 }

@@ -43,11 +43,3 @@ pub fn load_all(conn: &Connection) -> rusqlite::Result<Vec<Contact>> {
         .query_map([], |row| from_json(0, &row.get::<_, String>(0)?))?
         .collect()
 }
-
-/// Deletes a contact; false if there was none.
-pub fn delete(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
-    Ok(conn
-        .prepare_cached("DELETE FROM contacts WHERE id = ?1")?
-        .execute([id])?
-        == 1)
-}

@@ -76,6 +76,29 @@ pub fn pending(conn: &Connection, max: usize) -> rusqlite::Result<Vec<InboxItem>
     .collect()
 }
 
+/// The payloads of the events `seqs` that are still unprocessed, in the
+/// order given (a step redone after a crash takes exactly its own events);
+/// unknown or already processed ones are left out.
+pub fn pending_payloads(conn: &Connection, seqs: &[u64]) -> rusqlite::Result<Vec<(u64, String)>> {
+    let mut select =
+        conn.prepare_cached("SELECT payload FROM inbox WHERE seq = ?1 AND processed_at IS NULL")?;
+    let mut found = Vec::with_capacity(seqs.len());
+    for &seq in seqs {
+        if let Some(payload) = select.query_row([seq], |row| row.get(0)).optional()? {
+            found.push((seq, payload));
+        }
+    }
+    Ok(found)
+}
+
+/// How many events are waiting to be processed (the backlog).
+pub fn pending_count(conn: &Connection) -> rusqlite::Result<u64> {
+    let count: i64 = conn
+        .prepare_cached("SELECT count(*) FROM inbox WHERE processed_at IS NULL")?
+        .query_row([], |row| row.get(0))?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
 /// Marks an event processed; false if it was unknown or already processed.
 pub fn mark_processed(conn: &Connection, seq: u64, now: DateTime<Utc>) -> rusqlite::Result<bool> {
     let changed = conn

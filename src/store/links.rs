@@ -52,6 +52,24 @@ pub fn create(
     Ok(())
 }
 
+/// Records the id the provider gave the message a link was sent in (known
+/// only once the send is accepted, after [`create`]).
+pub fn attach_message(conn: &Connection, token: &str, message_id: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE links SET message_id = ?1 WHERE token = ?2")?
+        .execute(params![message_id, token])?;
+    Ok(())
+}
+
+/// The id of the message a link was sent in; `None` if the token is
+/// unknown or its send was never accepted.
+pub fn message_id(conn: &Connection, token: &str) -> rusqlite::Result<Option<String>> {
+    let found: Option<Option<String>> = conn
+        .prepare_cached("SELECT message_id FROM links WHERE token = ?1")?
+        .query_row([token], |row| row.get(0))
+        .optional()?;
+    Ok(found.flatten())
+}
+
 /// Opens a token at `now`.
 pub fn open(conn: &Connection, token: &str, now: DateTime<Utc>) -> rusqlite::Result<LinkOpen> {
     type Row = (Option<String>, Option<u64>, String, i64, Option<i64>);

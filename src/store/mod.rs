@@ -22,11 +22,17 @@
 //! Reads use separate read-only connections (WAL lets them run while the
 //! writer writes) and are synchronous: they are short, indexed queries.
 //!
-//! Every operation exists twice: as a function on a `&Connection` in the
-//! table's module (usable inside any [`Store::write`] job, so several
-//! operations can commit atomically, e.g. complete an effect, record the
-//! message it sent and save the run), and as a convenience method on
-//! [`Store`] that runs it alone.
+//! All of kflow's SQL is in this module. Each operation is a function on a
+//! `&Connection` in the module of the table it touches, usable inside any
+//! [`Store::write`] job, so several operations can commit atomically (e.g.
+//! complete an effect, record the message it sent and save the run). Some
+//! also exist as a method on [`Store`] that runs the operation alone; the
+//! ones the service does not need are grouped apart, for tests, benchmarks
+//! and tools.
+//!
+//! The store never reads a clock: every operation that stamps a time takes
+//! it (`now`) from its caller, so a service running on a sped-up or frozen
+//! clock stamps its own time, and tests can choose theirs.
 //!
 //! # Schema
 //!
@@ -52,8 +58,9 @@
 //!   as opaque JSON, with the deadline of the run's current wait; an index on
 //!   `due_at` (non-null rows only) makes "what is due now" a range scan
 //!   ([`runs`]).
-//! - `meta(key, value)` — small named values, such as the next run id
-//!   ([`runs::next_id`]).
+//! - `meta(key, value)` — small named values: the engine's next run id,
+//!   the processing step in progress, the service clock's origin, counters
+//!   ([`meta`]).
 //! - `effects(key, run_id, created_at, request, result, completed_at)` —
 //!   the effect ledger ([`effects`]). An effect (a provider call) is begun
 //!   — committed with its request — before the call, and completed with its
@@ -75,6 +82,7 @@ mod error;
 pub mod inbox;
 pub mod links;
 pub mod messages;
+pub mod meta;
 pub mod runs;
 mod schema;
 mod writer;
@@ -297,30 +305,16 @@ impl Store {
         Ok(result?)
     }
 
-    // ----- inbox -----
-
-    /// Stores an incoming event unless its `dedupe_key` is already known;
-    /// returns once it is durable.
-    pub async fn enqueue(
-        &self,
-        dedupe_key: impl Into<String>,
-        source: impl Into<String>,
-        payload: impl Into<String>,
-    ) -> Result<Enqueued, StoreError> {
-        let (key, source, payload) = (dedupe_key.into(), source.into(), payload.into());
-        let now = Utc::now();
-        self.write(move |tx| inbox::enqueue(tx, &key, &source, &payload, now))
-            .await
-    }
+    // ----- what the service uses alone -----
 
     /// Stores several events of one webhook atomically (all or none), each
-    /// de-duplicated on its own; returns once they are durable. Items are
-    /// `(dedupe_key, source, payload)`.
+    /// de-duplicated on its own and stamped `now`; returns once they are
+    /// durable. Items are `(dedupe_key, source, payload)`.
     pub async fn enqueue_all(
         &self,
         items: Vec<(String, String, String)>,
+        now: DateTime<Utc>,
     ) -> Result<Vec<Enqueued>, StoreError> {
-        let now = Utc::now();
         self.write(move |tx| {
             items
                 .iter()
@@ -335,16 +329,53 @@ impl Store {
         self.read(|conn| inbox::pending(conn, limit))
     }
 
-    /// Marks an event processed; false if it was unknown or already
-    /// processed. To make processing atomic with its effects, call
-    /// [`inbox::mark_processed`] in the same [`Store::write`] job instead.
-    pub async fn mark_processed(&self, seq: u64) -> Result<bool, StoreError> {
-        let now = Utc::now();
-        self.write(move |tx| inbox::mark_processed(tx, seq, now))
+    /// Every contact, by id.
+    pub fn contacts(&self) -> Result<Vec<Contact>, StoreError> {
+        self.read(contacts::load_all)
+    }
+
+    /// Every run record, by id.
+    pub fn load_runs(&self) -> Result<Vec<RunRecord>, StoreError> {
+        self.read(runs::load_all)
+    }
+
+    /// Effects begun and never completed, oldest first.
+    pub fn in_doubt(&self) -> Result<Vec<OpenEffect>, StoreError> {
+        self.read(effects::in_doubt)
+    }
+
+    /// One message's record.
+    pub fn message(&self, message_id: &str) -> Result<Option<MessageRecord>, StoreError> {
+        self.read(|conn| messages::load(conn, message_id))
+    }
+}
+
+/// Single operations, each alone in its own write job: **for tests,
+/// benchmarks and tools**. The service does not call these; it composes the
+/// table functions inside one [`Store::write`] job so that what belongs
+/// together commits together.
+impl Store {
+    /// Stores an incoming event stamped `now`, unless its `dedupe_key` is
+    /// already known; returns once it is durable.
+    pub async fn enqueue(
+        &self,
+        dedupe_key: impl Into<String>,
+        source: impl Into<String>,
+        payload: impl Into<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Enqueued, StoreError> {
+        let (key, source, payload) = (dedupe_key.into(), source.into(), payload.into());
+        self.write(move |tx| inbox::enqueue(tx, &key, &source, &payload, now))
             .await
     }
 
-    // ----- contacts -----
+    /// Marks an event processed at `now`; false if it was unknown or already
+    /// processed. To make processing atomic with its effects, call
+    /// [`inbox::mark_processed`] in the same [`Store::write`] job instead.
+    pub async fn mark_processed(&self, seq: u64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.write(move |tx| inbox::mark_processed(tx, seq, now))
+            .await
+    }
 
     /// Inserts or replaces a contact.
     pub async fn save_contact(&self, contact: Contact) -> Result<(), StoreError> {
@@ -356,13 +387,6 @@ impl Store {
         self.read(|conn| contacts::load(conn, id))
     }
 
-    /// Every contact, by id.
-    pub fn contacts(&self) -> Result<Vec<Contact>, StoreError> {
-        self.read(contacts::load_all)
-    }
-
-    // ----- runs -----
-
     /// Inserts or replaces a run record.
     pub async fn save_run(&self, run: RunRecord) -> Result<(), StoreError> {
         self.write(move |tx| runs::save(tx, &run)).await
@@ -373,11 +397,6 @@ impl Store {
         self.write(move |tx| runs::delete(tx, id)).await
     }
 
-    /// Every run record, by id.
-    pub fn load_runs(&self) -> Result<Vec<RunRecord>, StoreError> {
-        self.read(runs::load_all)
-    }
-
     /// Up to `limit` runs due at or before `t`, earliest first.
     pub fn due_before(&self, t: DateTime<Utc>, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
         self.read(|conn| runs::due_before(conn, t, limit))
@@ -386,54 +405,47 @@ impl Store {
     /// The next value of the counter `name` (1, 2, 3, ...), durably.
     pub async fn next_id(&self, name: impl Into<String>) -> Result<u64, StoreError> {
         let name = name.into();
-        self.write(move |tx| runs::next_id(tx, &name)).await
+        self.write(move |tx| meta::next_id(tx, &name)).await
     }
 
-    // ----- effects -----
-
-    /// Begins an effect before its provider call; see [`effects::begin`].
-    /// Returns once the begin is durable, so the call may then be made.
+    /// Begins an effect at `now` before its provider call; see
+    /// [`effects::begin`]. Returns once the begin is durable, so the call may
+    /// then be made.
     pub async fn begin_effect(
         &self,
         key: impl Into<String>,
         run: u64,
         request: impl Into<String>,
+        now: DateTime<Utc>,
     ) -> Result<EffectState, StoreError> {
         let (key, request) = (key.into(), request.into());
-        let now = Utc::now();
         self.write(move |tx| effects::begin(tx, &key, run, &request, now))
             .await
     }
 
-    /// Records an effect's result after its provider call; see
+    /// Records an effect's result at `now`, after its provider call; see
     /// [`effects::complete`].
     pub async fn complete_effect(
         &self,
         key: impl Into<String>,
         result: impl Into<String>,
+        now: DateTime<Utc>,
     ) -> Result<Completion, StoreError> {
         let (key, result) = (key.into(), result.into());
-        let now = Utc::now();
         self.write(move |tx| effects::complete(tx, &key, &result, now))
             .await
     }
 
-    /// Effects begun and never completed, oldest first.
-    pub fn in_doubt(&self) -> Result<Vec<OpenEffect>, StoreError> {
-        self.read(effects::in_doubt)
-    }
-
-    // ----- messages -----
-
-    /// Records a message the provider accepted; see [`messages::record_sent`].
+    /// Records a message the provider accepted at `now`; see
+    /// [`messages::record_sent`].
     pub async fn record_sent(
         &self,
         message_id: impl Into<String>,
         run: Option<u64>,
         channel: impl Into<String>,
+        now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let (id, channel) = (message_id.into(), channel.into());
-        let now = Utc::now();
         self.write(move |tx| messages::record_sent(tx, &id, run, &channel, now))
             .await
     }
@@ -450,13 +462,6 @@ impl Store {
         self.write(move |tx| messages::apply_status(tx, &id, status, error.as_deref(), at))
             .await
     }
-
-    /// One message's record.
-    pub fn message(&self, message_id: &str) -> Result<Option<MessageRecord>, StoreError> {
-        self.read(|conn| messages::load(conn, message_id))
-    }
-
-    // ----- links -----
 
     /// Creates a click-tracking link; see [`links::create`].
     pub async fn create_link(

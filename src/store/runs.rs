@@ -1,4 +1,4 @@
-//! `runs` and `meta`: the engine's run records and named counters.
+//! `runs`: the engine's run records.
 //!
 //! A run record is opaque to the store: the engine serialises a run to JSON
 //! (`data`) and names its workflow, contact and the deadline of its current
@@ -7,7 +7,7 @@
 //! loads only that.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use super::{limit, micros, opt_time};
 
@@ -63,13 +63,6 @@ pub fn delete(conn: &Connection, id: u64) -> rusqlite::Result<bool> {
         == 1)
 }
 
-/// One run record.
-pub fn load(conn: &Connection, id: u64) -> rusqlite::Result<Option<RunRecord>> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM runs WHERE id = ?1"))?
-        .query_row([id], from_row)
-        .optional()
-}
-
 /// Every run record, by id (for loading the engine at start).
 pub fn load_all(conn: &Connection) -> rusqlite::Result<Vec<RunRecord>> {
     conn.prepare_cached(&format!("SELECT {COLUMNS} FROM runs ORDER BY id"))?
@@ -90,32 +83,4 @@ pub fn due_before(
     ))?
     .query_map(params![micros(t), limit(max)], from_row)?
     .collect()
-}
-
-/// The next value of the counter `name`: 1 the first time, then one more
-/// each call. Inside a write job it is durable with the job.
-pub fn next_id(conn: &Connection, name: &str) -> rusqlite::Result<u64> {
-    conn.prepare_cached(
-        "INSERT INTO meta (key, value) VALUES (?1, '1')
-         ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1
-         RETURNING CAST(value AS INTEGER)",
-    )?
-    .query_row([name], |row| row.get(0))
-}
-
-/// A named value from `meta`.
-pub fn get_meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
-    conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?
-        .query_row([key], |row| row.get(0))
-        .optional()
-}
-
-/// Sets a named value in `meta`.
-pub fn set_meta(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO meta (key, value) VALUES (?1, ?2)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    )?
-    .execute([key, value])?;
-    Ok(())
 }

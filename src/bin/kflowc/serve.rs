@@ -1,11 +1,20 @@
 //! `kflowc serve --config kflow.toml`: runs the service until SIGINT or
 //! SIGTERM, then stops taking requests, lets the engine finish its batch and
 //! exits.
+//!
+//! The service reports through `tracing` events; this is where they are
+//! written: one line each on stderr, filtered by `RUST_LOG` (default
+//! `info`). The line saying where it listens, and the reasons it could not
+//! start, are printed whatever the filter: scripts wait for the first, and
+//! an operator must always see the second.
 
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
 use clap::Args;
 use kflow::server::{self, StartError, config::ServeConfig};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
 
 use crate::Exit;
 use crate::human_out::{HumanReports, Stream};
@@ -18,6 +27,7 @@ pub(crate) struct ServeArgs {
 }
 
 pub(crate) fn run(args: &ServeArgs) -> Exit {
+    init_logging();
     let config = match ServeConfig::load(&args.config) {
         Ok(c) => c,
         Err(e) => {
@@ -57,6 +67,23 @@ pub(crate) fn run(args: &ServeArgs) -> Exit {
             }
         }
     })
+}
+
+/// Writes the service's events to stderr: time, level, module, message and
+/// fields, without colour unless stderr is a terminal (so piped logs and
+/// tests read plain text). `RUST_LOG` chooses what is written, e.g. `warn`
+/// or `info,kflow::server::app=warn`; without it, `info` and above. Invalid
+/// directives in it are reported and skipped, not fatal.
+fn init_logging() {
+    let filter = EnvFilter::builder()
+        .with_default_directive(LevelFilter::INFO.into())
+        .from_env_lossy();
+    // Fails only if a subscriber is already set, which then stays in charge.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
 }
 
 async fn wait_for_signal() {
