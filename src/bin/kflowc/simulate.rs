@@ -459,12 +459,8 @@ impl Render<'_> {
                 }
                 add("button", format!("{display_text:?} -> {url}"));
                 if accepted {
-                    let expires = self.sim.label(
-                        event.at
-                            + chrono::Duration::seconds(
-                                i64::try_from(*timeout_seconds).unwrap_or(i64::MAX / 1_000_000),
-                            ),
-                    );
+                    let expires =
+                        offset_label(self.sim.offset(event.at).saturating_add(*timeout_seconds));
                     add(
                         "link",
                         format!(
