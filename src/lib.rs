@@ -2,7 +2,9 @@
 //!
 //! The pipeline runs one way: source text → [`syntax`] (typed AST with byte
 //! spans) → [`check`] (diagnostics with stable codes). Later stages compile
-//! checked files to an IR and run them.
+//! checked files to an IR and run them; [`scenario`] runs a workflow against
+//! a scenario in virtual time and compares what happened with what should,
+//! as `kflowc test` does.
 //!
 //! ```
 //! let source = kflow::SourceFile::new(
@@ -23,6 +25,7 @@ pub mod platform;
 pub mod providers;
 pub mod report;
 pub mod runtime;
+pub mod scenario;
 #[cfg(feature = "serve")]
 pub mod server;
 pub mod source;

@@ -1,6 +1,8 @@
 //! The embedding example in `docs/runtime.md` is the doctest in the module
 //! docs of `kflow::runtime`, which `cargo test --doc` compiles and runs; this
 //! test keeps the two copies the same, so the page cannot drift from the API.
+//! Likewise the scenario example (the page's one ```rust,scenario block) is
+//! the doctest in the module docs of `kflow::scenario`.
 
 use std::path::Path;
 
@@ -63,6 +65,49 @@ fn the_documented_example_is_the_doctest() {
             .unwrap_or(doc.len().min(doctest.len()));
         panic!(
             "docs/runtime.md and the module docs of src/runtime/mod.rs differ at line {} of the example:\n  doc:     {:?}\n  doctest: {:?}",
+            first + 1,
+            doc.get(first),
+            doctest.get(first)
+        );
+    }
+}
+
+/// The lines of the one fenced block opened by exactly `opener`.
+fn fenced_block(markdown: &str, opener: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut lines = markdown.lines();
+    while let Some(line) = lines.next() {
+        if line == opener {
+            blocks.push(
+                lines
+                    .by_ref()
+                    .take_while(|l| *l != "```")
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>(),
+            );
+        }
+    }
+    assert_eq!(
+        blocks.len(),
+        1,
+        "docs/runtime.md must have exactly one {opener} block"
+    );
+    blocks.remove(0)
+}
+
+#[test]
+fn the_documented_scenario_example_is_the_doctest() {
+    let doc = fenced_block(&read("docs/runtime.md"), "```rust,scenario");
+    let doctest = doctest_example(&read("src/scenario/mod.rs"));
+    assert!(doc.len() > 30, "the example is a whole test");
+    if doc != doctest {
+        let first = doc
+            .iter()
+            .zip(&doctest)
+            .position(|(a, b)| a != b)
+            .unwrap_or(doc.len().min(doctest.len()));
+        panic!(
+            "docs/runtime.md and the module docs of src/scenario/mod.rs differ at line {} of the scenario example:\n  doc:     {:?}\n  doctest: {:?}",
             first + 1,
             doc.get(first),
             doctest.get(first)

@@ -8,7 +8,6 @@ mod build;
 mod check;
 mod human_out;
 mod input;
-mod scenario;
 mod serve;
 mod simulate;
 mod test_cmd;

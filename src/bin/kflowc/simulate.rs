@@ -1,40 +1,31 @@
 //! `kflowc simulate`: run a workflow against a scenario in virtual time and
 //! show what it did and when.
 //!
-//! The engine runs with a [`SimHost`] on a [`VirtualClock`] set to the
-//! scenario's start. Before each scenario event the clock moves to the
-//! event's time, firing every timer due by then (so a timer due at the same
-//! moment as an event fires first); after the last event it runs to `until`,
-//! or until no timer is left. The timeline merges the scenario's events with
-//! the engine's trace, in the order they happened.
+//! Reading the scenario, the driver and the queries are the library's
+//! (`kflow::scenario`); this module finds and compiles the workflow and
+//! draws the result: the timeline for people and the `--format json`
+//! document. Both renderers are presentation, so they stay with the command
+//! line; embedders get the typed data they are drawn from ([`Simulation`]).
 
-use std::future::Future;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::SecondsFormat;
 use clap::{Args, ValueEnum};
 use kflow::SourceFile;
 use kflow::diag::Diagnostic;
-use kflow::ir::{Op, Outcome, Program};
+use kflow::ir::{Op, Outcome};
 use kflow::report::{FileReport, json};
-use kflow::runtime::{
-    Engine, Event, Message, RenderedHeader, SendResult, Sent, SimHost, TagChange, TraceEvent,
-    TraceKind, VirtualClock,
+use kflow::runtime::{Message, RenderedHeader, SendResult, TraceEvent, TraceKind};
+use kflow::scenario::{
+    self, EventKind, MessageRef, RUN_ON_LIMIT, Scenario, Simulation, TimelineEntry, Workflow,
+    offset_label, outcome_name, provider_reason,
 };
-use kflow::source::LineIndex;
 use serde_json::{Value, json};
 
 use crate::Exit;
 use crate::human_out::{HumanReports, Stream};
 use crate::input::{self, Input};
-use crate::scenario::{self, EventKind, MessageRef, Scenario, offset_label};
-
-/// How long a simulation without `until` goes on after its last event while
-/// timers remain: past any single kflow duration (365 days).
-const RUN_ON_LIMIT: chrono::Duration = chrono::Duration::days(400);
 
 /// The version of the `--format json` document; bumped on incompatible change.
 const JSON_VERSION: u32 = 1;
@@ -69,7 +60,7 @@ pub(crate) enum SimulateFormat {
 
 /// Runs `kflowc simulate`.
 pub(crate) fn run(args: &SimulateArgs) -> Exit {
-    let scenario = match scenario::load(&args.scenario) {
+    let scenario = match Scenario::load(&args.scenario) {
         Ok(scenario) => scenario,
         Err(error) => {
             eprintln!("error: {error}");
@@ -96,11 +87,11 @@ pub(crate) fn run(args: &SimulateArgs) -> Exit {
             return Exit::Problems;
         }
     };
-    let simulation = simulate(&scenario, prepared);
+    let simulation = scenario::run(&scenario, prepared);
     let text = match args.format {
-        SimulateFormat::Human => simulation.human(),
+        SimulateFormat::Human => Render { sim: &simulation }.human(),
         SimulateFormat::Json => {
-            let mut text = serde_json::to_string_pretty(&simulation.json())
+            let mut text = serde_json::to_string_pretty(&Render { sim: &simulation }.json())
                 .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
             text.push('\n');
             text
@@ -133,13 +124,6 @@ pub(crate) fn human_diagnostics(file: &SourceFile, diagnostics: &[Diagnostic]) -
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// A workflow ready to run.
-pub(crate) struct Prepared {
-    path: PathBuf,
-    source: SourceFile,
-    program: Program,
-}
-
 /// Why a scenario's workflow cannot run.
 pub(crate) enum Unprepared {
     /// It cannot be found, read or loaded (exit 2).
@@ -149,7 +133,7 @@ pub(crate) enum Unprepared {
 }
 
 /// Reads and compiles the workflow: `file` when given, else the scenario's.
-pub(crate) fn prepare(scenario: &Scenario, file: Option<&Path>) -> Result<Prepared, Unprepared> {
+pub(crate) fn prepare(scenario: &Scenario, file: Option<&Path>) -> Result<Workflow, Unprepared> {
     let Some(path) = file
         .map(Path::to_path_buf)
         .or_else(|| scenario.workflow.clone())
@@ -162,354 +146,20 @@ pub(crate) fn prepare(scenario: &Scenario, file: Option<&Path>) -> Result<Prepar
     let source = input::load(&Input::File(path.clone()), "<stdin>")
         .map_err(|e| Unprepared::Failure(e.to_string()))?;
     let program = kflow::compile(&source).map_err(|d| Unprepared::Errors(source.clone(), d))?;
-    Ok(Prepared {
-        path,
-        source,
-        program,
-    })
+    Ok(Workflow::new(path, source, program))
 }
 
 /// The rendered fields of a message, as (key, value) lines under its line.
 type Details = Vec<(String, String)>;
 
-/// One line of the timeline.
-#[derive(Debug, Clone)]
-enum Entry {
-    /// A scenario event, with the message id it was resolved to.
-    Event {
-        at: DateTime<Utc>,
-        kind: EventKind,
-        message_id: Option<String>,
-    },
-    /// Something the engine traced.
-    Trace(TraceEvent),
+/// Draws a simulation: the timeline and the JSON document.
+struct Render<'a> {
+    sim: &'a Simulation,
 }
 
-/// What happened in one simulation.
-pub(crate) struct Simulation {
-    scenario_path: PathBuf,
-    description: Option<String>,
-    workflow_path: PathBuf,
-    source: SourceFile,
-    lines: LineIndex,
-    program: Program,
-    start: DateTime<Utc>,
-    contact: kflow::runtime::Contact,
-    custom_values: Vec<(String, String)>,
-    failures: Vec<(String, String)>,
-    entries: Vec<Entry>,
-    sent: Vec<Sent>,
-    tags: Vec<TagChange>,
-    end: DateTime<Utc>,
-    /// Runs still waiting at the end.
-    waiting: usize,
-    /// Whether timers were left when the run-on limit stopped the simulation.
-    cut_short: bool,
-    /// The engine refused the program (only a compiler bug can cause it).
-    load_error: Option<String>,
-}
-
-/// An action as `[expect] actions` names it, with its time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Action {
-    /// Seconds after the start.
-    pub(crate) at: u64,
-    /// `cta`, `template NAME failed`, `tag X`, ...
-    pub(crate) action: String,
-}
-
-/// Runs the prepared workflow against the scenario.
-pub(crate) fn simulate(scenario: &Scenario, prepared: Prepared) -> Simulation {
-    block_on(run_events(scenario, prepared))
-}
-
-async fn run_events(scenario: &Scenario, prepared: Prepared) -> Simulation {
-    let clock = VirtualClock::new(scenario.start);
-    let host = SimHost::new(clock.clone());
-    for (kind, code) in &scenario.failures {
-        host.fail_sends(kind, Some(code), provider_reason(code));
-    }
-    let mut engine = Engine::new(host);
-    let load_error = engine
-        .load(prepared.program.clone())
-        .err()
-        .map(|e| e.to_string());
-    engine.upsert_contact(scenario.contact.clone());
-    for (key, value) in &scenario.custom_values {
-        engine.set_custom_value(key.clone(), value.clone());
-    }
-    let mut entries = Vec::new();
-    let mut traced = 0;
-    let collect = |engine: &Engine<SimHost>, entries: &mut Vec<Entry>, traced: &mut usize| {
-        let trace = engine.host().trace();
-        let total = trace.len();
-        entries.extend(trace.into_iter().skip(*traced).map(Entry::Trace));
-        *traced = total;
-    };
-    let mut last_at = scenario.start;
-    for event in &scenario.events {
-        let at = scenario.start + seconds(event.at);
-        last_at = at;
-        engine.advance(&clock, at).await;
-        collect(&engine, &mut entries, &mut traced);
-        let message_id = match &event.what {
-            EventKind::Reply(_) => None,
-            EventKind::LinkOpened(r)
-            | EventKind::DeliveryFailed(r, _)
-            | EventKind::Delivered(r) => resolve(r, &engine.host().sent()),
-        };
-        entries.push(Entry::Event {
-            at,
-            kind: event.what.clone(),
-            message_id: message_id.clone(),
-        });
-        let engine_event = match (&event.what, message_id) {
-            (EventKind::Reply(channel), _) => Some(Event::Reply {
-                contact: scenario.contact.id.clone(),
-                channel: *channel,
-            }),
-            (EventKind::LinkOpened(_), Some(message_id)) => Some(Event::LinkOpened { message_id }),
-            (EventKind::DeliveryFailed(_, reason), Some(message_id)) => {
-                Some(Event::DeliveryFailed {
-                    message_id,
-                    reason: reason.clone(),
-                })
-            }
-            (EventKind::Delivered(_), Some(message_id)) => Some(Event::Delivered { message_id }),
-            (_, None) => None,
-        };
-        if let Some(engine_event) = engine_event {
-            engine.handle(engine_event).await;
-        }
-        collect(&engine, &mut entries, &mut traced);
-    }
-    let mut cut_short = false;
-    match scenario.until {
-        Some(until) => {
-            engine
-                .advance(&clock, scenario.start + seconds(until))
-                .await
-        }
-        None => {
-            let limit = last_at + RUN_ON_LIMIT;
-            while let Some(due) = engine.next_due() {
-                if due > limit {
-                    cut_short = true;
-                    clock.set(limit);
-                    break;
-                }
-                clock.set(due);
-                engine.fire_due().await;
-            }
-        }
-    }
-    collect(&engine, &mut entries, &mut traced);
-    let host = engine.host();
-    Simulation {
-        scenario_path: scenario.path.clone(),
-        description: scenario.description.clone(),
-        workflow_path: prepared.path,
-        lines: LineIndex::new(prepared.source.text()),
-        source: prepared.source,
-        program: prepared.program,
-        start: scenario.start,
-        contact: scenario.contact.clone(),
-        custom_values: scenario
-            .custom_values
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        failures: scenario
-            .failures
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        entries,
-        sent: host.sent(),
-        tags: host.tags(),
-        end: clock.now(),
-        waiting: engine.stats().active,
-        cut_short,
-        load_error,
-    }
-}
-
-fn seconds(n: u64) -> chrono::Duration {
-    chrono::Duration::seconds(i64::try_from(n).unwrap_or(i64::MAX / 1_000_000))
-}
-
-/// The message an event refers to: `last` is the last CTA the provider
-/// accepted so far.
-fn resolve(reference: &MessageRef, sent: &[Sent]) -> Option<String> {
-    match reference {
-        MessageRef::Id(id) => Some(id.clone()),
-        MessageRef::Last => {
-            sent.iter()
-                .rev()
-                .find_map(|s| match (&s.outbound.message, &s.result) {
-                    (Message::Cta { .. }, SendResult::Accepted { message_id }) => {
-                        Some(message_id.clone())
-                    }
-                    _ => None,
-                })
-        }
-    }
-}
-
-/// What the simulated provider says when it refuses a send with `code`.
-fn provider_reason(code: &str) -> &'static str {
-    match code {
-        "131047" => {
-            "Re-engagement message: more than 24 hours have passed since the customer last replied"
-        }
-        "131026" => "Message undeliverable",
-        "131049" => "Meta chose not to deliver the message, to keep engagement healthy",
-        _ => "the provider refused the message",
-    }
-}
-
-impl Simulation {
-    fn offset(&self, at: DateTime<Utc>) -> u64 {
-        u64::try_from((at - self.start).num_seconds()).unwrap_or(0)
-    }
-
-    fn label(&self, at: DateTime<Utc>) -> String {
-        offset_label(self.offset(at))
-    }
-
-    /// `line 9` for a span's start.
-    fn line_of(&self, span: Option<kflow::Span>) -> Option<u32> {
-        span.map(|s| self.lines.line_col(self.source.text(), s.start).line)
-    }
-
-    fn traces(&self) -> impl Iterator<Item = &TraceEvent> {
-        self.entries.iter().filter_map(|e| match e {
-            Entry::Trace(t) => Some(t),
-            Entry::Event { .. } => None,
-        })
-    }
-
-    fn template_name(&self, event: &TraceEvent) -> Option<&str> {
-        match event.node.and_then(|n| self.program.node(n)).map(|n| &n.op) {
-            Some(Op::SendTemplate { name, .. }) => Some(name),
-            _ => None,
-        }
-    }
-
-    /// The action a trace event is, if any: sends, refusals, messages not
-    /// sent and tag changes.
-    fn action(&self, event: &TraceEvent) -> Option<String> {
-        match &event.kind {
-            TraceKind::Sent { message, result } => {
-                let mut action = message.message.kind().to_owned();
-                if let Message::Template { name, .. } = &message.message {
-                    action = format!("template {name}");
-                }
-                if matches!(result, SendResult::Failed { .. }) {
-                    action.push_str(" failed");
-                }
-                Some(action)
-            }
-            TraceKind::NotSent { kind, .. } if scenario::KINDS.contains(&kind.as_str()) => {
-                Some(match self.template_name(event) {
-                    Some(name) if kind == "template" => format!("template {name} not sent"),
-                    _ => format!("{kind} not sent"),
-                })
-            }
-            TraceKind::Tagged { tag, present } => {
-                Some(format!("{} {tag}", if *present { "tag" } else { "untag" }))
-            }
-            _ => None,
-        }
-    }
-
-    /// Every action in order.
-    pub(crate) fn actions(&self) -> Vec<Action> {
-        self.traces()
-            .filter_map(|t| {
-                self.action(t).map(|action| Action {
-                    at: self.offset(t.at),
-                    action,
-                })
-            })
-            .collect()
-    }
-
-    /// The outcomes taken, in order (`done` left out).
-    pub(crate) fn path(&self) -> Vec<String> {
-        self.traces()
-            .filter_map(|t| match t.kind {
-                TraceKind::Outcome { outcome } if outcome != Outcome::Done => {
-                    Some(scenario::outcome_name(outcome).to_owned())
-                }
-                _ => None,
-            })
-            .collect()
-    }
-
-    /// The button URL of every CTA sent (accepted or refused).
-    pub(crate) fn urls(&self) -> Vec<String> {
-        self.sent
-            .iter()
-            .filter_map(|s| match &s.outbound.message {
-                Message::Cta { url, .. } => Some(url.clone()),
-                _ => None,
-            })
-            .collect()
-    }
-
-    /// Every rendered text of every message sent.
-    pub(crate) fn texts(&self) -> Vec<String> {
-        let mut texts = Vec::new();
-        for sent in &self.sent {
-            match &sent.outbound.message {
-                Message::Cta {
-                    header,
-                    body,
-                    footer,
-                    display_text,
-                    url,
-                    ..
-                } => {
-                    texts.push(header_text(header).1.to_owned());
-                    texts.push(body.clone());
-                    texts.extend(footer.clone());
-                    texts.push(display_text.clone());
-                    texts.push(url.clone());
-                }
-                Message::Whatsapp { body } | Message::Sms { body, .. } => texts.push(body.clone()),
-                Message::Template { params, .. } => texts.extend(params.iter().cloned()),
-                Message::Email { subject, body, .. } => {
-                    texts.push(subject.clone());
-                    texts.push(body.clone());
-                }
-            }
-        }
-        texts
-    }
-
-    /// The variables that rendered empty, in order.
-    pub(crate) fn missing(&self) -> Vec<String> {
-        self.traces()
-            .filter_map(|t| match &t.kind {
-                TraceKind::MissingValue { var } => Some(var.clone()),
-                _ => None,
-            })
-            .collect()
-    }
-
-    /// Runs still waiting when the simulation stopped.
-    pub(crate) fn waiting(&self) -> usize {
-        self.waiting
-    }
-
-    /// Why the simulation could not run at all, if it could not.
-    pub(crate) fn load_error(&self) -> Option<&str> {
-        self.load_error.as_deref()
-    }
-
+impl Render<'_> {
     /// The readable timeline.
-    pub(crate) fn human(&self) -> String {
+    fn human(&self) -> String {
         let mut out = String::new();
         let header = |out: &mut String, key: &str, value: &str| {
             out.push_str(&format!("{key:<10}{value}\n"));
@@ -517,9 +167,9 @@ impl Simulation {
         header(
             &mut out,
             "scenario",
-            &self.scenario_path.display().to_string(),
+            &self.sim.scenario_path().display().to_string(),
         );
-        if let Some(description) = &self.description {
+        if let Some(description) = self.sim.description() {
             for line in description.lines() {
                 header(&mut out, "", line.trim());
             }
@@ -529,12 +179,12 @@ impl Simulation {
             "workflow",
             &format!(
                 "{:?} ({})",
-                self.program.workflow,
-                self.workflow_path.display()
+                self.sim.program().workflow,
+                self.sim.workflow_path().display()
             ),
         );
-        let mut contact = self.contact.id.clone();
-        let reach: Vec<&str> = [&self.contact.phone, &self.contact.email]
+        let mut contact = self.sim.contact().id.clone();
+        let reach: Vec<&str> = [&self.sim.contact().phone, &self.sim.contact().email]
             .into_iter()
             .flatten()
             .map(String::as_str)
@@ -542,39 +192,41 @@ impl Simulation {
         if !reach.is_empty() {
             contact.push_str(&format!(" ({})", reach.join(", ")));
         }
-        contact.push_str(&match self.contact.last_whatsapp_inbound {
-            Some(t) if t <= self.start => format!(
+        contact.push_str(&match self.sim.contact().last_whatsapp_inbound {
+            Some(t) if t <= self.sim.start() => format!(
                 ", last wrote on WhatsApp {} before the start",
                 kflow::check::limits::format_duration(
-                    u64::try_from((self.start - t).num_seconds()).unwrap_or(0)
+                    u64::try_from((self.sim.start() - t).num_seconds()).unwrap_or(0)
                 )
             ),
-            Some(t) => format!(", last wrote on WhatsApp at {}", self.label(t)),
+            Some(t) => format!(", last wrote on WhatsApp at {}", self.sim.label(t)),
             None => ", never wrote on WhatsApp".to_owned(),
         });
         header(&mut out, "contact", &contact);
-        if !self.contact.fields.is_empty() {
+        if !self.sim.contact().fields.is_empty() {
             let fields: Vec<String> = self
-                .contact
+                .sim
+                .contact()
                 .fields
                 .iter()
                 .map(|(k, v)| format!("{k} {v:?}"))
                 .collect();
             header(&mut out, "fields", &fields.join(", "));
         }
-        if !self.contact.tags.is_empty() {
-            let tags: Vec<&str> = self.contact.tags.iter().map(String::as_str).collect();
+        if !self.sim.contact().tags.is_empty() {
+            let tags: Vec<&str> = self.sim.contact().tags.iter().map(String::as_str).collect();
             header(&mut out, "tags", &tags.join(", "));
         }
-        if !self.custom_values.is_empty() {
+        if !self.sim.custom_values().is_empty() {
             let values: Vec<String> = self
-                .custom_values
+                .sim
+                .custom_values()
                 .iter()
                 .map(|(k, v)| format!("{k} {v:?}"))
                 .collect();
             header(&mut out, "custom", &values.join(", "));
         }
-        for (kind, code) in &self.failures {
+        for (kind, code) in self.sim.failures() {
             header(
                 &mut out,
                 "provider",
@@ -587,21 +239,21 @@ impl Simulation {
         header(
             &mut out,
             "start",
-            &self.start.to_rfc3339_opts(SecondsFormat::Secs, true),
+            &self.sim.start().to_rfc3339_opts(SecondsFormat::Secs, true),
         );
         out.push('\n');
 
         let mut lines: Vec<(String, String, Details)> = Vec::new();
-        if let Some(error) = &self.load_error {
+        if let Some(error) = self.sim.load_error() {
             lines.push((
                 "+0s".into(),
                 format!("the engine refused the workflow: {error}"),
                 Vec::new(),
             ));
         }
-        for entry in &self.entries {
+        for entry in self.sim.timeline() {
             let (at, text, details) = match entry {
-                Entry::Event {
+                TimelineEntry::Event {
                     at,
                     kind,
                     message_id,
@@ -610,25 +262,25 @@ impl Simulation {
                     self.event_line(kind, message_id.as_deref()),
                     Vec::new(),
                 ),
-                Entry::Trace(t) => {
+                TimelineEntry::Trace(t) => {
                     let (text, details) = self.trace_line(t);
                     (t.at, text, details)
                 }
             };
-            lines.push((self.label(at), text, details));
+            lines.push((self.sim.label(at), text, details));
         }
-        let end = if self.cut_short {
+        let end = if self.sim.cut_short() {
             format!(
                 "stopped {} after the last event with {} still waiting; set `until` to run longer",
                 kflow::check::limits::format_duration(RUN_ON_LIMIT.num_seconds() as u64),
-                runs(self.waiting)
+                runs(self.sim.waiting())
             )
-        } else if self.waiting == 0 {
+        } else if self.sim.waiting() == 0 {
             "end: no run is waiting".to_owned()
         } else {
-            format!("end: {} still waiting", runs(self.waiting))
+            format!("end: {} still waiting", runs(self.sim.waiting()))
         };
-        lines.push((self.label(self.end), end, Vec::new()));
+        lines.push((self.sim.label(self.sim.end()), end, Vec::new()));
 
         let width = lines.iter().map(|(at, _, _)| at.len()).max().unwrap_or(3) + 2;
         for (at, text, details) in lines {
@@ -654,7 +306,11 @@ impl Simulation {
         };
         match kind {
             EventKind::Reply(channel) => {
-                format!("reply on {} from {}", channel.as_str(), self.contact.id)
+                format!(
+                    "reply on {} from {}",
+                    channel.as_str(),
+                    self.sim.contact().id
+                )
             }
             EventKind::LinkOpened(r) => format!("link opened ({}){unresolved}", id(r)),
             EventKind::DeliveryFailed(r, reason) => {
@@ -665,7 +321,8 @@ impl Simulation {
     }
 
     fn at_line(&self, event: &TraceEvent) -> String {
-        self.line_of(event.span)
+        self.sim
+            .line_of(event.span)
             .map(|l| format!(" (line {l})"))
             .unwrap_or_default()
     }
@@ -675,11 +332,12 @@ impl Simulation {
         match &event.kind {
             TraceKind::Started { channel } => {
                 let trigger = self
-                    .program
+                    .sim
+                    .program()
                     .triggers
                     .iter()
                     .find(|t| t.channel.as_str() == channel)
-                    .and_then(|t| self.line_of(Some(t.span)))
+                    .and_then(|t| self.sim.line_of(Some(t.span)))
                     .map(|l| format!(", line {l}"))
                     .unwrap_or_default();
                 (
@@ -688,7 +346,7 @@ impl Simulation {
                 )
             }
             TraceKind::Sent { message, result } => {
-                let action = self.action(event).unwrap_or_default();
+                let action = self.sim.action(event).unwrap_or_default();
                 let mut details = Vec::new();
                 let text = match result {
                     SendResult::Accepted { message_id } => {
@@ -709,6 +367,7 @@ impl Simulation {
             }
             TraceKind::NotSent { kind, reason } => {
                 let action = self
+                    .sim
                     .action(event)
                     .unwrap_or_else(|| format!("{kind} not sent"));
                 (format!("{action}: {reason}{line}"), Vec::new())
@@ -718,22 +377,25 @@ impl Simulation {
                 Vec::new(),
             ),
             TraceKind::Tagged { .. } => (
-                format!("{}{line}", self.action(event).unwrap_or_default()),
+                format!("{}{line}", self.sim.action(event).unwrap_or_default()),
                 Vec::new(),
             ),
             TraceKind::Waiting { on, until } => {
-                let until = self.label(*until);
+                let until = self.sim.label(*until);
                 let text = match on.as_str() {
                     "cta" => format!(
                         "waiting for the link to be opened or a delivery failure, until {until}"
                     ),
                     "timer" => format!("waiting until {until}"),
                     "reply" => {
-                        let channel =
-                            match event.node.and_then(|n| self.program.node(n)).map(|n| &n.op) {
-                                Some(Op::AwaitReply { channel, .. }) => channel.as_str(),
-                                _ => "any channel",
-                            };
+                        let channel = match event
+                            .node
+                            .and_then(|n| self.sim.program().node(n))
+                            .map(|n| &n.op)
+                        {
+                            Some(Op::AwaitReply { channel, .. }) => channel.as_str(),
+                            _ => "any channel",
+                        };
                         format!("waiting for a reply on {channel} until {until}")
                     }
                     other => format!("waiting on {other} until {until}"),
@@ -741,12 +403,12 @@ impl Simulation {
                 (text, Vec::new())
             }
             TraceKind::Outcome { outcome } => {
-                let text = match (outcome, event.node.and_then(|n| self.program.node(n))) {
+                let text = match (outcome, event.node.and_then(|n| self.sim.program().node(n))) {
                     (Outcome::Done, Some(node)) if matches!(node.op, Op::Wait { .. }) => {
                         format!("wait over{line}")
                     }
                     (outcome, _) => {
-                        format!("outcome {}{line}", scenario::outcome_name(*outcome))
+                        format!("outcome {}{line}", outcome_name(*outcome))
                     }
                 };
                 (text, Vec::new())
@@ -797,7 +459,8 @@ impl Simulation {
                 }
                 add("button", format!("{display_text:?} -> {url}"));
                 if accepted {
-                    let expires = self.label(event.at + seconds(*timeout_seconds));
+                    let expires =
+                        offset_label(self.sim.offset(event.at).saturating_add(*timeout_seconds));
                     add(
                         "link",
                         format!(
@@ -842,12 +505,13 @@ impl Simulation {
     }
 
     /// The machine-readable document.
-    pub(crate) fn json(&self) -> Value {
+    fn json(&self) -> Value {
         let timeline: Vec<Value> = self
-            .entries
+            .sim
+            .timeline()
             .iter()
             .map(|entry| match entry {
-                Entry::Event {
+                TimelineEntry::Event {
                     at,
                     kind,
                     message_id,
@@ -856,7 +520,7 @@ impl Simulation {
                         EventKind::Reply(channel) => json!({
                             "what": "reply",
                             "channel": channel.as_str(),
-                            "contact": self.contact.id,
+                            "contact": self.sim.contact().id,
                         }),
                         EventKind::LinkOpened(r) => {
                             json!({"what": "link_opened", "message": r.to_string()})
@@ -875,57 +539,58 @@ impl Simulation {
                     }
                     json!({
                         "at": at,
-                        "offset": self.label(*at),
-                        "offset_seconds": self.offset(*at),
+                        "offset": self.sim.label(*at),
+                        "offset_seconds": self.sim.offset(*at),
                         "source": "scenario",
                         "event": event,
                     })
                 }
-                Entry::Trace(trace) => json!({
+                TimelineEntry::Trace(trace) => json!({
                     "at": trace.at,
-                    "offset": self.label(trace.at),
-                    "offset_seconds": self.offset(trace.at),
+                    "offset": self.sim.label(trace.at),
+                    "offset_seconds": self.sim.offset(trace.at),
                     "source": "engine",
-                    "line": self.line_of(trace.span),
+                    "line": self.sim.line_of(trace.span),
                     "trace": trace,
                 }),
             })
             .collect();
-        let actions: Vec<Value> = self
+        let actions: Vec<Value> = self.sim
             .actions()
             .into_iter()
             .map(|a| json!({"offset": offset_label(a.at), "offset_seconds": a.at, "action": a.action}))
             .collect();
         let sends: Vec<Value> = self
-            .sent
+            .sim
+            .sent()
             .iter()
             .map(|s| {
                 let mut value = json!(s);
-                value["offset"] = json!(self.label(s.at));
+                value["offset"] = json!(self.sim.label(s.at));
                 value
             })
             .collect();
         json!({
             "version": JSON_VERSION,
-            "scenario": self.scenario_path.display().to_string(),
+            "scenario": self.sim.scenario_path().display().to_string(),
             "workflow": {
-                "name": self.program.workflow,
-                "file": self.workflow_path.display().to_string(),
+                "name": self.sim.program().workflow,
+                "file": self.sim.workflow_path().display().to_string(),
             },
-            "contact": self.contact,
-            "custom_values": self.custom_values.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
-            "start": self.start,
-            "end": self.end,
-            "end_offset": self.label(self.end),
+            "contact": self.sim.contact(),
+            "custom_values": self.sim.custom_values().iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+            "start": self.sim.start(),
+            "end": self.sim.end(),
+            "end_offset": self.sim.label(self.sim.end()),
             "timeline": timeline,
             "sends": sends,
-            "tags": self.tags,
+            "tags": self.sim.tags(),
             "actions": actions,
-            "path": self.path(),
-            "missing": self.missing(),
-            "waiting": self.waiting,
-            "cut_short": self.cut_short,
-            "load_error": self.load_error,
+            "path": self.sim.path(),
+            "missing": self.sim.missing(),
+            "waiting": self.sim.waiting(),
+            "cut_short": self.sim.cut_short(),
+            "load_error": self.sim.load_error(),
         })
     }
 }
@@ -944,25 +609,5 @@ fn header_text(header: &RenderedHeader) -> (&'static str, &str) {
         RenderedHeader::Image { link } => ("image", link),
         RenderedHeader::Video { link } => ("video", link),
         RenderedHeader::Document { link } => ("document", link),
-    }
-}
-
-/// Runs a future to completion on this thread. The simulated host never
-/// waits, so this only ever polls; it parks the thread if a future is pending.
-fn block_on<F: Future>(future: F) -> F::Output {
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut context = Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        match future.as_mut().poll(&mut context) {
-            Poll::Ready(output) => return output,
-            Poll::Pending => std::thread::park(),
-        }
     }
 }
