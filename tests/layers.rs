@@ -20,7 +20,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("diag", &["source"]),
     // Source text -> AST -> diagnostics.
     ("syntax", &["source", "diag", "duration"]),
-    ("check", &["source", "diag", "duration", "platform", "syntax"]),
+    (
+        "check",
+        &["source", "diag", "duration", "platform", "syntax"],
+    ),
     ("report", &["source", "diag"]),
     // The IR depends on nothing but spans; lowering is the one bridge from
     // the checked AST to it.
@@ -42,8 +45,18 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "server",
         &[
-            "source", "diag", "duration", "platform", "syntax", "check", "lower", "ir", "runtime",
-            "report", "providers", "store",
+            "source",
+            "diag",
+            "duration",
+            "platform",
+            "syntax",
+            "check",
+            "lower",
+            "ir",
+            "runtime",
+            "report",
+            "providers",
+            "store",
         ],
     ),
 ];
@@ -268,7 +281,10 @@ fn the_reader_sees_paths_and_skips_comments() {
         crate_paths("use crate::ir::{Op, Outcome}; let x = crate::syntax::parse(s);"),
         ["ir", "syntax"]
     );
-    assert_eq!(crate_paths("use crate::{diag::Code, source::Span};"), ["diag", "source"]);
+    assert_eq!(
+        crate_paths("use crate::{diag::Code, source::Span};"),
+        ["diag", "source"]
+    );
     assert_eq!(code_of("let a = 1; // crate::check"), "let a = 1; ");
     assert_eq!(code_of("/// see [`crate::lower`]"), "");
     assert_eq!(

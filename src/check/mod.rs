@@ -9,13 +9,6 @@ pub(crate) mod claim;
 mod conditions;
 mod fields;
 mod flow;
-/// Transitional paths for code written before the platform rules moved to
-/// [`crate::platform`] and durations to [`crate::duration`].
-#[doc(hidden)]
-pub mod limits {
-    pub use crate::duration::{format as format_duration, format_signed};
-    pub use crate::platform::limits::*;
-}
 mod messages;
 mod url;
 pub mod vars;

@@ -5,7 +5,9 @@
 /// The candidate closest to `word`, if one is close enough to be a typo:
 /// at most one edit (insertion, deletion, substitution or swap of two
 /// neighbours) per three characters of `word`, and at least one. Ties go to
-/// the shorter candidate, then to the first given.
+/// the shorter candidate, then to the first given. Failing that, a word of
+/// three or more characters that begins a candidate (`open` for `opened`)
+/// is taken as that candidate cut short.
 ///
 /// Damerau-Levenshtein rather than a similarity score: a swapped pair
 /// (`frist`) costs one edit, and the limit grows with the word, so short
@@ -20,13 +22,25 @@ pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(1);
-    candidates
-        .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(word, c), c))
-        .filter(|&(d, _)| d <= limit)
-        .min_by_key(|&(d, c)| (d, c.len()))
-        .map(|(_, c)| c)
+    let length = word.chars().count();
+    let limit = (length / 3).max(1);
+    let mut nearest: Option<(usize, &str)> = None;
+    let mut shortest_extension: Option<&str> = None;
+    for candidate in candidates {
+        let distance = strsim::damerau_levenshtein(word, candidate);
+        if distance <= limit
+            && nearest.is_none_or(|(d, c)| (distance, candidate.len()) < (d, c.len()))
+        {
+            nearest = Some((distance, candidate));
+        }
+        if length >= 3
+            && candidate.starts_with(word)
+            && shortest_extension.is_none_or(|c| candidate.len() < c.len())
+        {
+            shortest_extension = Some(candidate);
+        }
+    }
+    nearest.map(|(_, c)| c).or(shortest_extension)
 }
 
 #[cfg(test)]
@@ -39,5 +53,18 @@ mod tests {
         assert_eq!(did_you_mean("smss", ["sms", "email"]), Some("sms"));
         assert_eq!(did_you_mean("fax", ["sms", "email"]), None);
         assert_eq!(did_you_mean("", ["sms"]), None);
+    }
+
+    #[test]
+    fn a_word_cut_short_finds_its_candidate() {
+        assert_eq!(
+            did_you_mean("open", ["opened", "not_delivered"]),
+            Some("opened")
+        );
+        assert_eq!(did_you_mean("op", ["opened"]), None);
+        assert_eq!(
+            did_you_mean("deliv", ["delivered", "delivery_failed"]),
+            Some("delivered")
+        );
     }
 }

@@ -46,7 +46,7 @@ pub fn outcome_name(outcome: Outcome) -> &'static str {
 
 /// `+12m`: an offset from the start as timelines and expectations print it.
 pub fn offset_label(seconds: u64) -> String {
-    format!("+{}", crate::check::limits::format_duration(seconds))
+    format!("+{}", crate::duration::format(seconds))
 }
 
 /// A scenario, read and checked: one contact, custom values and a timeline

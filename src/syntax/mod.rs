@@ -22,13 +22,6 @@ use crate::source::SourceFile;
 
 pub use split::MAX_DEPTH;
 
-/// Seconds in a duration written as in kflow source; see
-/// [`crate::duration::parse`], where durations live.
-#[doc(hidden)]
-pub fn parse_duration(text: &str) -> Result<u64, String> {
-    crate::duration::parse(text)
-}
-
 /// The result of parsing one file.
 #[derive(Debug, Clone)]
 pub struct Parsed {

@@ -195,7 +195,7 @@ impl Render<'_> {
         contact.push_str(&match self.sim.contact().last_whatsapp_inbound {
             Some(t) if t <= self.sim.start() => format!(
                 ", last wrote on WhatsApp {} before the start",
-                kflow::check::limits::format_duration(
+                kflow::duration::format(
                     u64::try_from((self.sim.start() - t).num_seconds()).unwrap_or(0)
                 )
             ),
@@ -272,7 +272,7 @@ impl Render<'_> {
         let end = if self.sim.cut_short() {
             format!(
                 "stopped {} after the last event with {} still waiting; set `until` to run longer",
-                kflow::check::limits::format_duration(RUN_ON_LIMIT.num_seconds() as u64),
+                kflow::duration::format(RUN_ON_LIMIT.num_seconds() as u64),
                 runs(self.sim.waiting())
             )
         } else if self.sim.waiting() == 0 {
@@ -465,7 +465,7 @@ impl Render<'_> {
                         "link",
                         format!(
                             "active {} (until {expires})",
-                            kflow::check::limits::format_duration(*timeout_seconds)
+                            kflow::duration::format(*timeout_seconds)
                         ),
                     );
                 }

@@ -7,8 +7,9 @@ use std::ops::Range;
 use chrono::{DateTime, Utc};
 use toml::Spanned;
 
-use super::values::{is_e164, is_email, is_ident, suggest, type_name};
+use super::values::{is_ident, suggest, type_name};
 use super::{RawProvider, Reader, ScenarioError};
+use crate::platform::address::{is_e164, is_email};
 use crate::runtime::Contact;
 use crate::scenario::model::{DEFAULT_CONTACT, KINDS};
 
@@ -106,7 +107,7 @@ impl Reader<'_> {
             Some(rest) => (-1, rest),
             None => (1, text.strip_prefix('+').unwrap_or(text)),
         };
-        match crate::syntax::parse_duration(rest) {
+        match crate::duration::parse(rest) {
             Ok(seconds) => Ok(sign * seconds as i64),
             Err(problem) => self.error(
                 span,

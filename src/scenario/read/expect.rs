@@ -104,7 +104,7 @@ impl Reader<'_> {
         let (at, action) = match text.strip_prefix('+') {
             Some(rest) => {
                 let (offset, action) = rest.split_once(' ').unwrap_or((rest, ""));
-                let seconds = crate::syntax::parse_duration(offset).or_else(|problem| {
+                let seconds = crate::duration::parse(offset).or_else(|problem| {
                     self.error(
                         item.span(),
                         format!("`actions`: {problem}; an action may start with its time after the start, such as \"+12m tag clicked\""),

@@ -211,7 +211,7 @@ impl Reader<'_> {
     fn offset(&self, value: &Spanned<String>, key: &str) -> Result<u64, ScenarioError> {
         let text = value.get_ref();
         let unsigned = text.strip_prefix('+').unwrap_or(text);
-        crate::syntax::parse_duration(unsigned).or_else(|problem| {
+        crate::duration::parse(unsigned).or_else(|problem| {
             self.error(
                 value.span(),
                 format!(

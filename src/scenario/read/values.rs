@@ -1,18 +1,16 @@
-//! Small checks on single values the reader needs: phone numbers, email
-//! addresses, identifiers, typo suggestions, TOML type names and tidy
-//! display paths. Private to the reader, so each can be replaced in one
-//! place.
+//! Small helpers on single values the reader needs: identifiers, typo
+//! suggestions, TOML type names and tidy display paths. Phone numbers and
+//! email addresses follow [`crate::platform::address`], as everywhere else.
 
 use std::path::{Path, PathBuf};
 
-/// ` (did you mean `x`?)` when one of `options` is close to `word`.
+use crate::platform::suggest::did_you_mean;
+
+/// ` (did you mean `x`?)` when one of `options` is close to `word`, by the
+/// suggester every kflow message uses.
 pub(super) fn suggest(word: &str, options: &[&str]) -> String {
-    options
-        .iter()
-        .map(|o| (strsim::jaro_winkler(word, o), o))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, o)| format!(" (did you mean `{o}`?)"))
+    did_you_mean(word, options.iter().copied())
+        .map(|o| format!(" (did you mean `{o}`?)"))
         .unwrap_or_default()
 }
 
@@ -36,22 +34,6 @@ pub(super) fn is_ident(key: &str) -> bool {
         && key
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-}
-
-/// `+` and 7 to 15 digits, the first not 0.
-pub(super) fn is_e164(phone: &str) -> bool {
-    phone.strip_prefix('+').is_some_and(|digits| {
-        (7..=15).contains(&digits.len())
-            && !digits.starts_with('0')
-            && digits.bytes().all(|b| b.is_ascii_digit())
-    })
-}
-
-/// Something `@` a domain with a dot, without spaces.
-pub(super) fn is_email(email: &str) -> bool {
-    email.split_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty() && domain.contains('.') && !email.contains(char::is_whitespace)
-    })
 }
 
 /// `dir/../flows/a.kflow` as `flows/a.kflow`: `..` after a named directory
