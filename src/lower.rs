@@ -44,7 +44,7 @@ struct Lowerer {
 }
 
 /// Lowers a file that checked without errors. `name` is the source name.
-pub fn lower(clean: Clean<'_>, name: &str) -> Result<Program, Diagnostic> {
+pub(crate) fn lower(clean: Clean<'_>, name: &str) -> Result<Program, Diagnostic> {
     let file = clean.file();
     let mut lowerer = Lowerer { nodes: Vec::new() };
     let mut workflow = None;

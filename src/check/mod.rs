@@ -11,7 +11,7 @@ mod fields;
 mod flow;
 mod messages;
 mod url;
-pub mod vars;
+pub(crate) mod vars;
 mod window;
 
 use crate::diag::{self, Code, Diagnostic};
@@ -79,7 +79,7 @@ pub fn check_source(source: &SourceFile) -> Checked {
 }
 
 /// Checks a parsed file and returns its diagnostics in source order.
-pub fn check(file: &ast::File) -> Vec<Diagnostic> {
+pub(crate) fn check(file: &ast::File) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let scope = declarations(file, &mut out);
 

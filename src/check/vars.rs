@@ -8,7 +8,7 @@ use crate::source::Span;
 use crate::syntax::ast::{Text, Var};
 
 /// Contact fields every account has (HighLevel's standard contact fields).
-pub const STANDARD_CONTACT_FIELDS: &[&str] = &[
+pub(crate) const STANDARD_CONTACT_FIELDS: &[&str] = &[
     "id",
     "first_name",
     "last_name",
@@ -29,10 +29,10 @@ pub const STANDARD_CONTACT_FIELDS: &[&str] = &[
 ];
 
 /// The namespaces a variable can live in.
-pub const NAMESPACES: &[&str] = &["contact", "custom_values"];
+pub(crate) const NAMESPACES: &[&str] = &["contact", "custom_values"];
 
 /// `snake_case`: lowercase letters, digits and underscores, starting with a letter.
-pub fn is_snake_case(s: &str) -> bool {
+pub(crate) fn is_snake_case(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
@@ -40,18 +40,18 @@ pub fn is_snake_case(s: &str) -> bool {
 
 /// The contact fields a file may use: the standard ones and its declarations.
 #[derive(Debug, Default)]
-pub struct Scope {
+pub(crate) struct Scope {
     declared: BTreeSet<String>,
 }
 
 impl Scope {
     /// Adds a declared custom contact field.
-    pub fn declare(&mut self, key: &str) {
+    pub(crate) fn declare(&mut self, key: &str) {
         self.declared.insert(key.to_owned());
     }
 
     /// True for a standard or declared contact field.
-    pub fn has_contact_field(&self, key: &str) -> bool {
+    pub(crate) fn has_contact_field(&self, key: &str) -> bool {
         STANDARD_CONTACT_FIELDS.contains(&key) || self.declared.contains(key)
     }
 
@@ -63,7 +63,7 @@ impl Scope {
     }
 
     /// Checks one variable path at `span`; `None` when it is known.
-    pub fn check_path(&self, path: &str, span: Span) -> Option<Diagnostic> {
+    pub(crate) fn check_path(&self, path: &str, span: Span) -> Option<Diagnostic> {
         let mut segments = path.splitn(2, '.');
         let namespace = segments.next().unwrap_or("");
         let key = segments.next();
@@ -119,7 +119,7 @@ impl Scope {
     }
 
     /// Checks every variable in a text.
-    pub fn check_text(&self, text: &Text, out: &mut Vec<Diagnostic>) {
+    pub(crate) fn check_text(&self, text: &Text, out: &mut Vec<Diagnostic>) {
         out.extend(
             text.vars()
                 .filter_map(|v: &Var| self.check_path(&v.path, v.span)),
@@ -128,7 +128,7 @@ impl Scope {
 }
 
 /// Reports each variable in a text where only literal text is allowed.
-pub fn forbid_vars(text: &Text, what: &str, out: &mut Vec<Diagnostic>) {
+pub(crate) fn forbid_vars(text: &Text, what: &str, out: &mut Vec<Diagnostic>) {
     for var in text.vars() {
         out.push(
             Diagnostic::new(

@@ -34,7 +34,7 @@ use super::signature;
 use crate::store::{self, Enqueued, LinkOpen, Store};
 
 /// What the handlers share.
-pub struct AppState {
+pub(super) struct AppState {
     /// The store.
     pub store: Store,
     /// Wakes the processor when something was stored.
@@ -58,7 +58,7 @@ pub struct AppState {
 }
 
 /// The router; `max_body` bounds every request body.
-pub fn router(state: Arc<AppState>, max_body: usize) -> Router {
+pub(super) fn router(state: Arc<AppState>, max_body: usize) -> Router {
     Router::new()
         .route("/webhooks/whatsapp", get(verify).post(whatsapp))
         .route(

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 /// Wall time scaled by a constant factor from a fixed origin.
 #[derive(Clone, Debug)]
-pub struct ServiceClock {
+pub(super) struct ServiceClock {
     origin: DateTime<Utc>,
     scale: f64,
 }
@@ -18,7 +18,7 @@ pub struct ServiceClock {
 impl ServiceClock {
     /// A clock running `scale` times faster than the wall clock (1.0 = real)
     /// from `origin`, the moment service time and wall time agreed.
-    pub fn new(scale: f64, origin: DateTime<Utc>) -> ServiceClock {
+    pub(super) fn new(scale: f64, origin: DateTime<Utc>) -> ServiceClock {
         ServiceClock {
             origin,
             scale: if scale.is_finite() && scale > 0.0 {
@@ -30,7 +30,7 @@ impl ServiceClock {
     }
 
     /// The current service time.
-    pub fn now(&self) -> DateTime<Utc> {
+    pub(super) fn now(&self) -> DateTime<Utc> {
         let wall = Utc::now();
         if self.scale == 1.0 {
             return wall;
@@ -40,7 +40,7 @@ impl ServiceClock {
     }
 
     /// How long to sleep in real time until service time `t`.
-    pub fn real_until(&self, t: DateTime<Utc>) -> std::time::Duration {
+    pub(super) fn real_until(&self, t: DateTime<Utc>) -> std::time::Duration {
         let ahead = (t - self.now())
             .num_microseconds()
             .unwrap_or(i64::MAX)

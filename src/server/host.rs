@@ -22,7 +22,7 @@ use crate::runtime::{Host, Message, Outbound, SendResult};
 use crate::store::{self, EffectState, Store};
 
 /// The service's host.
-pub struct ServeHost {
+pub(super) struct ServeHost {
     clock: ServiceClock,
     /// The instant a processing step runs at, while one runs: every read of
     /// the time in a step gives the same answer, so a step redone after a
@@ -36,7 +36,7 @@ pub struct ServeHost {
 
 impl ServeHost {
     /// A host sending through `providers`, recording in `store`.
-    pub fn new(
+    pub(super) fn new(
         clock: ServiceClock,
         store: Store,
         providers: Arc<Providers>,
@@ -54,17 +54,17 @@ impl ServeHost {
     }
 
     /// The clock.
-    pub fn clock(&self) -> &ServiceClock {
+    pub(super) fn clock(&self) -> &ServiceClock {
         &self.clock
     }
 
     /// Holds the time at `at` until [`ServeHost::thaw`].
-    pub fn freeze(&self, at: DateTime<Utc>) {
+    pub(super) fn freeze(&self, at: DateTime<Utc>) {
         *self.frozen.lock().unwrap_or_else(|e| e.into_inner()) = Some(at);
     }
 
     /// Lets the time run again.
-    pub fn thaw(&self) {
+    pub(super) fn thaw(&self) {
         *self.frozen.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
@@ -77,12 +77,12 @@ impl ServeHost {
 }
 
 /// The ledger key of a send: stable across reprocessing.
-pub fn effect_key(out: &Outbound) -> String {
+pub(super) fn effect_key(out: &Outbound) -> String {
     format!("{}:{}:{}", out.step.workflow, out.step.run, out.step.node.0)
 }
 
 /// A new link token: 128 random bits, URL-safe base64 (22 characters).
-pub fn new_token() -> String {
+pub(super) fn new_token() -> String {
     let mut bytes = [0u8; 16];
     rand::fill(&mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)

@@ -13,7 +13,7 @@ use crate::ir::Channel;
 /// One thing a webhook told us.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum Inbound {
+pub(super) enum Inbound {
     /// The contact wrote to us.
     Reply {
         /// Contact id: E.164 phone for WhatsApp and SMS, the address for email.
@@ -47,7 +47,7 @@ pub enum Inbound {
 
 /// An inbound item and the key that identifies it across retries.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Keyed {
+pub(super) struct Keyed {
     /// Unique per notification: a message id, or a message id and status.
     pub key: String,
     /// The item.
@@ -56,7 +56,7 @@ pub struct Keyed {
 
 /// Why a body was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BadBody(pub String);
+pub(super) struct BadBody(pub String);
 
 impl std::fmt::Display for BadBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -136,7 +136,7 @@ fn e164(number: &str) -> String {
 /// Parses a WhatsApp Cloud API notification (`object:
 /// whatsapp_business_account`): inbound messages become replies, statuses
 /// become status items.
-pub fn whatsapp(body: &[u8]) -> Result<Vec<Keyed>, BadBody> {
+pub(super) fn whatsapp(body: &[u8]) -> Result<Vec<Keyed>, BadBody> {
     let n: Notification = serde_json::from_slice(body)
         .map_err(|e| BadBody(format!("not a WhatsApp notification: {e}")))?;
     if n.object != "whatsapp_business_account" {
@@ -198,7 +198,7 @@ fn form_value<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str>
 }
 
 /// Parses a Twilio inbound-message webhook (form fields `From`, `MessageSid`).
-pub fn twilio_inbound(params: &[(String, String)]) -> Result<Keyed, BadBody> {
+pub(super) fn twilio_inbound(params: &[(String, String)]) -> Result<Keyed, BadBody> {
     let from = form_value(params, "From").ok_or_else(|| BadBody("missing `From`".into()))?;
     let sid = form_value(params, "MessageSid")
         .or_else(|| form_value(params, "SmsSid"))
@@ -216,7 +216,7 @@ pub fn twilio_inbound(params: &[(String, String)]) -> Result<Keyed, BadBody> {
 /// Parses a Twilio status callback (`MessageSid`, `MessageStatus`, `ErrorCode`).
 /// `undelivered` counts as `failed`; statuses kflow does not track (`queued`,
 /// `sending`, ...) give `None`.
-pub fn twilio_status(params: &[(String, String)]) -> Result<Option<Keyed>, BadBody> {
+pub(super) fn twilio_status(params: &[(String, String)]) -> Result<Option<Keyed>, BadBody> {
     let sid =
         form_value(params, "MessageSid").ok_or_else(|| BadBody("missing `MessageSid`".into()))?;
     let raw = form_value(params, "MessageStatus")
@@ -247,7 +247,7 @@ struct EmailReply {
 
 /// Parses the inbound email webhook: `{"from": "ana@example.com",
 /// "message_id": "<id>", ...}` (other fields are ignored).
-pub fn email(body: &[u8]) -> Result<Keyed, BadBody> {
+pub(super) fn email(body: &[u8]) -> Result<Keyed, BadBody> {
     let e: EmailReply =
         serde_json::from_slice(body).map_err(|e| BadBody(format!("not an inbound email: {e}")))?;
     let address = e.from.trim().to_ascii_lowercase();

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The service's counters and gauges.
 #[derive(Debug, Default)]
-pub struct Metrics {
+pub(super) struct Metrics {
     /// Webhook requests accepted (signature valid, body understood, stored).
     pub webhooks_accepted: AtomicU64,
     /// Webhook requests refused (bad signature, bad body, too large).
@@ -32,12 +32,12 @@ pub struct Metrics {
 
 impl Metrics {
     /// Adds one to a counter.
-    pub fn inc(counter: &AtomicU64) {
+    pub(super) fn inc(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Renders every metric.
-    pub fn render(&self) -> String {
+    pub(super) fn render(&self) -> String {
         let mut out = String::new();
         let rows: [(&str, &str, &str, &AtomicU64); 11] = [
             (
@@ -115,7 +115,7 @@ impl Metrics {
     /// Renders the store writer's counters: commits against jobs is the
     /// group-commit factor (every webhook and every processor write is a job;
     /// every commit is one fsync).
-    pub fn render_store(stats: &crate::store::WriterStats) -> String {
+    pub(super) fn render_store(stats: &crate::store::WriterStats) -> String {
         let mut out = String::new();
         let rows = [
             (

@@ -7,13 +7,13 @@
 //! webhook shapes), [`signature`] (HMAC checks), [`clock`] and [`metrics`].
 //! `docs/serve.md` documents configuration, endpoints and guarantees.
 
-pub mod app;
-pub mod clock;
+mod app;
+mod clock;
 pub mod config;
-pub mod host;
-pub mod inbound;
-pub mod metrics;
-pub mod processor;
+mod host;
+mod inbound;
+mod metrics;
+mod processor;
 pub mod signature;
 
 use std::sync::Arc;

@@ -27,7 +27,7 @@ const BATCH: usize = 256;
 
 /// Loads stored contacts and runs into `engine`; returns the runs that
 /// could not be resumed, and why.
-pub fn restore(
+pub(super) fn restore(
     engine: &mut Engine<ServeHost>,
     store: &Store,
 ) -> Result<Vec<RestoreProblem>, StoreError> {
@@ -61,7 +61,7 @@ pub fn restore(
 }
 
 /// Runs the loop until `shutdown` is notified.
-pub async fn run(
+pub(super) async fn run(
     mut engine: Engine<ServeHost>,
     store: Store,
     wake: Arc<Notify>,

@@ -77,7 +77,7 @@ fn compile(file: &SourceFile) -> Result<ir::Program, Exit> {
     if counts.warnings > 0 {
         eprintln!("{}: {}", file.name(), tally(counts));
     }
-    kflow::lower::lower(clean, file.name()).map_err(|internal| {
+    kflow::lower(clean, file.name()).map_err(|internal| {
         match print_diagnostics(file, std::slice::from_ref(&internal)) {
             Ok(()) => {
                 eprintln!("error: {} not built: an internal error", file.name());
