@@ -13,25 +13,9 @@ fn read(relative: &str) -> String {
 
 /// The lines of the one fenced block opened by exactly "```rust".
 fn markdown_example(markdown: &str) -> Vec<String> {
-    let mut blocks = Vec::new();
-    let mut lines = markdown.lines();
-    while let Some(line) = lines.next() {
-        if line == "```rust" {
-            blocks.push(
-                lines
-                    .by_ref()
-                    .take_while(|l| *l != "```")
-                    .map(str::to_owned)
-                    .collect::<Vec<_>>(),
-            );
-        }
-    }
-    assert_eq!(
-        blocks.len(),
-        1,
-        "docs/runtime.md must have exactly one ```rust block (others are ```rust,ignore)"
-    );
-    blocks.remove(0)
+    // Other Rust blocks on the page are ```rust,ignore (or the scenario
+    // example's ```rust,scenario), so exactly one is plain ```rust.
+    fenced_block(markdown, "```rust")
 }
 
 /// The lines of the "```rust" block in the `//!` docs of a source file.
