@@ -467,4 +467,43 @@ async fn the_seed_branches_run_against_real_http() {
         .expect("metrics");
     let text = metrics.text().await.expect("body");
     assert!(text.contains("kflow_runs_started_total 5"), "{text}");
+
+    // Requests for links that do not exist (anyone can send them) and
+    // repeated or late opens are answered from a read: they must not keep the store's
+    // writer busy. 200 such requests in a row would be 200 commits otherwise;
+    // the service's own work may add a few meanwhile.
+    let commits = async || {
+        let text = http
+            .get(format!("{}/metrics", service.base))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("body");
+        metric(&text, "kflow_store_commits_total")
+    };
+    let before = commits().await;
+    for i in 0..200 {
+        let url = if i % 2 == 0 {
+            format!("{}/l/unknown-{i}", service.base)
+        } else {
+            link.clone()
+        };
+        let status = http.get(url).send().await.expect("answered").status();
+        // The opened link answers 302, or 410 once its wait is over.
+        assert!(matches!(status.as_u16(), 404 | 302 | 410), "{status}");
+    }
+    let after = commits().await;
+    assert!(
+        after - before < 20,
+        "{before} -> {after} commits for 200 lookups"
+    );
+}
+
+/// The value of an unlabelled counter in a Prometheus text page.
+fn metric(page: &str, name: &str) -> u64 {
+    page.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {page}"))
 }

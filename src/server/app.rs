@@ -328,6 +328,18 @@ const EXPIRED_PAGE: &str =
 
 async fn link(State(state): State<Arc<AppState>>, Path(token): Path<String>) -> Response {
     let now = state.clock.now();
+    // Anyone can request any token: look first, so unknown, expired and
+    // repeated opens are answered from a read and never queue a write.
+    match state
+        .store
+        .read(|conn| store::links::peek(conn, &token, now))
+    {
+        Ok(LinkOpen::First { .. }) => {}
+        Ok(other) => return link_answer(&state, other),
+        Err(e) => {
+            return (StatusCode::SERVICE_UNAVAILABLE, format!("try again: {e}\n")).into_response();
+        }
+    }
     let event = serde_json::to_string(&Inbound::LinkOpened {
         token: token.clone(),
     })
@@ -344,15 +356,22 @@ async fn link(State(state): State<Arc<AppState>>, Path(token): Path<String>) -> 
         })
         .await;
     match opened {
-        Ok(LinkOpen::First { url, .. }) => {
+        Ok(open) => link_answer(&state, open),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("try again: {e}\n")).into_response(),
+    }
+}
+
+/// The answer to a link request, by what the store found.
+fn link_answer(state: &AppState, open: LinkOpen) -> Response {
+    match open {
+        LinkOpen::First { url, .. } => {
             Metrics::inc(&state.metrics.links_opened);
             state.wake.notify_one();
             redirect(&url)
         }
-        Ok(LinkOpen::Again { url }) => redirect(&url),
-        Ok(LinkOpen::Expired) => (StatusCode::GONE, Html(EXPIRED_PAGE)).into_response(),
-        Ok(LinkOpen::Unknown) => (StatusCode::NOT_FOUND, "no such link\n").into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("try again: {e}\n")).into_response(),
+        LinkOpen::Again { url } => redirect(&url),
+        LinkOpen::Expired => (StatusCode::GONE, Html(EXPIRED_PAGE)).into_response(),
+        LinkOpen::Unknown => (StatusCode::NOT_FOUND, "no such link\n").into_response(),
     }
 }
 

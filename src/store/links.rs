@@ -70,8 +70,29 @@ pub fn message_id(conn: &Connection, token: &str) -> rusqlite::Result<Option<Str
     Ok(found.flatten())
 }
 
-/// Opens a token at `now`.
+/// What opening a token at `now` would give, without marking it opened: a
+/// read, so a request for an unknown, expired or already opened link costs
+/// the writer nothing. [`open`] decides again inside the write.
+pub fn peek(conn: &Connection, token: &str, now: DateTime<Utc>) -> rusqlite::Result<LinkOpen> {
+    Ok(look_up(conn, token, now)?.0)
+}
+
+/// Opens a token at `now`: the first open within its lifetime marks it.
 pub fn open(conn: &Connection, token: &str, now: DateTime<Utc>) -> rusqlite::Result<LinkOpen> {
+    let (open, first) = look_up(conn, token, now)?;
+    if first {
+        conn.prepare_cached("UPDATE links SET opened_at = ?2 WHERE token = ?1")?
+            .execute(params![token, micros(now)])?;
+    }
+    Ok(open)
+}
+
+/// The token's state at `now`, and whether this would be its first open.
+fn look_up(
+    conn: &Connection,
+    token: &str,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<(LinkOpen, bool)> {
     type Row = (Option<String>, Option<u64>, String, i64, Option<i64>);
     let found: Option<Row> = conn
         .prepare_cached(
@@ -88,19 +109,20 @@ pub fn open(conn: &Connection, token: &str, now: DateTime<Utc>) -> rusqlite::Res
         })
         .optional()?;
     let Some((message_id, run_id, url, expires_at, opened_at)) = found else {
-        return Ok(LinkOpen::Unknown);
+        return Ok((LinkOpen::Unknown, false));
     };
     if micros(now) >= expires_at {
-        return Ok(LinkOpen::Expired);
+        return Ok((LinkOpen::Expired, false));
     }
     if opened_at.is_some() {
-        return Ok(LinkOpen::Again { url });
+        return Ok((LinkOpen::Again { url }, false));
     }
-    conn.prepare_cached("UPDATE links SET opened_at = ?2 WHERE token = ?1")?
-        .execute(params![token, micros(now)])?;
-    Ok(LinkOpen::First {
-        url,
-        message_id,
-        run_id,
-    })
+    Ok((
+        LinkOpen::First {
+            url,
+            message_id,
+            run_id,
+        },
+        true,
+    ))
 }
