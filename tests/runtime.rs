@@ -217,6 +217,42 @@ async fn a_reply_during_a_run_refreshes_the_window_but_starts_no_second_run() {
 }
 
 #[tokio::test]
+async fn an_sms_reply_during_a_run_neither_refreshes_the_window_nor_says_so() {
+    let mut engine = engine_for("sms_trigger_window_check.kflow");
+    let opened = t0() - Duration::hours(1);
+    let mut ana = engine.contact("ana").cloned().expect("ana");
+    ana.last_whatsapp_inbound = Some(opened);
+    engine.upsert_contact(ana);
+    reply(&mut engine, Channel::Sms).await;
+    assert_eq!(
+        sends(&engine),
+        [(0, "cta")],
+        "the window was open: the CTA waits"
+    );
+    at(&mut engine, Duration::minutes(5)).await;
+    reply(&mut engine, Channel::Sms).await;
+    assert_eq!(engine.stats().started, 1);
+    assert_eq!(
+        engine.contact("ana").and_then(|c| c.last_whatsapp_inbound),
+        Some(opened),
+        "an SMS is not a WhatsApp message"
+    );
+    let reasons: Vec<String> = engine
+        .host()
+        .trace()
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::Ignored { event, reason } if event == "reply on sms" => Some(reason),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        ["a run of this workflow is already in progress for this contact"]
+    );
+}
+
+#[tokio::test]
 async fn window_closed_after_a_day_sends_the_template() {
     let mut engine = engine_for("window_closed_template.kflow");
     engine.set_custom_value("clinic_phone", "+1 555 0100");

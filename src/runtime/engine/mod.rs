@@ -262,7 +262,12 @@ impl<H: Host> Engine<H> {
                 } else {
                     self.trace_run(run_id, None, || TraceKind::Ignored {
                         event: format!("reply on {}", channel.as_str()),
-                        reason: "a run of this workflow is already in progress for this contact (the reply still refreshes the window)".into(),
+                        reason: if channel == Channel::Whatsapp {
+                            "a run of this workflow is already in progress for this contact (the reply still refreshes the window)".into()
+                        } else {
+                            // Only a WhatsApp message opens the customer service window.
+                            "a run of this workflow is already in progress for this contact".into()
+                        },
                     });
                 }
                 continue;
