@@ -253,6 +253,48 @@ async fn an_sms_reply_during_a_run_neither_refreshes_the_window_nor_says_so() {
 }
 
 #[tokio::test]
+async fn a_wait_that_ends_early_stops_counting_as_a_timer() {
+    let mut engine = engine_for("booking_cta.kflow");
+    for i in 0..600 {
+        let id = format!("c{i}");
+        let mut contact = Contact::new(id.as_str());
+        contact.phone = Some(format!("+1555123{i:04}"));
+        engine.upsert_contact(contact);
+        engine
+            .handle(Event::Reply {
+                contact: id,
+                channel: Channel::Whatsapp,
+            })
+            .await;
+    }
+    assert_eq!(engine.stats().timers, 600, "every CTA waits with a timeout");
+    let ids: Vec<String> = engine
+        .host()
+        .sent()
+        .iter()
+        .filter_map(|s| match &s.result {
+            SendResult::Accepted { message_id } => Some(message_id.clone()),
+            SendResult::Failed { .. } => None,
+        })
+        .collect();
+    assert_eq!(ids.len(), 600);
+    for message_id in ids.iter().step_by(2) {
+        engine
+            .handle(Event::LinkOpened {
+                message_id: message_id.clone(),
+            })
+            .await;
+    }
+    let stats = engine.stats();
+    assert_eq!(stats.timers, 300, "the 300 opened CTAs wait no more");
+    assert_eq!(stats.active, 300);
+    // The rest time out as before, and then nothing is left.
+    at(&mut engine, Duration::minutes(31)).await;
+    assert_eq!(engine.stats().timers, 0);
+    assert_eq!(engine.stats().active, 0);
+}
+
+#[tokio::test]
 async fn window_closed_after_a_day_sends_the_template() {
     let mut engine = engine_for("window_closed_template.kflow");
     engine.set_custom_value("clinic_phone", "+1 555 0100");

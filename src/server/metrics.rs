@@ -24,7 +24,7 @@ pub(super) struct Metrics {
     pub runs_active: AtomicU64,
     /// Runs started.
     pub runs_started: AtomicU64,
-    /// Timers queued (gauge).
+    /// Runs waiting with a deadline (gauge).
     pub timers: AtomicU64,
     /// Inbox events waiting (gauge).
     pub inbox_pending: AtomicU64,
@@ -94,7 +94,12 @@ impl Metrics {
                 "Runs in progress",
                 &self.runs_active,
             ),
-            ("kflow_timers", "gauge", "Timers queued", &self.timers),
+            (
+                "kflow_timers",
+                "gauge",
+                "Runs waiting with a deadline",
+                &self.timers,
+            ),
             (
                 "kflow_inbox_pending",
                 "gauge",

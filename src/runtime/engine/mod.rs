@@ -35,6 +35,10 @@ use load::{Loaded, validate};
 use persist::Journal;
 use timers::{Timer, Timers};
 
+/// Below this many queued timers, stale entries are left to be dropped as
+/// they surface: compacting a small queue saves nothing.
+const COMPACT_AT: usize = 1024;
+
 pub use load::LoadError;
 pub use persist::{Changes, RestoreProblem, RunRecord};
 
@@ -109,7 +113,7 @@ pub struct Stats {
     pub ended: u64,
     /// Runs in progress (all of them waiting, between calls).
     pub active: usize,
-    /// Timers queued (including stale ones not yet dropped).
+    /// Runs waiting with a deadline (a timer, a CTA timeout, a reply timeout).
     pub timers: usize,
 }
 
@@ -124,6 +128,11 @@ pub struct Engine<H> {
     active: IdMap<(u32, u32), u64>,
     by_message: HashMap<String, u64>,
     timers: Timers,
+    /// Runs waiting with a deadline: the live entries of `timers`. A run
+    /// that stops waiting early leaves a stale entry behind; when stale
+    /// entries outnumber live ones the queue is compacted, so memory follows
+    /// the waiting runs, not every wait ever started.
+    deadlines: usize,
     next_run: u64,
     next_seq: u64,
     stats: Stats,
@@ -154,6 +163,7 @@ impl<H: Host> Engine<H> {
             active: IdMap::default(),
             by_message: HashMap::new(),
             timers: Timers::default(),
+            deadlines: 0,
             next_run: 1,
             next_seq: 0,
             stats: Stats::default(),
@@ -206,7 +216,7 @@ impl<H: Host> Engine<H> {
     pub fn stats(&self) -> Stats {
         Stats {
             active: self.runs.len(),
-            timers: self.timers.len(),
+            timers: self.deadlines,
             ..self.stats
         }
     }
@@ -333,6 +343,21 @@ impl<H: Host> Engine<H> {
         }
     }
 
+    /// Notes that a run stopped waiting for its deadline before it fell due,
+    /// leaving its entry in the queue, and compacts the queue when such
+    /// entries outnumber the live ones (amortised O(1) per cancellation).
+    fn deadline_cancelled(&mut self) {
+        self.deadlines = self.deadlines.saturating_sub(1);
+        let queued = self.timers.len();
+        if queued > COMPACT_AT && queued > 2 * self.deadlines {
+            let runs = &self.runs;
+            self.timers.retain(|t| {
+                runs.get(&t.run)
+                    .is_some_and(|r| r.generation == t.generation && r.due_micros.is_some())
+            });
+        }
+    }
+
     /// When the next timer falls due (stale timers are dropped first).
     pub fn next_due(&mut self) -> Option<DateTime<Utc>> {
         while let Some(Reverse(t)) = self.timers.peek() {
@@ -374,6 +399,13 @@ impl<H: Host> Engine<H> {
                 Wait::Reply { .. } => Outcome::Timeout,
             };
             fired += 1;
+            // This timer has left the queue: resuming must not count it as
+            // one left behind.
+            if let Some(run) = self.runs.get_mut(&t.run)
+                && run.due_micros.take().is_some()
+            {
+                self.deadlines = self.deadlines.saturating_sub(1);
+            }
             self.resume(t.run, outcome).await;
         }
         fired
@@ -419,5 +451,57 @@ impl<H: Host> Engine<H> {
             let event = self.trace_event(run_id, run, node, kind());
             self.host.trace(event);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::{SimHost, VirtualClock};
+
+    const CARD: &str = r#"on reply whatsapp < cta < header text "Hi" body "Pick a slot" url "https://www.example.com/book" button "Book now" > on link opened < tag "clicked" > on timeout 30m < tag "late" > >"#;
+
+    #[tokio::test]
+    async fn stale_timers_do_not_outnumber_live_ones() {
+        let source = crate::SourceFile::new("card.kflow", CARD).expect("small");
+        let program = crate::compile(&source).expect("compiles");
+        let start = DateTime::<Utc>::UNIX_EPOCH;
+        let mut engine = Engine::new(SimHost::new(VirtualClock::new(start)));
+        engine.load(program).expect("valid IR");
+        let runs = 3 * COMPACT_AT;
+        for i in 0..runs {
+            let mut contact = Contact::new(format!("c{i}"));
+            contact.phone = Some(format!("+1555{i:07}"));
+            engine.upsert_contact(contact);
+            engine
+                .handle(Event::Reply {
+                    contact: format!("c{i}"),
+                    channel: Channel::Whatsapp,
+                })
+                .await;
+        }
+        assert_eq!(engine.timers.len(), runs);
+        let ids: Vec<String> = engine.by_message.keys().cloned().collect();
+        let keep = 10;
+        for message_id in &ids[keep..] {
+            engine
+                .handle(Event::LinkOpened {
+                    message_id: message_id.clone(),
+                })
+                .await;
+        }
+        assert_eq!(engine.stats().timers, keep);
+        assert!(
+            engine.timers.len() <= COMPACT_AT + 1,
+            "{} entries queued for {keep} live timers",
+            engine.timers.len()
+        );
+        // What is left still fires, in time.
+        let clock = engine.host().clock().clone();
+        engine
+            .advance(&clock, start + chrono::Duration::minutes(31))
+            .await;
+        assert_eq!(engine.stats().active, 0);
+        assert_eq!(engine.stats().timers, 0);
     }
 }

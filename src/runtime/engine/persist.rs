@@ -165,6 +165,7 @@ impl<H: Host> Engine<H> {
                 self.by_message.insert(message_id.clone(), record.id);
             }
             if let Some(due) = due_micros {
+                self.deadlines += 1;
                 self.timers.push(Reverse(Timer {
                     due_micros: due,
                     seq: self.next_seq,

@@ -19,8 +19,11 @@ impl<H: Host> Engine<H> {
             return;
         };
         run.wait = Wait::Nothing;
-        run.due_micros = None;
+        let cancelled = run.due_micros.take().is_some();
         let node = run.node;
+        if cancelled {
+            self.deadline_cancelled();
+        }
         self.touch_run(run_id);
         self.trace_run(run_id, Some(node), || TraceKind::Outcome { outcome });
         if self.follow(run_id, outcome) {
@@ -56,6 +59,9 @@ impl<H: Host> Engine<H> {
                 j.ended.push(run_id);
             }
             self.active.remove(&(run.workflow, run.contact));
+            if run.due_micros.is_some() {
+                self.deadline_cancelled();
+            }
             if let Wait::Cta { message_id } = &run.wait {
                 self.by_message.remove(message_id);
             }
@@ -119,7 +125,9 @@ impl<H: Host> Engine<H> {
         };
         run.generation = run.generation.wrapping_add(1);
         run.wait = wait;
-        run.due_micros = Some(due.timestamp_micros());
+        if run.due_micros.replace(due.timestamp_micros()).is_none() {
+            self.deadlines += 1;
+        }
         let timer = Timer {
             due_micros: due.timestamp_micros(),
             seq: self.next_seq,

@@ -84,6 +84,14 @@ impl Timers {
         }
     }
 
+    /// Keeps only the timers `keep` says are live, in their order.
+    pub(super) fn retain(&mut self, mut keep: impl FnMut(&Timer) -> bool) {
+        for (_, queue) in &mut self.lanes {
+            queue.retain(|Reverse(t)| keep(t));
+        }
+        self.heap.retain(|Reverse(t)| keep(t));
+    }
+
     pub(super) fn len(&self) -> usize {
         self.heap.len() + self.lanes.iter().map(|(_, q)| q.len()).sum::<usize>()
     }
