@@ -507,3 +507,31 @@ fn metric(page: &str, name: &str) -> u64 {
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
         .unwrap_or_else(|| panic!("no {name} in {page}"))
 }
+
+/// A body over `max_body_bytes` gets its documented 413, read by the client,
+/// not a connection reset while it is still sending; and the service goes on.
+#[tokio::test]
+async fn an_oversized_webhook_gets_its_413() {
+    let providers = providers().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let service = start(&providers, dir.path());
+    let http = client();
+    for size in [10 * 1024 * 1024, 4 * 1024 * 1024] {
+        let body = vec![b'x'; size];
+        let status = http
+            .post(format!("{}/webhooks/whatsapp", service.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .map_err(|e| format!("{e:?}"));
+        assert_eq!(status, Ok(413), "a {size}-byte body");
+    }
+    let health = http
+        .get(format!("{}/healthz", service.base))
+        .send()
+        .await
+        .expect("still serving");
+    assert_eq!(health.status(), 200);
+}

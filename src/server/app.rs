@@ -75,6 +75,10 @@ pub(super) fn router(state: Arc<AppState>, max_body: usize) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(
+            max_body,
+            super::body_limit::limit,
+        ))
         .with_state(state)
 }
 

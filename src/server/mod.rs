@@ -8,6 +8,7 @@
 //! `docs/serve.md` documents configuration, endpoints and guarantees.
 
 mod app;
+mod body_limit;
 mod clock;
 pub mod config;
 mod host;
