@@ -397,10 +397,7 @@ mod output_paths {
         fs::write(&log, "previous\n").expect("written");
         let link = dir.join("stdout");
         symlink("/dev/stdout", &link).expect("symlink");
-        let appending = OpenOptions::new()
-            .append(true)
-            .open(&log)
-            .expect("opened");
+        let appending = OpenOptions::new().append(true).open(&log).expect("opened");
         let output = kflowc(&["build", CARD, "-o", utf8(&link)])
             .stdout(appending)
             .output()
@@ -479,7 +476,9 @@ mod output_paths {
             .expect("the reader finished")
             .expect("the FIFO was readable");
         assert_eq!(text, card_json());
-        let kind = fs::symlink_metadata(&fifo).expect("still there").file_type();
+        let kind = fs::symlink_metadata(&fifo)
+            .expect("still there")
+            .file_type();
         assert!(kind.is_fifo(), "{kind:?}");
         assert_eq!(listing(&dir), ["out.fifo"]);
     }
