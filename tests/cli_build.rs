@@ -315,3 +315,230 @@ fn every_example_builds() {
     }
     assert!(built > 0);
 }
+
+/// `-o` paths that are not plain files: standard output, devices, FIFOs and
+/// symbolic links (issue 9: renaming over `/dev/stdout` replaced it).
+///
+/// The tests that name `/dev/stdout` and `/dev/null` themselves first run the
+/// binary on a scratch link to the same device: a binary that still renames
+/// over its output path then replaces only that link, and the test fails
+/// before the real device is touched. Should the device still be replaced (it
+/// can only be as root), the test puts it back before failing.
+#[cfg(unix)]
+mod output_paths {
+    use super::*;
+    use std::fs::{self, File, OpenOptions};
+    use std::io::Read as _;
+    use std::os::unix::fs::{FileTypeExt as _, symlink};
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    /// How long a FIFO test waits for either end before it fails.
+    const PATIENCE: Duration = Duration::from_secs(20);
+
+    /// The exact text `kflowc build CARD` writes.
+    fn card_json() -> String {
+        serde_json::to_string_pretty(&compiled(CARD)).expect("serializes") + "\n"
+    }
+
+    fn utf8(path: &Path) -> &str {
+        path.to_str().expect("UTF-8 path")
+    }
+
+    fn is_symlink(path: &Path) -> bool {
+        fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+    }
+
+    /// Runs `kflowc build CARD -o <a scratch link to device>` and checks
+    /// that the link survived: the canary for the tests that write the device
+    /// itself.
+    fn canary(name: &str, device: &str) -> Output {
+        let dir = scratch(name);
+        let link = dir.join("link");
+        symlink(device, &link).expect("symlink");
+        let output = run(&["build", CARD, "-o", utf8(&link)]);
+        assert!(
+            is_symlink(&link),
+            "kflowc replaced a link to {device} with a file; not trying {device} itself"
+        );
+        assert_eq!(listing(&dir), ["link"], "a temporary file was left behind");
+        output
+    }
+
+    #[test]
+    fn dev_stdout_is_standard_output() {
+        // Through a link to it (the path a shell script might pass on)...
+        let output = canary("dev_stdout", "/dev/stdout");
+        assert_eq!(code(&output), 0, "{}", stderr(&output));
+        assert_eq!(stdout(&output), card_json());
+
+        // ...and by its own name.
+        let before = fs::symlink_metadata("/dev/stdout").expect("/dev/stdout exists");
+        let output = run(&["build", CARD, "-o", "/dev/stdout"]);
+        let after = fs::symlink_metadata("/dev/stdout").expect("/dev/stdout exists");
+        if before.file_type().is_symlink() && after.file_type().is_file() {
+            let _ = fs::remove_file("/dev/stdout");
+            let _ = symlink("/proc/self/fd/1", "/dev/stdout");
+            panic!("kflowc replaced /dev/stdout with a regular file (now restored)");
+        }
+        assert_eq!(after.file_type(), before.file_type());
+        assert_eq!(code(&output), 0, "{}", stderr(&output));
+        assert_eq!(stdout(&output), card_json());
+        assert_eq!(stderr(&output), "");
+    }
+
+    #[test]
+    fn dev_stdout_appends_where_the_shell_said() {
+        // `kflowc build CARD -o /dev/stdout >> log`: opening /dev/stdout anew
+        // would start at offset 0 and overwrite "previous"; replacing it
+        // atomically would drop it.
+        let dir = scratch("append");
+        let log = dir.join("log");
+        fs::write(&log, "previous\n").expect("written");
+        let link = dir.join("stdout");
+        symlink("/dev/stdout", &link).expect("symlink");
+        let appending = OpenOptions::new().append(true).open(&log).expect("opened");
+        let output = kflowc(&["build", CARD, "-o", utf8(&link)])
+            .stdout(appending)
+            .output()
+            .expect("kflowc runs");
+        assert_eq!(code(&output), 0, "{}", stderr(&output));
+        assert!(is_symlink(&link));
+        assert_eq!(
+            fs::read_to_string(&log).expect("readable"),
+            format!("previous\n{}", card_json())
+        );
+        assert_eq!(listing(&dir), ["log", "stdout"]);
+    }
+
+    #[test]
+    fn dev_null_stays_a_device() {
+        let output = canary("dev_null", "/dev/null");
+        assert_eq!(code(&output), 0, "{}", stderr(&output));
+        assert_eq!(stdout(&output), "");
+
+        let output = run(&["build", CARD, "-o", "/dev/null"]);
+        let after = fs::symlink_metadata("/dev/null").expect("/dev/null exists");
+        if after.file_type().is_file() {
+            let _ = fs::remove_file("/dev/null");
+            let _ = Command::new("mknod")
+                .args(["-m", "666", "/dev/null", "c", "1", "3"])
+                .status();
+            panic!("kflowc replaced /dev/null with a regular file (restore attempted)");
+        }
+        assert!(after.file_type().is_char_device());
+        assert_eq!(code(&output), 0, "{}", stderr(&output));
+        assert_eq!(stdout(&output), "");
+        assert_eq!(stderr(&output), "");
+    }
+
+    #[test]
+    fn a_fifo_is_written_not_replaced() {
+        let dir = scratch("fifo");
+        let fifo = dir.join("out.fifo");
+        let made = Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+
+        // The reader: opening a FIFO waits for a writer, so it gets a thread.
+        let (sender, received) = mpsc::channel();
+        let path = fifo.clone();
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let read = File::open(&path).and_then(|mut f| f.read_to_string(&mut text));
+            let _ = sender.send(read.map(|_| text));
+        });
+        let mut child = kflowc(&["build", CARD, "-o", utf8(&fifo)])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kflowc runs");
+
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("waitable") {
+                break status;
+            }
+            if start.elapsed() > PATIENCE {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("kflowc did not finish writing the FIFO in {PATIENCE:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let output = child.wait_with_output().expect("kflowc finished");
+        assert_eq!(status.code(), Some(0), "{}", stderr(&output));
+        assert_eq!(stdout(&output), "");
+        let text = received
+            .recv_timeout(PATIENCE)
+            .expect("the reader finished")
+            .expect("the FIFO was readable");
+        assert_eq!(text, card_json());
+        let kind = fs::symlink_metadata(&fifo)
+            .expect("still there")
+            .file_type();
+        assert!(kind.is_fifo(), "{kind:?}");
+        assert_eq!(listing(&dir), ["out.fifo"]);
+    }
+
+    #[test]
+    fn a_link_to_a_file_keeps_pointing_at_the_new_content() {
+        let dir = scratch("link");
+        let real_dir = dir.join("real");
+        let link_dir = dir.join("links");
+        fs::create_dir_all(&real_dir).expect("created");
+        fs::create_dir_all(&link_dir).expect("created");
+        fs::write(real_dir.join("card.json"), "old").expect("written");
+        let link = link_dir.join("card.json");
+        symlink("../real/card.json", &link).expect("symlink");
+
+        let output = run(&["build", CARD, "-o", utf8(&link)]);
+        assert_eq!(code(&output), 0, "{}", stderr(&output));
+        assert_eq!(stdout(&output), "");
+        assert!(is_symlink(&link), "the link was replaced");
+        assert_eq!(
+            fs::read_link(&link).expect("a link"),
+            Path::new("../real/card.json")
+        );
+        assert_eq!(
+            fs::read_to_string(real_dir.join("card.json")).expect("readable"),
+            card_json()
+        );
+        // The temporary file was made (and renamed) next to the real file.
+        assert_eq!(listing(&real_dir), ["card.json"]);
+        assert_eq!(listing(&link_dir), ["card.json"]);
+    }
+
+    #[test]
+    fn a_link_to_nothing_gets_its_file_created() {
+        let dir = scratch("dangling");
+        let link = dir.join("card.json");
+        symlink("built.json", &link).expect("symlink");
+        let output = run(&["build", CARD, "-o", utf8(&link)]);
+        assert_eq!(code(&output), 0, "{}", stderr(&output));
+        assert!(is_symlink(&link), "the link was replaced");
+        assert_eq!(
+            fs::read_to_string(dir.join("built.json")).expect("created"),
+            card_json()
+        );
+        assert_eq!(listing(&dir), ["built.json", "card.json"]);
+    }
+
+    #[test]
+    fn a_directory_is_refused_untouched() {
+        let dir = scratch("directory");
+        let out = dir.join("out");
+        fs::create_dir(&out).expect("created");
+        let output = run(&["build", CARD, "-o", utf8(&out)]);
+        assert_eq!(code(&output), 2);
+        assert!(
+            stderr(&output).starts_with("error: cannot write "),
+            "{}",
+            stderr(&output)
+        );
+        assert!(listing(&out).is_empty());
+        assert_eq!(listing(&dir), ["out"]);
+    }
+}

@@ -4,10 +4,14 @@
 //! stdout carries the IR. A file with errors is not compiled and nothing is
 //! written (an existing output file is left as it was); warnings are shown
 //! and do not stop the build. The JSON is `kflow::ir::Program` as serde
-//! writes it, pretty-printed (`docs/ir.md`).
+//! writes it, pretty-printed (`docs/ir.md`). How `-o PATH` is written
+//! depends on what PATH is (a regular file atomically, a FIFO or device such
+//! as `/dev/stdout` in place): see [`output`].
 
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write as _};
+mod output;
+
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use kflow::diag::Diagnostic;
@@ -120,7 +124,8 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 enum Destination {
     /// Standard output (no `-o`, or `-o -`).
     Stdout,
-    /// A file, replaced atomically.
+    /// A path: a regular file is replaced atomically, a FIFO or a device is
+    /// written in place ([`output`] says which and why).
     File(PathBuf),
 }
 
@@ -152,54 +157,10 @@ impl Destination {
 
     fn write(&self, bytes: &[u8]) -> io::Result<()> {
         match self {
-            Destination::Stdout => {
-                let mut out = io::stdout().lock();
-                out.write_all(bytes)?;
-                out.flush()
-            }
-            Destination::File(path) => write_atomically(path, bytes),
+            Destination::Stdout => output::write_stdout(bytes),
+            Destination::File(path) => output::write_to_path(path, bytes),
         }
     }
-}
-
-/// Replaces `path` with `bytes` so that readers see the old file or the whole
-/// new one, never a part: the bytes go to a new temporary file in the same
-/// directory, which is synced and then renamed over `path`. On failure the
-/// temporary file is removed and `path` is untouched.
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let name = path.file_name().ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the output path does not name a file",
-        )
-    })?;
-    let pid = std::process::id();
-    let mut attempt = 0u32;
-    let (temp, mut file) = loop {
-        let temp = dir.join(format!(".{}.{pid}.{attempt}.tmp", name.to_string_lossy()));
-        match OpenOptions::new().write(true).create_new(true).open(&temp) {
-            Ok(file) => break (temp, file),
-            Err(error) if error.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => {
-                attempt += 1;
-            }
-            Err(error) => return Err(error),
-        }
-    };
-    let written = file
-        .write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .and_then(|()| {
-            drop(file);
-            fs::rename(&temp, path)
-        });
-    if written.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    written
 }
 
 #[cfg(test)]
