@@ -79,8 +79,10 @@ pub(crate) struct BuildArgs {
     pub(crate) file: PathBuf,
 
     /// Write the IR to this file instead of standard output (`-` is standard
-    /// output). The file is replaced atomically: written next to it under a
-    /// temporary name, then renamed.
+    /// output). A regular file (or a new name) is replaced atomically: written
+    /// next to it under a temporary name, then renamed; a link to one
+    /// replaces its target. Anything else (a FIFO, `/dev/stdout`, a device)
+    /// is written in place.
     #[arg(short, long, value_name = "OUT.json")]
     pub(crate) output: Option<PathBuf>,
 
