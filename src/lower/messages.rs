@@ -1,0 +1,153 @@
+//! Lowering messages: a `cta` (which waits when claimed) and the fire-and-go
+//! sends (template, SMS, email), each read from its checked fields.
+
+use super::{Fragment, Lowerer, internal, text};
+use crate::check::claim::Claim;
+use crate::diag::Diagnostic;
+use crate::ir::{self, Op, Outcome, Text};
+use crate::source::Span;
+use crate::syntax::ast::{self, FieldValue};
+
+impl Lowerer {
+    pub(super) fn cta(
+        &mut self,
+        cta: &ast::Cta,
+        span: Span,
+        tail: Option<Claim>,
+    ) -> Result<Fragment, Diagnostic> {
+        let fields = &cta.fields.fields;
+        let header = fields
+            .iter()
+            .find(|f| f.name.node == "header")
+            .and_then(|f| match &f.value {
+                FieldValue::Word(kind, Some(t)) => {
+                    let t = text(t);
+                    match kind.node.as_str() {
+                        "text" => Some(ir::Header::Text { text: t }),
+                        "image" => Some(ir::Header::Image { link: t }),
+                        "video" => Some(ir::Header::Video { link: t }),
+                        "document" => Some(ir::Header::Document { link: t }),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            })
+            .ok_or_else(|| internal(span, "a cta without a valid header"))?;
+        let message = ir::CtaMessage {
+            name: cta.name.as_ref().map(ast::Text::display),
+            from: field_literal(fields, "from"),
+            header,
+            body: field_text(fields, "body")
+                .ok_or_else(|| internal(span, "a cta without a body"))?,
+            footer: field_text(fields, "footer"),
+            display_text: field_text(fields, "button")
+                .ok_or_else(|| internal(span, "a cta without a button"))?,
+            url: field_text(fields, "url").ok_or_else(|| internal(span, "a cta without a url"))?,
+        };
+        let field_timeout = fields
+            .iter()
+            .find(|f| f.name.node == "timeout")
+            .and_then(|f| match &f.value {
+                FieldValue::Duration(d) => Some(d.seconds),
+                _ => None,
+            });
+        let timeout_seconds = tail
+            .and_then(|c| c.timeout.map(|d| d.seconds))
+            .or(field_timeout)
+            .ok_or_else(|| internal(span, "a cta without a timeout"))?;
+        let waits = tail.is_some();
+        let op = Op::SendCta {
+            message,
+            timeout_seconds,
+            waits,
+        };
+        Ok(if waits {
+            self.single(
+                op,
+                span,
+                &[Outcome::Opened, Outcome::NotDelivered, Outcome::Timeout],
+            )
+        } else {
+            self.single(op, span, &[Outcome::Done])
+        })
+    }
+}
+
+/// A `template` statement's send.
+pub(super) fn template(t: &ast::Template, span: Span) -> Result<Op, Diagnostic> {
+    let fields = &t.fields.fields;
+    let language = field_literal(fields, "language")
+        .ok_or_else(|| internal(span, "a template without a language"))?;
+    let category = fields
+        .iter()
+        .find(|f| f.name.node == "category")
+        .and_then(|f| match &f.value {
+            FieldValue::Word(w, None) => Some(w.node.clone()),
+            _ => None,
+        })
+        .ok_or_else(|| internal(span, "a template without a category"))?;
+    let params = fields
+        .iter()
+        .filter(|f| f.name.node == "param")
+        .filter_map(|f| match &f.value {
+            FieldValue::Text(t) => Some(text(t)),
+            _ => None,
+        })
+        .collect();
+    let name = t
+        .name
+        .as_literal()
+        .ok_or_else(|| internal(span, "a template name with variables"))?;
+    Ok(Op::SendTemplate {
+        name,
+        language,
+        category,
+        params,
+    })
+}
+
+/// An `sms` statement's send: the short form is its body alone.
+pub(super) fn sms(sms: &ast::Sms, span: Span) -> Result<Op, Diagnostic> {
+    let (body, from) = match sms {
+        ast::Sms::Text(t) => (text(t), None),
+        ast::Sms::Fields(f) => (
+            field_text(&f.fields, "body").ok_or_else(|| internal(span, "an sms without a body"))?,
+            field_literal(&f.fields, "from"),
+        ),
+    };
+    Ok(Op::SendSms { body, from })
+}
+
+/// An `email` statement's send.
+pub(super) fn email(f: &ast::Fields, span: Span) -> Result<Op, Diagnostic> {
+    let subject = field_text(&f.fields, "subject")
+        .ok_or_else(|| internal(span, "an email without a subject"))?;
+    let body =
+        field_text(&f.fields, "body").ok_or_else(|| internal(span, "an email without a body"))?;
+    let from = field_literal(&f.fields, "from");
+    Ok(Op::SendEmail {
+        subject,
+        body,
+        from,
+    })
+}
+
+fn field_text(fields: &[ast::Field], name: &str) -> Option<Text> {
+    fields
+        .iter()
+        .find(|f| f.name.node == name)
+        .and_then(|f| match &f.value {
+            FieldValue::Text(t) => Some(text(t)),
+            _ => None,
+        })
+}
+
+fn field_literal(fields: &[ast::Field], name: &str) -> Option<String> {
+    fields
+        .iter()
+        .find(|f| f.name.node == name)
+        .and_then(|f| match &f.value {
+            FieldValue::Text(t) => t.as_literal(),
+            _ => None,
+        })
+}
