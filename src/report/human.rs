@@ -19,6 +19,13 @@
 //! - A label on a line longer than [`MAX_SNIPPET_LINE`] bytes is not drawn
 //!   under its line (miette would print the whole line in every report, and
 //!   panics past 65 535 columns); the report names the position instead.
+//!
+//! miette reads the lines around a label through [`SourceCode::read_span`],
+//! and the implementation it has for text counts lines from the file's first
+//! byte each time: drawing every diagnostic of a large file would cost
+//! (diagnostics x file size). [`Shown`] hands miette only the lines it will
+//! show, found with a line index, and moves the offsets and line numbers it
+//! answers back to the whole file's, so each report costs what its lines do.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -233,6 +240,9 @@ struct Shown {
     name: String,
     text: Arc<str>,
     index: LineIndex,
+    /// The offset of each line's first byte in `text` (`index` keeps its
+    /// own, privately), to find the lines around a span without scanning.
+    starts: Vec<u32>,
     /// For each replaced character: its offset in the file, its length in
     /// the file, and the total growth of the text up to and including it.
     moves: Vec<(u32, u32, i64)>,
@@ -256,9 +266,13 @@ impl Shown {
                 (Arc::from(cleaned), moves)
             }
         };
+        let starts = std::iter::once(0)
+            .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| (i + 1) as u32))
+            .collect();
         Shown {
             name: clean(file.name()).into_owned(),
             index: LineIndex::new(&text),
+            starts,
             text,
             moves,
         }
@@ -295,17 +309,78 @@ impl Shown {
         self.index.line_col(&self.text, offset)
     }
 
+    /// The 0-based line an offset of the shown text is on (an offset past the
+    /// end is on the last line).
+    fn line_of(&self, offset: usize) -> usize {
+        let offset = u32::try_from(offset).unwrap_or(u32::MAX);
+        self.starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1)
+    }
+
+    /// Where a 0-based line starts, or the text's end for a line past the last.
+    fn line_start(&self, line: usize) -> usize {
+        self.starts
+            .get(line)
+            .map_or(self.text.len(), |&s| s as usize)
+    }
+
     /// True when the lines a span (of the shown text) starts and ends on are
     /// short enough to draw.
     fn drawable(&self, span: Span) -> bool {
-        let bytes = self.text.as_bytes();
         let short = |offset: u32| {
-            let offset = (offset as usize).min(bytes.len());
-            let start = memchr::memrchr(b'\n', &bytes[..offset]).map_or(0, |i| i + 1);
-            let end = memchr::memchr(b'\n', &bytes[offset..]).map_or(bytes.len(), |i| offset + i);
+            let line = self.line_of(offset as usize);
+            let start = self.line_start(line);
+            // The line's end, before its `\n`.
+            let end = self
+                .starts
+                .get(line + 1)
+                .map_or(self.text.len(), |&s| s as usize - 1);
             end - start <= MAX_SNIPPET_LINE
         };
         short(span.start) && short(span.end)
+    }
+
+    /// What `str`'s [`SourceCode`] answers for `span` with context lines,
+    /// computed on the lines around the span only.
+    ///
+    /// miette's reader walks the text from its start: it keeps the starts of
+    /// the last `before` lines ended before the span's start, counts every
+    /// line end it passes, and stops `after` line ends past the span's end.
+    /// Given a slice that starts at a line start at least `before` lines
+    /// before the span's first line, and ends (at a line start) two lines
+    /// past where it stops, or at the text's end, it walks the same bytes
+    /// from the slice's start and stops at the same place; only the line
+    /// numbers and the count of line ends miss the lines before the slice,
+    /// which the index knows. (Line ends are `\n` and `\r\n` alike here: a
+    /// lone `\r`, which miette also counts, has been replaced in the shown
+    /// text, so miette and the index count the same lines.)
+    fn read_window(
+        &self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<MietteSpanContents<'_>, MietteError> {
+        let start = span.offset();
+        let end = start.saturating_add(span.len());
+        let first_line = self.line_of(start).saturating_sub(before);
+        let last_line = self.line_of(end).saturating_add(after).saturating_add(3);
+        let from = self.line_start(first_line);
+        let to = self.line_start(last_line);
+        let window = &self.text.as_bytes()[from..to];
+        let inner = window.read_span(
+            &SourceSpan::new((start - from).into(), span.len()),
+            before,
+            after,
+        )?;
+        Ok(MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            SourceSpan::new((inner.span().offset() + from).into(), inner.span().len()),
+            inner.line() + first_line,
+            inner.column(),
+            inner.line_count() + first_line,
+        ))
     }
 }
 
@@ -375,7 +450,8 @@ impl miette::Diagnostic for Adapted<'_> {
 
 /// miette asks for a span with no context lines only to print the header's
 /// `line:column`; those are answered from [`LineIndex`], so they match the
-/// other report formats.
+/// other report formats. Spans with context lines are read from a window of
+/// the text around them ([`Shown::read_window`]).
 impl SourceCode for Shown {
     fn read_span<'a>(
         &'a self,
@@ -399,17 +475,11 @@ impl SourceCode for Shown {
                 data.iter().filter(|&&b| b == b'\n').count(),
             )));
         }
-        let inner = self
-            .text
-            .read_span(span, context_lines_before, context_lines_after)?;
-        Ok(Box::new(MietteSpanContents::new_named(
-            self.name.clone(),
-            inner.data(),
-            *inner.span(),
-            inner.line(),
-            inner.column(),
-            inner.line_count(),
-        )))
+        Ok(Box::new(self.read_window(
+            span,
+            context_lines_before,
+            context_lines_after,
+        )?))
     }
 }
 
