@@ -125,6 +125,12 @@ impl<'a> Renderer<'a> {
 
     /// One diagnostic's report, ending in a newline.
     pub fn render(&self, diagnostic: &Diagnostic) -> String {
+        self.draw(diagnostic, &self.source)
+    }
+
+    /// [`render`](Self::render) with miette reading the lines it shows from
+    /// `source` (the tests compare [`Shown`]'s windows with the whole text).
+    fn draw(&self, diagnostic: &Diagnostic, source: &dyn SourceCode) -> String {
         let labels: Vec<Span> = diagnostic
             .labels
             .iter()
@@ -149,7 +155,7 @@ impl<'a> Renderer<'a> {
             report: Report::new(diagnostic, self.file),
             diagnostic,
             labels: if drawable { labels } else { Vec::new() },
-            source: &self.source,
+            source,
         };
         let mut out = String::new();
         let drawn = catch_unwind(AssertUnwindSafe(|| {
@@ -347,12 +353,15 @@ impl Shown {
     /// miette's reader walks the text from its start: it keeps the starts of
     /// the last `before` lines ended before the span's start, counts every
     /// line end it passes, and stops `after` line ends past the span's end.
-    /// Given a slice that starts at a line start at least `before` lines
-    /// before the span's first line, and ends (at a line start) two lines
-    /// past where it stops, or at the text's end, it walks the same bytes
+    /// Given a slice that starts at a line start `before + 1` lines before
+    /// the span's first line (or at the text's start), and ends (at a line
+    /// start) two lines past where it stops, or at the text's end, it walks
+    /// the same bytes
     /// from the slice's start and stops at the same place; only the line
     /// numbers and the count of line ends miss the lines before the slice,
-    /// which the index knows. (Line ends are `\n` and `\r\n` alike here: a
+    /// which the index knows. The extra line before is for an empty span:
+    /// miette takes it to end on the byte before it, which may be the line
+    /// end before the span's line. (Line ends are `\n` and `\r\n` alike here: a
     /// lone `\r`, which miette also counts, has been replaced in the shown
     /// text, so miette and the index count the same lines.)
     fn read_window(
@@ -363,7 +372,7 @@ impl Shown {
     ) -> Result<MietteSpanContents<'_>, MietteError> {
         let start = span.offset();
         let end = start.saturating_add(span.len());
-        let first_line = self.line_of(start).saturating_sub(before);
+        let first_line = self.line_of(start).saturating_sub(before + 1);
         let last_line = self.line_of(end).saturating_add(after).saturating_add(3);
         let from = self.line_start(first_line);
         let to = self.line_start(last_line);
@@ -391,7 +400,7 @@ struct Adapted<'a> {
     diagnostic: &'a Diagnostic,
     /// Label spans in the shown text, or none when they cannot be drawn.
     labels: Vec<Span>,
-    source: &'a Shown,
+    source: &'a dyn SourceCode,
 }
 
 impl fmt::Debug for Adapted<'_> {
@@ -593,6 +602,175 @@ mod tests {
             column(lines[underline - 1], "bogus"),
             column(lines[underline], "─")
         );
+    }
+
+    /// The shown text read as miette reads a whole `str`: what [`Shown`]
+    /// answered before it read windows.
+    struct Whole<'a>(&'a Shown);
+
+    impl SourceCode for Whole<'_> {
+        fn read_span<'a>(
+            &'a self,
+            span: &SourceSpan,
+            before: usize,
+            after: usize,
+        ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+            if before == 0 && after == 0 {
+                return self.0.read_span(span, 0, 0);
+            }
+            let inner = self.0.text.read_span(span, before, after)?;
+            Ok(Box::new(MietteSpanContents::new_named(
+                self.0.name.clone(),
+                inner.data(),
+                *inner.span(),
+                inner.line(),
+                inner.column(),
+                inner.line_count(),
+            )))
+        }
+    }
+
+    type Read = Option<(Vec<u8>, SourceSpan, usize, usize, usize, Option<String>)>;
+
+    fn read(source: &dyn SourceCode, span: SourceSpan, before: usize, after: usize) -> Read {
+        let c = source.read_span(&span, before, after).ok()?;
+        Some((
+            c.data().to_vec(),
+            *c.span(),
+            c.line(),
+            c.column(),
+            c.line_count(),
+            c.name().map(str::to_owned),
+        ))
+    }
+
+    /// A file of `lines` lines, some ending in `\r\n`, some empty, one
+    /// with a replaced control character; the last has no line end.
+    fn many_lines(lines: usize) -> String {
+        let mut text = String::new();
+        for i in 0..lines {
+            match i % 7 {
+                3 => {}
+                5 => text.push_str(&format!("on reply sms < sms \"r\u{1b}{i}\" >")),
+                _ => text.push_str(&format!("on reply sms < sms \"line {i}\" bogus{i} >")),
+            }
+            if i + 1 < lines {
+                text.push_str(if i % 4 == 1 { "\r\n" } else { "\n" });
+            }
+        }
+        text
+    }
+
+    #[test]
+    fn windows_read_what_the_whole_text_reads() {
+        let texts = [
+            String::new(),
+            "\n\n\n".to_owned(),
+            "a\nbb\n\nccc\r\ndddd\n".to_owned(),
+            "first\nsecond\r\nthird".to_owned(),
+            "x\u{1b}y\nz\r\r\n\u{85}\n".to_owned(),
+            many_lines(12),
+        ];
+        for text in texts {
+            let file = SourceFile::new("a.kflow", text.as_str()).expect("small");
+            let shown = Shown::new(&file);
+            let len = shown.text.len();
+            for start in 0..=len + 1 {
+                for end in start..=len + 2 {
+                    for (before, after) in [(1, 1), (0, 1), (1, 0), (2, 2), (3, 1)] {
+                        if before == 0 && start > len {
+                            // miette slices from the span's start then, and
+                            // panics (its renderer asks for 1 and 1).
+                            continue;
+                        }
+                        let span = SourceSpan::new(start.into(), end - start);
+                        assert_eq!(
+                            read(&shown, span, before, after),
+                            read(&Whole(&shown), span, before, after),
+                            "{text:?} {start}..{end} context {before}/{after}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn reports_from_windows_match_reports_from_the_whole_text() {
+        let text = many_lines(40);
+        let file = SourceFile::new("a.kflow", text.as_str()).expect("small");
+        let len = text.len() as u32;
+        let line = |n: usize| -> u32 {
+            text.split_inclusive('\n')
+                .take(n - 1)
+                .map(|l| l.len() as u32)
+                .sum()
+        };
+        let word =
+            |n: usize, w: &str| line(n) + text[line(n) as usize..].find(w).expect("word") as u32;
+        let at = |start: u32, end: u32| {
+            Diagnostic::new(
+                Code::SyntaxUnexpected,
+                "unexpected",
+                Span::new(start, end),
+                "here",
+            )
+        };
+        let mut diagnostics = vec![
+            // The first line, its start and all of it.
+            at(0, 2),
+            at(0, line(2)),
+            // The middle, on a `\r\n` line, an empty line, a replaced character.
+            at(word(20, "bogus"), word(20, "bogus") + 7),
+            at(line(11), line(11)),
+            at(word(27, "\u{1b}"), word(27, "\u{1b}") + 1),
+            // Labels over several lines.
+            at(word(18, "sms"), word(21, ">")),
+            at(word(2, "bogus"), word(5, "reply")),
+            // The last line, which has no line end: a word, its end, past it.
+            at(word(40, "bogus"), len),
+            at(len - 1, len),
+            at(len, len),
+            at(line(39), len),
+            // Two labels: near each other, far apart, the second before the first.
+            at(word(20, "bogus"), word(20, "bogus") + 7)
+                .with_label(Span::new(word(22, "sms"), word(22, "sms") + 3), "and here"),
+            at(word(3, "bogus"), word(3, "bogus") + 5)
+                .with_label(Span::new(word(38, "line"), word(38, "line") + 4), "far"),
+            at(word(40, "bogus"), len).with_label(Span::new(0, 2), "first"),
+        ];
+        // Every line's start and end, alone and as the end of a label from
+        // the line before.
+        for n in 1..=40 {
+            let end = if n == 40 { len } else { line(n + 1) - 1 };
+            diagnostics.push(at(line(n), end));
+            diagnostics.push(at(end, end));
+            if n > 1 {
+                diagnostics.push(at(line(n - 1) + 1, end));
+            }
+        }
+        for options in [
+            HumanOptions::PLAIN,
+            HumanOptions {
+                color: true,
+                width: 40,
+                unicode: false,
+            },
+        ] {
+            let renderer = Renderer::new(&file, options);
+            for diagnostic in &diagnostics {
+                let windowed = renderer.render(diagnostic);
+                assert_eq!(
+                    windowed,
+                    renderer.draw(diagnostic, &Whole(&renderer.source)),
+                    "{diagnostic:?}"
+                );
+                assert!(windowed.contains("a.kflow:"), "{windowed}");
+            }
+        }
+        let end = render_plain(&diagnostics[7..8], &file);
+        assert!(end.contains("[a.kflow:40:"), "{end}");
+        assert!(end.contains("40 │ on reply sms"), "{end}");
     }
 
     #[test]
