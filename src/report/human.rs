@@ -356,14 +356,14 @@ impl Shown {
     /// Given a slice that starts at a line start `before + 1` lines before
     /// the span's first line (or at the text's start), and ends (at a line
     /// start) two lines past where it stops, or at the text's end, it walks
-    /// the same bytes
-    /// from the slice's start and stops at the same place; only the line
-    /// numbers and the count of line ends miss the lines before the slice,
-    /// which the index knows. The extra line before is for an empty span:
-    /// miette takes it to end on the byte before it, which may be the line
-    /// end before the span's line. (Line ends are `\n` and `\r\n` alike here: a
-    /// lone `\r`, which miette also counts, has been replaced in the shown
-    /// text, so miette and the index count the same lines.)
+    /// the same bytes from the slice's start and stops at the same place;
+    /// only the line numbers and the count of line ends miss the lines
+    /// before the slice, which the index knows. The extra line before is for
+    /// an empty span: miette takes it to end on the byte before it, which may
+    /// be the line end before the span's line. (Line ends are `\n` and
+    /// `\r\n` alike here: a lone `\r`, which miette also counts, has been
+    /// replaced in the shown text, so miette and the index count the same
+    /// lines.)
     fn read_window(
         &self,
         span: &SourceSpan,
