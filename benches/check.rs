@@ -16,6 +16,13 @@
 //! waiting for a core on a busy machine); then criterion's numbers for
 //! `parse_and_check` and `parse`. With `KFLOW_BENCH_DUMP=PATH` it also
 //! writes the generated file there, for profiling `kflowc` on it.
+//!
+//! `human/1MiB` and `human/10MiB` draw the human report (as `kflowc check`
+//! does into a pipe) of every diagnostic of a file with an error every ten
+//! lines, about 1 500 and 15 000 of them; criterion gives the rate in
+//! diagnostics per second, which should not depend on the file's size
+//! (issue 9: it fell with it). `cargo bench --bench check -- human` runs only
+//! those.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -608,5 +615,58 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// About `target` bytes of a workflow with one syntax error every ten
+/// lines; the other lines are comments, so each error is reported alone.
+#[cfg(feature = "cli")]
+fn generate_errors(target: usize) -> String {
+    let mut out = String::with_capacity(target + 1024);
+    out.push_str("workflow \"Many errors\"\n\n");
+    let mut i = 0usize;
+    while out.len() < target {
+        out.push_str(&format!(
+            "on reply sms < sms \"Thanks, we got message {i}\" bogus{i} >\n"
+        ));
+        for k in 0..9 {
+            out.push_str(&format!(
+                "# filler line {k}, so the file is large without more diagnostics\n"
+            ));
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Human reports of every diagnostic of a 1 MiB and a 10 MiB file.
+#[cfg(feature = "cli")]
+fn bench_human(c: &mut Criterion) {
+    use kflow::report::human::{HumanOptions, render};
+    let options = HumanOptions {
+        color: false,
+        width: 100,
+        unicode: true,
+    };
+    let mut group = c.benchmark_group("human");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(10));
+    for (name, size) in [("1MiB", 1024 * 1024), ("10MiB", TARGET_BYTES)] {
+        let source = SourceFile::new("errors.kflow", generate_errors(size))
+            .expect("the bench file is far below 4 GiB");
+        let diagnostics = kflow::check_source(&source).diagnostics;
+        eprintln!(
+            "human/{name}: {} bytes, {} diagnostics",
+            source.text().len(),
+            diagnostics.len()
+        );
+        group.throughput(Throughput::Elements(diagnostics.len() as u64));
+        group.bench_function(name, |b| {
+            b.iter(|| render(black_box(&diagnostics), black_box(&source), options))
+        });
+    }
+    group.finish();
+}
+
+#[cfg(not(feature = "cli"))]
+fn bench_human(_: &mut Criterion) {}
+
+criterion_group!(benches, bench, bench_human);
 criterion_main!(benches);

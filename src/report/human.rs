@@ -19,6 +19,13 @@
 //! - A label on a line longer than [`MAX_SNIPPET_LINE`] bytes is not drawn
 //!   under its line (miette would print the whole line in every report, and
 //!   panics past 65 535 columns); the report names the position instead.
+//!
+//! miette reads the lines around a label through [`SourceCode::read_span`],
+//! and the implementation it has for text counts lines from the file's first
+//! byte each time: drawing every diagnostic of a large file would cost
+//! (diagnostics x file size). [`Shown`] hands miette only the lines it will
+//! show, found with a line index, and moves the offsets and line numbers it
+//! answers back to the whole file's, so each report costs what its lines do.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -118,6 +125,12 @@ impl<'a> Renderer<'a> {
 
     /// One diagnostic's report, ending in a newline.
     pub fn render(&self, diagnostic: &Diagnostic) -> String {
+        self.draw(diagnostic, &self.source)
+    }
+
+    /// [`render`](Self::render) with miette reading the lines it shows from
+    /// `source` (the tests compare [`Shown`]'s windows with the whole text).
+    fn draw(&self, diagnostic: &Diagnostic, source: &dyn SourceCode) -> String {
         let labels: Vec<Span> = diagnostic
             .labels
             .iter()
@@ -142,7 +155,7 @@ impl<'a> Renderer<'a> {
             report: Report::new(diagnostic, self.file),
             diagnostic,
             labels: if drawable { labels } else { Vec::new() },
-            source: &self.source,
+            source,
         };
         let mut out = String::new();
         let drawn = catch_unwind(AssertUnwindSafe(|| {
@@ -233,6 +246,9 @@ struct Shown {
     name: String,
     text: Arc<str>,
     index: LineIndex,
+    /// The offset of each line's first byte in `text` (`index` keeps its
+    /// own, privately), to find the lines around a span without scanning.
+    starts: Vec<u32>,
     /// For each replaced character: its offset in the file, its length in
     /// the file, and the total growth of the text up to and including it.
     moves: Vec<(u32, u32, i64)>,
@@ -256,9 +272,13 @@ impl Shown {
                 (Arc::from(cleaned), moves)
             }
         };
+        let starts = std::iter::once(0)
+            .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| (i + 1) as u32))
+            .collect();
         Shown {
             name: clean(file.name()).into_owned(),
             index: LineIndex::new(&text),
+            starts,
             text,
             moves,
         }
@@ -295,17 +315,81 @@ impl Shown {
         self.index.line_col(&self.text, offset)
     }
 
+    /// The 0-based line an offset of the shown text is on (an offset past the
+    /// end is on the last line).
+    fn line_of(&self, offset: usize) -> usize {
+        let offset = u32::try_from(offset).unwrap_or(u32::MAX);
+        self.starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1)
+    }
+
+    /// Where a 0-based line starts, or the text's end for a line past the last.
+    fn line_start(&self, line: usize) -> usize {
+        self.starts
+            .get(line)
+            .map_or(self.text.len(), |&s| s as usize)
+    }
+
     /// True when the lines a span (of the shown text) starts and ends on are
     /// short enough to draw.
     fn drawable(&self, span: Span) -> bool {
-        let bytes = self.text.as_bytes();
         let short = |offset: u32| {
-            let offset = (offset as usize).min(bytes.len());
-            let start = memchr::memrchr(b'\n', &bytes[..offset]).map_or(0, |i| i + 1);
-            let end = memchr::memchr(b'\n', &bytes[offset..]).map_or(bytes.len(), |i| offset + i);
+            let line = self.line_of(offset as usize);
+            let start = self.line_start(line);
+            // The line's end, before its `\n`.
+            let end = self
+                .starts
+                .get(line + 1)
+                .map_or(self.text.len(), |&s| s as usize - 1);
             end - start <= MAX_SNIPPET_LINE
         };
         short(span.start) && short(span.end)
+    }
+
+    /// What `str`'s [`SourceCode`] answers for `span` with context lines,
+    /// computed on the lines around the span only.
+    ///
+    /// miette's reader walks the text from its start: it keeps the starts of
+    /// the last `before` lines ended before the span's start, counts every
+    /// line end it passes, and stops `after` line ends past the span's end.
+    /// Given a slice that starts at a line start `before + 1` lines before
+    /// the span's first line (or at the text's start), and ends (at a line
+    /// start) two lines past where it stops, or at the text's end, it walks
+    /// the same bytes from the slice's start and stops at the same place;
+    /// only the line numbers and the count of line ends miss the lines
+    /// before the slice, which the index knows. The extra line before is for
+    /// an empty span: miette takes it to end on the byte before it, which may
+    /// be the line end before the span's line. (Line ends are `\n` and
+    /// `\r\n` alike here: a lone `\r`, which miette also counts, has been
+    /// replaced in the shown text, so miette and the index count the same
+    /// lines.)
+    fn read_window(
+        &self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<MietteSpanContents<'_>, MietteError> {
+        let start = span.offset();
+        let end = start.saturating_add(span.len());
+        let first_line = self.line_of(start).saturating_sub(before + 1);
+        let last_line = self.line_of(end).saturating_add(after).saturating_add(3);
+        let from = self.line_start(first_line);
+        let to = self.line_start(last_line);
+        let window = &self.text.as_bytes()[from..to];
+        let inner = window.read_span(
+            &SourceSpan::new((start - from).into(), span.len()),
+            before,
+            after,
+        )?;
+        Ok(MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            SourceSpan::new((inner.span().offset() + from).into(), inner.span().len()),
+            inner.line() + first_line,
+            inner.column(),
+            inner.line_count() + first_line,
+        ))
     }
 }
 
@@ -316,7 +400,7 @@ struct Adapted<'a> {
     diagnostic: &'a Diagnostic,
     /// Label spans in the shown text, or none when they cannot be drawn.
     labels: Vec<Span>,
-    source: &'a Shown,
+    source: &'a dyn SourceCode,
 }
 
 impl fmt::Debug for Adapted<'_> {
@@ -375,7 +459,8 @@ impl miette::Diagnostic for Adapted<'_> {
 
 /// miette asks for a span with no context lines only to print the header's
 /// `line:column`; those are answered from [`LineIndex`], so they match the
-/// other report formats.
+/// other report formats. Spans with context lines are read from a window of
+/// the text around them ([`Shown::read_window`]).
 impl SourceCode for Shown {
     fn read_span<'a>(
         &'a self,
@@ -399,17 +484,11 @@ impl SourceCode for Shown {
                 data.iter().filter(|&&b| b == b'\n').count(),
             )));
         }
-        let inner = self
-            .text
-            .read_span(span, context_lines_before, context_lines_after)?;
-        Ok(Box::new(MietteSpanContents::new_named(
-            self.name.clone(),
-            inner.data(),
-            *inner.span(),
-            inner.line(),
-            inner.column(),
-            inner.line_count(),
-        )))
+        Ok(Box::new(self.read_window(
+            span,
+            context_lines_before,
+            context_lines_after,
+        )?))
     }
 }
 
@@ -523,6 +602,175 @@ mod tests {
             column(lines[underline - 1], "bogus"),
             column(lines[underline], "─")
         );
+    }
+
+    /// The shown text read as miette reads a whole `str`: what [`Shown`]
+    /// answered before it read windows.
+    struct Whole<'a>(&'a Shown);
+
+    impl SourceCode for Whole<'_> {
+        fn read_span<'a>(
+            &'a self,
+            span: &SourceSpan,
+            before: usize,
+            after: usize,
+        ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+            if before == 0 && after == 0 {
+                return self.0.read_span(span, 0, 0);
+            }
+            let inner = self.0.text.read_span(span, before, after)?;
+            Ok(Box::new(MietteSpanContents::new_named(
+                self.0.name.clone(),
+                inner.data(),
+                *inner.span(),
+                inner.line(),
+                inner.column(),
+                inner.line_count(),
+            )))
+        }
+    }
+
+    type Read = Option<(Vec<u8>, SourceSpan, usize, usize, usize, Option<String>)>;
+
+    fn read(source: &dyn SourceCode, span: SourceSpan, before: usize, after: usize) -> Read {
+        let c = source.read_span(&span, before, after).ok()?;
+        Some((
+            c.data().to_vec(),
+            *c.span(),
+            c.line(),
+            c.column(),
+            c.line_count(),
+            c.name().map(str::to_owned),
+        ))
+    }
+
+    /// A file of `lines` lines, some ending in `\r\n`, some empty, one
+    /// with a replaced control character; the last has no line end.
+    fn many_lines(lines: usize) -> String {
+        let mut text = String::new();
+        for i in 0..lines {
+            match i % 7 {
+                3 => {}
+                5 => text.push_str(&format!("on reply sms < sms \"r\u{1b}{i}\" >")),
+                _ => text.push_str(&format!("on reply sms < sms \"line {i}\" bogus{i} >")),
+            }
+            if i + 1 < lines {
+                text.push_str(if i % 4 == 1 { "\r\n" } else { "\n" });
+            }
+        }
+        text
+    }
+
+    #[test]
+    fn windows_read_what_the_whole_text_reads() {
+        let texts = [
+            String::new(),
+            "\n\n\n".to_owned(),
+            "a\nbb\n\nccc\r\ndddd\n".to_owned(),
+            "first\nsecond\r\nthird".to_owned(),
+            "x\u{1b}y\nz\r\r\n\u{85}\n".to_owned(),
+            many_lines(12),
+        ];
+        for text in texts {
+            let file = SourceFile::new("a.kflow", text.as_str()).expect("small");
+            let shown = Shown::new(&file);
+            let len = shown.text.len();
+            for start in 0..=len + 1 {
+                for end in start..=len + 2 {
+                    for (before, after) in [(1, 1), (0, 1), (1, 0), (2, 2), (3, 1)] {
+                        if before == 0 && start > len {
+                            // miette slices from the span's start then, and
+                            // panics (its renderer asks for 1 and 1).
+                            continue;
+                        }
+                        let span = SourceSpan::new(start.into(), end - start);
+                        assert_eq!(
+                            read(&shown, span, before, after),
+                            read(&Whole(&shown), span, before, after),
+                            "{text:?} {start}..{end} context {before}/{after}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn reports_from_windows_match_reports_from_the_whole_text() {
+        let text = many_lines(40);
+        let file = SourceFile::new("a.kflow", text.as_str()).expect("small");
+        let len = text.len() as u32;
+        let line = |n: usize| -> u32 {
+            text.split_inclusive('\n')
+                .take(n - 1)
+                .map(|l| l.len() as u32)
+                .sum()
+        };
+        let word =
+            |n: usize, w: &str| line(n) + text[line(n) as usize..].find(w).expect("word") as u32;
+        let at = |start: u32, end: u32| {
+            Diagnostic::new(
+                Code::SyntaxUnexpected,
+                "unexpected",
+                Span::new(start, end),
+                "here",
+            )
+        };
+        let mut diagnostics = vec![
+            // The first line, its start and all of it.
+            at(0, 2),
+            at(0, line(2)),
+            // The middle, on a `\r\n` line, an empty line, a replaced character.
+            at(word(20, "bogus"), word(20, "bogus") + 7),
+            at(line(11), line(11)),
+            at(word(27, "\u{1b}"), word(27, "\u{1b}") + 1),
+            // Labels over several lines.
+            at(word(18, "sms"), word(21, ">")),
+            at(word(2, "bogus"), word(5, "reply")),
+            // The last line, which has no line end: a word, its end, past it.
+            at(word(40, "bogus"), len),
+            at(len - 1, len),
+            at(len, len),
+            at(line(39), len),
+            // Two labels: near each other, far apart, the second before the first.
+            at(word(20, "bogus"), word(20, "bogus") + 7)
+                .with_label(Span::new(word(22, "sms"), word(22, "sms") + 3), "and here"),
+            at(word(3, "bogus"), word(3, "bogus") + 5)
+                .with_label(Span::new(word(38, "line"), word(38, "line") + 4), "far"),
+            at(word(40, "bogus"), len).with_label(Span::new(0, 2), "first"),
+        ];
+        // Every line's start and end, alone and as the end of a label from
+        // the line before.
+        for n in 1..=40 {
+            let end = if n == 40 { len } else { line(n + 1) - 1 };
+            diagnostics.push(at(line(n), end));
+            diagnostics.push(at(end, end));
+            if n > 1 {
+                diagnostics.push(at(line(n - 1) + 1, end));
+            }
+        }
+        for options in [
+            HumanOptions::PLAIN,
+            HumanOptions {
+                color: true,
+                width: 40,
+                unicode: false,
+            },
+        ] {
+            let renderer = Renderer::new(&file, options);
+            for diagnostic in &diagnostics {
+                let windowed = renderer.render(diagnostic);
+                assert_eq!(
+                    windowed,
+                    renderer.draw(diagnostic, &Whole(&renderer.source)),
+                    "{diagnostic:?}"
+                );
+                assert!(windowed.contains("a.kflow:"), "{windowed}");
+            }
+        }
+        let end = render_plain(&diagnostics[7..8], &file);
+        assert!(end.contains("[a.kflow:40:"), "{end}");
+        assert!(end.contains("40 │ on reply sms"), "{end}");
     }
 
     #[test]
