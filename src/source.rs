@@ -253,7 +253,12 @@ mod tests {
         // straddling checkpoint boundaries.
         let mut text = String::new();
         for i in 0..3000 {
-            text.push(if i % 7 == 0 { 'é' } else if i % 11 == 0 { '€' } else { 'a' });
+            let c = match (i % 7, i % 11) {
+                (0, _) => 'é',
+                (_, 0) => '€',
+                _ => 'a',
+            };
+            text.push(c);
             if i % 1000 == 999 {
                 text.push('\n');
             }
