@@ -665,8 +665,49 @@ fn bench_human(c: &mut Criterion) {
     group.finish();
 }
 
+/// Issue 9's inputs: every trigger after the first is a
+/// `kflow::trigger::duplicate`, so each makes one diagnostic per item. One
+/// trigger per line (100,000 lines), and 50,000 triggers on one 1.5 MB line;
+/// parse + check, and each machine-readable renderer on the result (the
+/// human renderer is miette's, measured elsewhere). All of it must stay
+/// linear: before the fix the one-line input took seconds in the renderers
+/// alone, as columns were counted from the line's start.
+fn bench_many_diagnostics(c: &mut Criterion) {
+    use kflow::report::{FileReport, github, json};
+
+    let inputs = [
+        ("lines", "on reply whatsapp < >\n", 100_000),
+        ("one_line", "on reply whatsapp < tag \"a\" > ", 50_000),
+    ];
+    let mut group = c.benchmark_group("many_diagnostics");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(10));
+    for (name, item, count) in inputs {
+        let text = format!("workflow \"x\"\n{}", item.repeat(count));
+        let source = SourceFile::new("big.kflow", text).expect("far below 4 GiB");
+        let diagnostics = kflow::check_source(&source).diagnostics;
+        assert_eq!(diagnostics.len(), count - 1, "one duplicate per trigger");
+        group.throughput(Throughput::Elements(diagnostics.len() as u64));
+        group.bench_function(format!("{name}/check"), |b| {
+            b.iter(|| kflow::check_source(black_box(&source)))
+        });
+        let report = FileReport::new(&source, &diagnostics);
+        group.bench_function(format!("{name}/json"), |b| {
+            b.iter(|| {
+                json::Document::new(black_box(&[report]))
+                    .write_to(std::io::sink())
+                    .expect("a sink takes anything")
+            })
+        });
+        group.bench_function(format!("{name}/github"), |b| {
+            b.iter(|| github::render_file(black_box(&report)))
+        });
+    }
+    group.finish();
+}
+
 #[cfg(not(feature = "cli"))]
 fn bench_human(_: &mut Criterion) {}
 
-criterion_group!(benches, bench, bench_human);
+criterion_group!(benches, bench, bench_human, bench_many_diagnostics);
 criterion_main!(benches);

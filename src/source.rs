@@ -153,22 +153,58 @@ pub struct LineCol {
 }
 
 /// Line starts of one text, for turning byte offsets into lines and columns.
+///
+/// A lookup costs a binary search over the lines and, for a text that is not
+/// all ASCII, a count of at most [`CHECKPOINT`] bytes: character counts are
+/// kept every [`CHECKPOINT`] bytes, so a column on a very long line is not
+/// found by counting from the line's start (which made reporting many
+/// diagnostics on one long line quadratic).
 #[derive(Debug, Clone)]
 pub struct LineIndex {
     starts: Vec<u32>,
+    /// `checkpoints[k]` is the number of characters in the text's first
+    /// `k * CHECKPOINT` bytes; empty when the text is ASCII, where a column
+    /// is a byte difference.
+    checkpoints: Vec<u32>,
+}
+
+/// Bytes between two character-count checkpoints of a [`LineIndex`].
+const CHECKPOINT: usize = 256;
+
+/// True for a byte that starts a character (is not a UTF-8 continuation byte).
+fn starts_char(b: u8) -> bool {
+    (b as i8) >= -0x40
 }
 
 impl LineIndex {
     /// Indexes `text`'s line starts.
     pub fn new(text: &str) -> LineIndex {
+        let bytes = text.as_bytes();
         let mut starts = vec![0];
-        starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|&(_, b)| b == b'\n')
-                .map(|(i, _)| (i + 1) as u32),
-        );
-        LineIndex { starts }
+        starts.extend(memchr::memchr_iter(b'\n', bytes).map(|i| (i + 1) as u32));
+        let mut checkpoints = Vec::new();
+        if !text.is_ascii() {
+            checkpoints.reserve(bytes.len() / CHECKPOINT + 1);
+            let mut chars = 0u32;
+            checkpoints.push(0);
+            for chunk in bytes.chunks(CHECKPOINT) {
+                chars += chunk.iter().filter(|&&b| starts_char(b)).count() as u32;
+                checkpoints.push(chars);
+            }
+        }
+        LineIndex {
+            starts,
+            checkpoints,
+        }
+    }
+
+    /// Characters that start in `text[..end]`.
+    fn chars_before(&self, bytes: &[u8], end: usize) -> usize {
+        let k = end / CHECKPOINT;
+        let from = k * CHECKPOINT;
+        let at = self.checkpoints.get(k).copied().unwrap_or(0) as usize;
+        let rest = bytes.get(from..end).unwrap_or_default();
+        at + rest.iter().filter(|&&b| starts_char(b)).count()
     }
 
     /// The line and column of a byte offset in `text` (the text indexed).
@@ -179,10 +215,16 @@ impl LineIndex {
             .saturating_sub(1);
         let start = self.starts.get(line).copied().unwrap_or(0) as usize;
         let end = (offset as usize).min(text.len());
-        let column = text
-            .get(start..end)
-            .map(|s| s.chars().count())
-            .unwrap_or_else(|| end.saturating_sub(start));
+        let column = if self.checkpoints.is_empty()
+            || start > end
+            || !text.is_char_boundary(start)
+            || !text.is_char_boundary(end)
+        {
+            // ASCII (a character is a byte), or an offset inside a character.
+            end.saturating_sub(start)
+        } else {
+            self.chars_before(text.as_bytes(), end) - self.chars_before(text.as_bytes(), start)
+        };
         LineCol {
             line: line as u32 + 1,
             column: column as u32 + 1,
@@ -203,6 +245,44 @@ mod tests {
         // `x` is after two 2-byte characters and a space.
         assert_eq!(index.line_col(text, 8), LineCol { line: 2, column: 4 });
         assert_eq!(index.line_col(text, 10), LineCol { line: 3, column: 1 });
+    }
+
+    #[test]
+    fn line_col_on_long_mixed_lines_matches_counting() {
+        // Lines longer than several checkpoints, with multi-byte characters
+        // straddling checkpoint boundaries.
+        let mut text = String::new();
+        for i in 0..3000 {
+            let c = match (i % 7, i % 11) {
+                (0, _) => 'é',
+                (_, 0) => '€',
+                _ => 'a',
+            };
+            text.push(c);
+            if i % 1000 == 999 {
+                text.push('\n');
+            }
+        }
+        let index = LineIndex::new(&text);
+        let mut line_start = 0;
+        let mut line = 1;
+        for (offset, c) in text.char_indices() {
+            let column = text[line_start..offset].chars().count() as u32 + 1;
+            assert_eq!(
+                index.line_col(&text, offset as u32),
+                LineCol { line, column },
+                "at {offset}"
+            );
+            if c == '\n' {
+                line += 1;
+                line_start = offset + 1;
+            }
+        }
+        // An offset inside a character counts bytes from the line start, as
+        // before; one past the end is the end.
+        assert_eq!(index.line_col(&text, 1).column, 2);
+        let end = index.line_col(&text, text.len() as u32 + 5);
+        assert_eq!(end.line, 4);
     }
 
     #[test]

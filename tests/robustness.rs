@@ -1192,3 +1192,146 @@ proptest! {
         prop_assert_eq!(a.file.items.len(), b.file.items.len());
     }
 }
+
+// ---------------------------------------------------------------------------
+// Many diagnostics (issue 9): every trigger after the first on a channel is a
+// `kflow::trigger::duplicate`, so these inputs produce one diagnostic per
+// item. Parse, check and the renderers must do work linear in them; the
+// tests assert the exact diagnostics and positions, so a quadratic pass shows
+// up as a test that does not finish, not as a flaky timing.
+// ---------------------------------------------------------------------------
+
+/// Checks `header` followed by `count` copies of `item` (each starting with
+/// `on reply whatsapp`) and asserts one duplicate-trigger diagnostic for
+/// every copy after the first, with exact spans; then renders the GitHub and
+/// JSON reports and asserts every position. `position(k)` is the expected
+/// 1-based (line, column) of copy `k`'s start.
+fn assert_duplicate_triggers(
+    header: &str,
+    item: &str,
+    count: usize,
+    position: impl Fn(usize) -> (u32, u32),
+) {
+    use kflow::report::{FileReport, github, json};
+
+    const HEAD: &str = "on reply whatsapp";
+    let text = format!("{header}{}", item.repeat(count));
+    let checked = check(&text);
+    let at = |k: usize| (header.len() + k * item.len()) as u32;
+    let head = |k: usize| Span::new(at(k), at(k) + HEAD.len() as u32);
+    assert_eq!(checked.file.items.len(), count + 1, "workflow + triggers");
+    assert_eq!(checked.diagnostics.len(), count - 1);
+    for (i, d) in checked.diagnostics.iter().enumerate() {
+        assert_eq!(d.code, Code::TriggerDuplicate, "diagnostic {i}: {d:?}");
+        let spans: Vec<Span> = d.labels.iter().map(|l| l.span).collect();
+        assert_eq!(spans, vec![head(i + 1), head(0)], "diagnostic {i}");
+    }
+
+    let source = SourceFile::new("big.kflow", text.as_str()).expect("under 4 GiB");
+    let report = FileReport::new(&source, &checked.diagnostics);
+    let github = github::render_file(&report);
+    let mut lines = 0;
+    for (i, line) in github.lines().enumerate() {
+        let (l, c) = position(i + 1);
+        let expected = format!(
+            "::error file=big.kflow,line={l},col={c},endLine={l},endColumn={},",
+            c + HEAD.len() as u32
+        );
+        assert!(line.starts_with(&expected), "line {i}: {line}");
+        lines += 1;
+    }
+    assert_eq!(lines, count - 1);
+
+    let document = json::Document::new(&[report]);
+    assert_eq!(document.summary.errors, count - 1);
+    assert_eq!(document.diagnostics.len(), count - 1);
+    let (first_line, first_column) = position(0);
+    for (i, d) in document.diagnostics.iter().enumerate() {
+        let (l, c) = position(i + 1);
+        let [second, first] = &d.labels[..] else {
+            panic!("diagnostic {i} has {} labels", d.labels.len());
+        };
+        let location = |line, column, offset| json::Location {
+            line,
+            column,
+            offset,
+        };
+        assert_eq!(second.start, location(l, c, at(i + 1)), "diagnostic {i}");
+        assert_eq!(
+            second.end,
+            location(l, c + HEAD.len() as u32, head(i + 1).end),
+            "diagnostic {i}"
+        );
+        assert_eq!(first.start, location(first_line, first_column, at(0)));
+    }
+}
+
+#[test]
+fn a_million_duplicate_triggers_one_per_line() {
+    // `workflow "x"` is line 1; trigger k is line k + 2, at column 1.
+    assert_duplicate_triggers(
+        "workflow \"x\"\n",
+        "on reply whatsapp < >\n",
+        1_000_000,
+        |k| (k as u32 + 2, 1),
+    );
+}
+
+#[test]
+fn duplicate_triggers_on_one_five_megabyte_line() {
+    // Line 2 holds every trigger: 170,000 of them, 5 MB.
+    let item = "on reply whatsapp < tag \"a\" > ";
+    assert_duplicate_triggers("workflow \"x\"\n", item, 170_000, |k| {
+        (2, (k * item.len()) as u32 + 1)
+    });
+    // The same with a two-byte character in each, so columns (characters)
+    // differ from byte offsets all along the line.
+    let item = "on reply whatsapp < tag \"é\" > ";
+    let chars = item.chars().count();
+    assert_duplicate_triggers("workflow \"x\"\n", item, 170_000, |k| {
+        (2, (k * chars) as u32 + 1)
+    });
+}
+
+#[test]
+fn duplicates_after_many_other_items() {
+    // 100,000 sms triggers, then 100,000 whatsapp ones: each whatsapp
+    // duplicate names the first whatsapp trigger.
+    const N: usize = 100_000;
+    let sms = "on reply sms < >\n";
+    let whatsapp = "on reply whatsapp < >\n";
+    let text = format!("{}{}", sms.repeat(N), whatsapp.repeat(N));
+    let checked = check(&text);
+    assert_eq!(checked.diagnostics.len(), 2 * (N - 1));
+    let sms_head = |k: usize| Span::new((k * sms.len()) as u32, (k * sms.len() + 12) as u32);
+    let wa_at = |k: usize| (N * sms.len() + k * whatsapp.len()) as u32;
+    let wa_head = |k: usize| Span::new(wa_at(k), wa_at(k) + 17);
+    for (i, d) in checked.diagnostics.iter().enumerate() {
+        assert_eq!(d.code, Code::TriggerDuplicate);
+        let spans: Vec<Span> = d.labels.iter().map(|l| l.span).collect();
+        let expected = if i < N - 1 {
+            vec![sms_head(i + 1), sms_head(0)]
+        } else {
+            let k = i - (N - 1) + 1;
+            vec![wa_head(k), wa_head(0)]
+        };
+        assert_eq!(spans, expected, "diagnostic {i}");
+    }
+
+    // 100,000 distinct field declarations, then each declared again.
+    let mut text = String::from("on reply sms < >\n");
+    for round in 0..2 {
+        for i in 0..N {
+            let _ = round;
+            text.push_str(&format!("field contact.f{i}\n"));
+        }
+    }
+    let checked = check(&text);
+    assert_eq!(checked.diagnostics.len(), N);
+    assert!(
+        checked
+            .diagnostics
+            .iter()
+            .all(|d| d.code == Code::FieldDeclaration && d.labels.len() == 2)
+    );
+}

@@ -14,8 +14,10 @@ mod url;
 pub(crate) mod vars;
 mod window;
 
+use std::collections::HashMap;
+
 use crate::diag::{self, Code, Diagnostic};
-use crate::source::{SourceFile, Span, Spanned};
+use crate::source::{SourceFile, Span};
 use crate::syntax::ast::{self, Item};
 
 use vars::{STANDARD_CONTACT_FIELDS, Scope, forbid_vars, is_snake_case};
@@ -84,7 +86,9 @@ pub(crate) fn check(file: &ast::File) -> Vec<Diagnostic> {
     let scope = declarations(file, &mut out);
 
     let mut workflow_name: Option<Span> = None;
-    let mut triggers: Vec<&ast::Trigger> = Vec::new();
+    // The first trigger of each channel (at most one entry per channel, so
+    // finding a trigger's predecessor never scans all earlier triggers).
+    let mut first_triggers: Vec<(ast::Channel, Span)> = Vec::new();
     for item in &file.items {
         match item {
             Item::Workflow(name) => {
@@ -105,10 +109,11 @@ pub(crate) fn check(file: &ast::File) -> Vec<Diagnostic> {
             }
             Item::Field(_) => {}
             Item::Trigger(trigger) => {
-                if let Some(first) = triggers
+                let first = first_triggers
                     .iter()
-                    .find(|t| t.channel.node == trigger.channel.node)
-                {
+                    .find(|(channel, _)| *channel == trigger.channel.node)
+                    .map(|&(_, head)| head);
+                if let Some(first) = first {
                     out.push(
                         Diagnostic::new(
                             Code::TriggerDuplicate,
@@ -119,11 +124,12 @@ pub(crate) fn check(file: &ast::File) -> Vec<Diagnostic> {
                             trigger.head,
                             "second trigger",
                         )
-                        .with_label(first.head, "first trigger")
+                        .with_label(first, "first trigger")
                         .with_help("merge them into one trigger, or move one to its own file if two runs per reply are intended"),
                     );
+                } else {
+                    first_triggers.push((trigger.channel.node, trigger.head));
                 }
-                triggers.push(trigger);
                 flow::Flow::new(&scope, &mut out).trigger(
                     trigger.channel.node,
                     trigger.head,
@@ -132,7 +138,7 @@ pub(crate) fn check(file: &ast::File) -> Vec<Diagnostic> {
             }
         }
     }
-    if triggers.is_empty() {
+    if first_triggers.is_empty() {
         out.push(
             Diagnostic::new(
                 Code::WorkflowNoTrigger,
@@ -150,7 +156,8 @@ pub(crate) fn check(file: &ast::File) -> Vec<Diagnostic> {
 /// Reads the `field contact.key` declarations of the whole file.
 fn declarations(file: &ast::File, out: &mut Vec<Diagnostic>) -> Scope {
     let mut scope = Scope::default();
-    let mut seen: Vec<&Spanned<String>> = Vec::new();
+    // Each declared path with its first declaration's span.
+    let mut seen: HashMap<&str, Span> = HashMap::new();
     for item in &file.items {
         let Item::Field(path) = item else { continue };
         let problem = match path.node.split_once('.') {
@@ -161,7 +168,7 @@ fn declarations(file: &ast::File, out: &mut Vec<Diagnostic>) -> Scope {
                 ))
             }
             Some(("contact", key)) if is_snake_case(key) => {
-                if let Some(first) = seen.iter().find(|p| p.node == path.node) {
+                if let Some(&first) = seen.get(path.node.as_str()) {
                     out.push(
                         Diagnostic::new(
                             Code::FieldDeclaration,
@@ -169,13 +176,13 @@ fn declarations(file: &ast::File, out: &mut Vec<Diagnostic>) -> Scope {
                             path.span,
                             "declared again",
                         )
-                        .with_label(first.span, "first declared here")
+                        .with_label(first, "first declared here")
                         .with_help("remove one of the declarations"),
                     );
                     continue;
                 }
                 scope.declare(key);
-                seen.push(path);
+                seen.insert(&path.node, path.span);
                 None
             }
             Some(("contact", key)) => Some((

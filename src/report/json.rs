@@ -188,9 +188,16 @@ impl Document {
     }
 
     /// Writes the document as pretty-printed JSON followed by a newline.
-    pub fn write_to(&self, mut out: impl std::io::Write) -> std::io::Result<()> {
+    ///
+    /// The output is buffered here: serde writes a document piece by piece,
+    /// and `out` is often a line-buffered standard output, which would make
+    /// one `write` system call per line of JSON (some forty per diagnostic).
+    pub fn write_to(&self, out: impl std::io::Write) -> std::io::Result<()> {
+        use std::io::Write as _;
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
         serde_json::to_writer_pretty(&mut out, self)?;
-        out.write_all(b"\n")
+        out.write_all(b"\n")?;
+        out.flush()
     }
 }
 
