@@ -11,7 +11,9 @@ use super::vars::{Scope, forbid_vars};
 use crate::duration::format as format_duration;
 use crate::platform::address::{is_e164, is_email};
 use crate::platform::limits::*;
+use crate::platform::sms::{is_sender_id, segments as sms_segments};
 use crate::platform::suggest::did_you_mean;
+use crate::platform::template::is_language_code;
 
 const CTA: Kind = Kind {
     keyword: "cta",
@@ -418,17 +420,6 @@ pub(crate) fn template(t: &Template, head: Span, scope: &Scope, out: &mut Vec<Di
     }
 }
 
-/// `en`, `en_US`, `fil`, `zh_HK`.
-fn is_language_code(s: &str) -> bool {
-    let (lang, region) = match s.split_once('_') {
-        Some((l, r)) => (l, Some(r)),
-        None => (s, None),
-    };
-    (2..=3).contains(&lang.len())
-        && lang.bytes().all(|b| b.is_ascii_lowercase())
-        && region.is_none_or(|r| r.len() == 2 && r.bytes().all(|b| b.is_ascii_uppercase()))
-}
-
 /// Checks an SMS.
 pub(crate) fn sms(sms: &Sms, head: Span, scope: &Scope, out: &mut Vec<Diagnostic>) {
     let body = match sms {
@@ -502,75 +493,6 @@ pub(crate) fn sms(sms: &Sms, head: Span, scope: &Scope, out: &mut Vec<Diagnostic
     }
 }
 
-fn is_sender_id(s: &str) -> bool {
-    (1..=SMS_SENDER_ID_MAX).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b' ')
-        && s.bytes().any(|b| b.is_ascii_alphabetic())
-}
-
-/// GSM 03.38 basic characters (one septet each).
-const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
-/// GSM 03.38 extension characters (two septets each).
-const GSM7_EXTENDED: &str = "^{}\\[~]|€\u{c}";
-
-/// Septets a character takes in GSM-7 (1 basic, 2 extended), 0 when GSM-7
-/// cannot carry it. ASCII is looked up in a table built from the two sets,
-/// since SMS bodies are mostly ASCII.
-fn gsm7_septets(c: char) -> usize {
-    const fn ascii_table() -> [u8; 128] {
-        let mut table = [0u8; 128];
-        let basic = GSM7_BASIC.as_bytes();
-        let mut i = 0;
-        while i < basic.len() {
-            if basic[i] < 128 {
-                table[basic[i] as usize] = 1;
-            }
-            i += 1;
-        }
-        let extended = GSM7_EXTENDED.as_bytes();
-        let mut i = 0;
-        while i < extended.len() {
-            if extended[i] < 128 {
-                table[extended[i] as usize] = 2;
-            }
-            i += 1;
-        }
-        table
-    }
-    const ASCII: [u8; 128] = ascii_table();
-    match ASCII.get(c as usize) {
-        Some(&cost) => cost as usize,
-        None if GSM7_BASIC.contains(c) => 1,
-        None if GSM7_EXTENDED.contains(c) => 2,
-        None => 0,
-    }
-}
-
-/// How many segments `text` needs, and in which encoding.
-pub(crate) fn sms_segments(text: &str) -> (usize, &'static str) {
-    let mut septets = 0;
-    for c in text.chars() {
-        let cost = gsm7_septets(c);
-        if cost > 0 {
-            septets += cost;
-        } else {
-            let units = text.encode_utf16().count();
-            let n = if units <= SMS_UCS2_SINGLE {
-                1
-            } else {
-                units.div_ceil(SMS_UCS2_MULTI)
-            };
-            return (n, "UCS-2");
-        }
-    }
-    let n = if septets <= SMS_GSM7_SINGLE {
-        1
-    } else {
-        septets.div_ceil(SMS_GSM7_MULTI)
-    };
-    (n, "GSM-7")
-}
-
 /// Checks an email.
 pub(crate) fn email(fields: &Fields, head: Span, scope: &Scope, out: &mut Vec<Diagnostic>) {
     let found = fields::read(fields, &EMAIL, head, &[], out);
@@ -625,47 +547,5 @@ pub(crate) fn plural(n: usize, noun: &str) -> String {
         format!("1 {noun}")
     } else {
         format!("{n} {noun}s")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn language_codes() {
-        assert!(is_language_code("en"));
-        assert!(is_language_code("en_US"));
-        assert!(is_language_code("fil"));
-        assert!(!is_language_code("EN_us"));
-        assert!(!is_language_code("english"));
-    }
-
-    #[test]
-    fn the_ascii_table_agrees_with_the_character_sets() {
-        for b in 0u8..128 {
-            let c = b as char;
-            let expected = if GSM7_BASIC.contains(c) {
-                1
-            } else if GSM7_EXTENDED.contains(c) {
-                2
-            } else {
-                0
-            };
-            assert_eq!(gsm7_septets(c), expected, "{c:?}");
-        }
-        assert_eq!(gsm7_septets('€'), 2);
-        assert_eq!(gsm7_septets('é'), 1);
-        assert_eq!(gsm7_septets('ç'), 0);
-    }
-
-    #[test]
-    fn segments() {
-        assert_eq!(sms_segments(&"a".repeat(160)), (1, "GSM-7"));
-        assert_eq!(sms_segments(&"a".repeat(161)), (2, "GSM-7"));
-        assert_eq!(sms_segments(&"€".repeat(80)), (1, "GSM-7"));
-        assert_eq!(sms_segments(&"€".repeat(81)), (2, "GSM-7"));
-        assert_eq!(sms_segments(&"ç".repeat(70)), (1, "UCS-2"));
-        assert_eq!(sms_segments(&"ç".repeat(71)), (2, "UCS-2"));
     }
 }

@@ -11,5 +11,7 @@
 
 pub mod address;
 pub mod limits;
+pub mod sms;
 pub mod suggest;
+pub mod template;
 pub mod url;
