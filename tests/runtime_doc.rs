@@ -41,19 +41,7 @@ fn the_documented_example_is_the_doctest() {
     let doc = markdown_example(&read("docs/runtime.md"));
     let doctest = doctest_example(&read("src/runtime/mod.rs"));
     assert!(doc.len() > 50, "the example is a whole program");
-    if doc != doctest {
-        let first = doc
-            .iter()
-            .zip(&doctest)
-            .position(|(a, b)| a != b)
-            .unwrap_or(doc.len().min(doctest.len()));
-        panic!(
-            "docs/runtime.md and the module docs of src/runtime/mod.rs differ at line {} of the example:\n  doc:     {:?}\n  doctest: {:?}",
-            first + 1,
-            doc.get(first),
-            doctest.get(first)
-        );
-    }
+    assert_same(&doc, &doctest, "src/runtime/mod.rs", "example");
 }
 
 /// The lines of the one fenced block opened by exactly `opener`.
@@ -84,14 +72,20 @@ fn the_documented_scenario_example_is_the_doctest() {
     let doc = fenced_block(&read("docs/runtime.md"), "```rust,scenario");
     let doctest = doctest_example(&read("src/scenario/mod.rs"));
     assert!(doc.len() > 30, "the example is a whole test");
+    assert_same(&doc, &doctest, "src/scenario/mod.rs", "scenario example");
+}
+
+/// Fails, naming the first line that differs, unless the page's copy of an
+/// example is the doctest's.
+fn assert_same(doc: &[String], doctest: &[String], source: &str, what: &str) {
     if doc != doctest {
         let first = doc
             .iter()
-            .zip(&doctest)
+            .zip(doctest)
             .position(|(a, b)| a != b)
             .unwrap_or(doc.len().min(doctest.len()));
         panic!(
-            "docs/runtime.md and the module docs of src/scenario/mod.rs differ at line {} of the scenario example:\n  doc:     {:?}\n  doctest: {:?}",
+            "docs/runtime.md and the module docs of {source} differ at line {} of the {what}:\n  doc:     {:?}\n  doctest: {:?}",
             first + 1,
             doc.get(first),
             doctest.get(first)
