@@ -109,8 +109,13 @@ fn library_sources() -> Vec<Source> {
                 other => Some(other.trim_end_matches(".rs").to_owned()),
             };
             let text = fs::read_to_string(&path).expect("readable source");
+            // Unit tests may use the whole crate: a file's test module (from
+            // its first top-level `#[cfg(test)]` on) and files of tests
+            // (`tests.rs`) are not part of its layer.
+            let is_tests = path.file_name().is_some_and(|n| n == "tests.rs");
             let lines = text
                 .lines()
+                .take_while(|line| !is_tests && *line != "#[cfg(test)]")
                 .enumerate()
                 .map(|(i, line)| (i + 1, code_of(line).to_owned()))
                 .collect();
