@@ -5,7 +5,8 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use kflow::ir::Channel;
 use kflow::runtime::{
-    Contact, Engine, Event, Message, RenderedHeader, SendResult, SimHost, TraceKind, VirtualClock,
+    Contact, Engine, Event, Host, Message, Outbound, RenderedHeader, SendResult, SimHost, StepRef,
+    TraceKind, VirtualClock,
 };
 
 fn t0() -> DateTime<Utc> {
@@ -467,4 +468,75 @@ fn an_ir_waiting_longer_than_a_year_is_refused_at_load() {
         engine.load(program),
         Err(kflow::runtime::LoadError::Malformed { reason }) if reason.contains("at most a year")
     ));
+}
+
+/// A host that does not trace and records only what was not sent.
+struct NotSentHost {
+    clock: VirtualClock,
+    not_sent: std::sync::Mutex<Vec<(StepRef, String, String)>>,
+}
+
+impl Host for NotSentHost {
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    fn send(&self, _: &Outbound) -> impl std::future::Future<Output = SendResult> + Send {
+        std::future::ready(SendResult::Accepted {
+            message_id: "msg".into(),
+        })
+    }
+
+    fn set_tag(&self, _: &str, _: &str, _: bool) -> impl std::future::Future<Output = ()> + Send {
+        std::future::ready(())
+    }
+
+    fn not_sent(&self, step: &StepRef, kind: &str, reason: &str) {
+        let mut seen = self.not_sent.lock().unwrap_or_else(|e| e.into_inner());
+        seen.push((step.clone(), kind.to_owned(), reason.to_owned()));
+    }
+}
+
+#[tokio::test]
+async fn every_message_not_sent_reaches_the_host_even_without_tracing() {
+    let path = format!("{}/examples/booking_cta.kflow", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).expect("example exists");
+    let source = kflow::SourceFile::new("booking_cta.kflow", text).expect("small");
+    let program = kflow::compile(&source).expect("example compiles");
+    let host = NotSentHost {
+        clock: VirtualClock::new(t0()),
+        not_sent: Default::default(),
+    };
+    let mut engine = Engine::new(host);
+    engine.load(program).expect("valid IR");
+    // A contact with neither a phone number nor an email address: the CTA
+    // cannot go, so Not Delivered sends the email, which cannot go either.
+    engine
+        .handle(Event::Reply {
+            contact: "nobody".into(),
+            channel: Channel::Whatsapp,
+        })
+        .await;
+    let seen = engine
+        .host()
+        .not_sent
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let kinds: Vec<(&str, &str)> = seen
+        .iter()
+        .map(|(_, kind, reason)| (kind.as_str(), reason.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("cta", "the contact has no phone number"),
+            ("email", "the contact has no email address"),
+        ]
+    );
+    assert!(
+        seen.iter()
+            .all(|(step, _, _)| step.workflow == "WhatsApp booking CTA" && step.run == 1)
+    );
+    assert_ne!(seen[0].0.node, seen[1].0.node);
 }

@@ -467,6 +467,8 @@ async fn the_seed_branches_run_against_real_http() {
         .expect("metrics");
     let text = metrics.text().await.expect("body");
     assert!(text.contains("kflow_runs_started_total 5"), "{text}");
+    // Every contact here can be reached, so no message went unsent.
+    assert_eq!(metric(&text, "kflow_sends_not_made_total"), 0, "{text}");
 
     // Requests for links that do not exist (anyone can send them) and
     // repeated or late opens are answered from a read: they must not keep the store's

@@ -8,7 +8,7 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 
-use super::message::{Outbound, SendResult};
+use super::message::{Outbound, SendResult, StepRef};
 use super::trace::TraceEvent;
 
 /// What the engine needs from its embedder.
@@ -22,6 +22,15 @@ pub trait Host {
 
     /// Adds (`present`) or removes a tag on a contact in the embedder's records.
     fn set_tag(&self, contact: &str, tag: &str, present: bool) -> impl Future<Output = ()> + Send;
+
+    /// A message the engine did not send because a rule only checkable at
+    /// send time failed: no phone number or email address, the WhatsApp
+    /// window closed, a rendered text over its limit. The run goes on (a
+    /// waited CTA along Not Delivered). Called whether or not the host
+    /// traces, so a service can count and log every message never sent.
+    fn not_sent(&self, step: &StepRef, kind: &str, reason: &str) {
+        let _ = (step, kind, reason);
+    }
 
     /// Whether [`Host::trace`] wants events; building them costs time, so the
     /// engine asks first.

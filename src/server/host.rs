@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use super::clock::ServiceClock;
 use super::metrics::Metrics;
 use crate::providers::Providers;
-use crate::runtime::{Host, Message, Outbound, SendResult};
+use crate::runtime::{Host, Message, Outbound, SendResult, StepRef};
 use crate::store::{self, EffectState, Store};
 
 /// The service's host.
@@ -236,6 +236,18 @@ impl Host for ServeHost {
 
     fn send(&self, message: &Outbound) -> impl Future<Output = SendResult> + Send {
         self.send_once(message)
+    }
+
+    fn not_sent(&self, step: &StepRef, kind: &str, reason: &str) {
+        Metrics::inc(&self.metrics.sends_not_made);
+        tracing::warn!(
+            workflow = %step.workflow,
+            run = step.run,
+            node = step.node.0,
+            kind,
+            reason,
+            "message not sent"
+        );
     }
 
     fn set_tag(

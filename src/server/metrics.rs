@@ -18,6 +18,9 @@ pub(super) struct Metrics {
     pub sends_accepted: AtomicU64,
     /// Provider sends failed.
     pub sends_failed: AtomicU64,
+    /// Messages never handed to a provider: a send-time rule failed (no
+    /// phone number or email address, the window closed, a text too long).
+    pub sends_not_made: AtomicU64,
     /// Tracking links opened (first opens).
     pub links_opened: AtomicU64,
     /// Runs in progress (gauge).
@@ -39,7 +42,7 @@ impl Metrics {
     /// Renders every metric.
     pub(super) fn render(&self) -> String {
         let mut out = String::new();
-        let rows: [(&str, &str, &str, &AtomicU64); 11] = [
+        let rows: [(&str, &str, &str, &AtomicU64); 12] = [
             (
                 "kflow_webhooks_accepted_total",
                 "counter",
@@ -75,6 +78,12 @@ impl Metrics {
                 "counter",
                 "Provider sends failed",
                 &self.sends_failed,
+            ),
+            (
+                "kflow_sends_not_made_total",
+                "counter",
+                "Messages never sent: a send-time rule failed (no phone or email, window closed, too long)",
+                &self.sends_not_made,
             ),
             (
                 "kflow_links_opened_total",

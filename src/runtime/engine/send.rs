@@ -42,10 +42,7 @@ impl<H: Host> Engine<H> {
                 let rendered = match self.render_cta(run_id, node, message, *timeout_seconds, now) {
                     Ok(m) => m,
                     Err(reason) => {
-                        self.trace_run(run_id, Some(node.id), || TraceKind::NotSent {
-                            kind: "cta".into(),
-                            reason,
-                        });
+                        self.not_sent(run_id, node, "cta", reason);
                         return Step::Next(failed);
                     }
                 };
@@ -78,10 +75,7 @@ impl<H: Host> Engine<H> {
                         let out = self.outbound(run_id, node, to, Message::Whatsapp { body });
                         self.send(run_id, node, out).await;
                     }
-                    Err(reason) => self.trace_run(run_id, Some(node.id), || TraceKind::NotSent {
-                        kind: "whatsapp".into(),
-                        reason,
-                    }),
+                    Err(reason) => self.not_sent(run_id, node, "whatsapp", reason),
                 }
                 Step::Next(Outcome::Done)
             }
@@ -109,10 +103,9 @@ impl<H: Host> Engine<H> {
                         let out = self.outbound(run_id, node, to, message);
                         self.send(run_id, node, out).await;
                     }
-                    None => self.trace_run(run_id, Some(node.id), || TraceKind::NotSent {
-                        kind: "template".into(),
-                        reason: "the contact has no phone number".into(),
-                    }),
+                    None => {
+                        self.not_sent(run_id, node, "template", "the contact has no phone number")
+                    }
                 }
                 Step::Next(Outcome::Done)
             }
@@ -141,10 +134,7 @@ impl<H: Host> Engine<H> {
                         );
                         self.send(run_id, node, out).await;
                     }
-                    Err(reason) => self.trace_run(run_id, Some(node.id), || TraceKind::NotSent {
-                        kind: "sms".into(),
-                        reason,
-                    }),
+                    Err(reason) => self.not_sent(run_id, node, "sms", reason),
                 }
                 Step::Next(Outcome::Done)
             }
@@ -168,10 +158,9 @@ impl<H: Host> Engine<H> {
                         let out = self.outbound(run_id, node, to, message);
                         self.send(run_id, node, out).await;
                     }
-                    None => self.trace_run(run_id, Some(node.id), || TraceKind::NotSent {
-                        kind: "email".into(),
-                        reason: "the contact has no email address".into(),
-                    }),
+                    None => {
+                        self.not_sent(run_id, node, "email", "the contact has no email address")
+                    }
                 }
                 Step::Next(Outcome::Done)
             }
@@ -211,6 +200,30 @@ impl<H: Host> Engine<H> {
             to,
             message,
         }
+    }
+
+    /// Which run and step `node` is, for the host.
+    fn step_ref(&self, run_id: u64, node: &ir::Node) -> StepRef {
+        StepRef {
+            workflow: self
+                .runs
+                .get(&run_id)
+                .map(|run| self.workflows[run.workflow as usize].workflow.clone())
+                .unwrap_or_default(),
+            run: run_id,
+            node: node.id,
+        }
+    }
+
+    /// Tells the host, and the trace, that a message was not sent and why.
+    fn not_sent(&self, run_id: u64, node: &ir::Node, kind: &str, reason: impl Into<String>) {
+        let reason = reason.into();
+        let step = self.step_ref(run_id, node);
+        self.host.not_sent(&step, kind, &reason);
+        self.trace_run(run_id, Some(node.id), || TraceKind::NotSent {
+            kind: kind.into(),
+            reason,
+        });
     }
 
     /// Sends and traces; the message id when the provider accepted it.
