@@ -155,8 +155,8 @@ pub struct LineCol {
 /// Line starts of one text, for turning byte offsets into lines and columns.
 ///
 /// A lookup costs a binary search over the lines and, for a text that is not
-/// all ASCII, a count of at most [`CHECKPOINT`] bytes: character counts are
-/// kept every [`CHECKPOINT`] bytes, so a column on a very long line is not
+/// all ASCII, a count of at most `CHECKPOINT` (256) bytes: character counts are
+/// kept every `CHECKPOINT` bytes, so a column on a very long line is not
 /// found by counting from the line's start (which made reporting many
 /// diagnostics on one long line quadratic).
 #[derive(Debug, Clone)]

@@ -45,7 +45,7 @@ impl Checked {
 }
 
 /// A syntax tree that checked without errors: the only input
-/// [`crate::lower::lower`] takes. Only [`Checked::clean`] makes one, so no
+/// [`crate::lower`] takes. Only [`Checked::clean`] makes one, so no
 /// tree reaches the IR without the checker's word on it, and lowering can
 /// rely on what the checker guarantees (every `await` bounded, every CTA
 /// with a timeout, no duplicate handlers).

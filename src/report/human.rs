@@ -23,7 +23,7 @@
 //! miette reads the lines around a label through [`SourceCode::read_span`],
 //! and the implementation it has for text counts lines from the file's first
 //! byte each time: drawing every diagnostic of a large file would cost
-//! (diagnostics x file size). [`Shown`] hands miette only the lines it will
+//! (diagnostics x file size). `Shown` hands miette only the lines it will
 //! show, found with a line index, and moves the offsets and line numbers it
 //! answers back to the whole file's, so each report costs what its lines do.
 

@@ -11,7 +11,7 @@
 //!
 //! Lines and columns are computed here, never stored: both are 1-based, and
 //! columns count characters (Unicode scalar values), as
-//! [`LineIndex`](crate::source::LineIndex) does.
+//! [`LineIndex`] does.
 
 pub mod github;
 #[cfg(feature = "cli")]

@@ -1,10 +1,10 @@
 //! `kflowc serve`: webhooks in, provider calls out, runs kept in SQLite.
 //!
-//! The pieces, one module each: [`config`] (the TOML file), [`app`] (the
-//! HTTP endpoints, which only verify, parse and store), [`processor`] (the
-//! engine's loop over the durable inbox and its timers), [`host`] (sends
-//! through the effect ledger and the providers), [`inbound`] (provider
-//! webhook shapes), [`signature`] (HMAC checks), [`clock`] and [`metrics`].
+//! The pieces, one module each: [`config`] (the TOML file), `app` (the
+//! HTTP endpoints, which only verify, parse and store), `processor` (the
+//! engine's loop over the durable inbox and its timers), `host` (sends
+//! through the effect ledger and the providers), `inbound` (provider
+//! webhook shapes), [`signature`] (HMAC checks), `clock` and `metrics`.
 //! `docs/serve.md` documents configuration, endpoints and guarantees.
 
 mod app;

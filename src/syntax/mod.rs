@@ -2,9 +2,9 @@
 //!
 //! Input: a [`SourceFile`]. Output: a [`Parsed`] file holding every item that
 //! parsed, and a diagnostic for every item that did not. The file is first cut
-//! into top-level items ([`split`]), so one broken trigger does not hide the
+//! into top-level items (`split`), so one broken trigger does not hide the
 //! errors of the next; each item is parsed by pest and converted by
-//! [`convert`], which also decodes strings and durations.
+//! `convert`, which also decodes strings and durations.
 
 pub mod ast;
 mod convert;

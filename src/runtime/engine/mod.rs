@@ -55,7 +55,7 @@ pub enum Event {
     },
     /// The contact opened the link of the CTA with this message id.
     LinkOpened {
-        /// The provider's message id from [`SendResult::Accepted`].
+        /// The provider's message id from [`crate::runtime::SendResult::Accepted`].
         message_id: String,
     },
     /// The provider reports that this message could not be delivered.
