@@ -207,13 +207,23 @@ impl LineIndex {
         at + rest.iter().filter(|&&b| starts_char(b)).count()
     }
 
+    /// The 0-based line a byte offset is on (an offset past the end is on
+    /// the last line).
+    pub fn line_of(&self, offset: u32) -> usize {
+        self.starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1)
+    }
+
+    /// Where a 0-based line starts, or `None` past the last line.
+    pub fn line_start(&self, line: usize) -> Option<u32> {
+        self.starts.get(line).copied()
+    }
+
     /// The line and column of a byte offset in `text` (the text indexed).
     pub fn line_col(&self, text: &str, offset: u32) -> LineCol {
-        let line = self
-            .starts
-            .partition_point(|&s| s <= offset)
-            .saturating_sub(1);
-        let start = self.starts.get(line).copied().unwrap_or(0) as usize;
+        let line = self.line_of(offset);
+        let start = self.line_start(line).unwrap_or(0) as usize;
         let end = (offset as usize).min(text.len());
         let column = if self.checkpoints.is_empty()
             || start > end

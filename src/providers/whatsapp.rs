@@ -93,14 +93,6 @@ pub(super) struct Whatsapp {
     numbers: BTreeMap<String, Sender>,
 }
 
-/// `+`, digits and nothing else: `+1 (555) 123-0000` → `+15551230000`.
-fn normalize_number(number: &str) -> String {
-    number
-        .chars()
-        .filter(|c| c.is_ascii_digit() || *c == '+')
-        .collect()
-}
-
 impl Whatsapp {
     pub(super) fn new(
         config: &WhatsappConfig,
@@ -157,7 +149,8 @@ impl Whatsapp {
         let Some(from) = from else {
             return Ok(&self.default);
         };
-        self.numbers.get(&normalize_number(from)).ok_or_else(|| {
+        let sender = normalize_e164(from).and_then(|number| self.numbers.get(&number));
+        sender.ok_or_else(|| {
             let known: Vec<&str> = self.numbers.keys().map(String::as_str).collect();
             failed(
                 None,
@@ -381,7 +374,10 @@ mod tests {
         // A configured number and a `from` written differently meet on one key.
         let configured = normalize_e164("+1 (555) 123-0000");
         assert_eq!(configured.as_deref(), Some("+15551230000"));
-        assert_eq!(normalize_number("+1 555 123 0000"), "+15551230000");
+        assert_eq!(
+            normalize_e164("+1 555 123 0000").as_deref(),
+            Some("+15551230000")
+        );
         assert!(normalize_e164("+447700900123").is_some());
         assert!(normalize_e164("15551230000").is_none());
         assert!(normalize_e164("+0123").is_none());

@@ -245,10 +245,9 @@ struct Shown {
     /// The file name, cleaned like the text.
     name: String,
     text: Arc<str>,
+    /// Lines of `text`: columns for headers, and the lines around a span
+    /// without scanning.
     index: LineIndex,
-    /// The offset of each line's first byte in `text` (`index` keeps its
-    /// own, privately), to find the lines around a span without scanning.
-    starts: Vec<u32>,
     /// For each replaced character: its offset in the file, its length in
     /// the file, and the total growth of the text up to and including it.
     moves: Vec<(u32, u32, i64)>,
@@ -272,13 +271,9 @@ impl Shown {
                 (Arc::from(cleaned), moves)
             }
         };
-        let starts = std::iter::once(0)
-            .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| (i + 1) as u32))
-            .collect();
         Shown {
             name: clean(file.name()).into_owned(),
             index: LineIndex::new(&text),
-            starts,
             text,
             moves,
         }
@@ -318,17 +313,15 @@ impl Shown {
     /// The 0-based line an offset of the shown text is on (an offset past the
     /// end is on the last line).
     fn line_of(&self, offset: usize) -> usize {
-        let offset = u32::try_from(offset).unwrap_or(u32::MAX);
-        self.starts
-            .partition_point(|&s| s <= offset)
-            .saturating_sub(1)
+        self.index
+            .line_of(u32::try_from(offset).unwrap_or(u32::MAX))
     }
 
     /// Where a 0-based line starts, or the text's end for a line past the last.
     fn line_start(&self, line: usize) -> usize {
-        self.starts
-            .get(line)
-            .map_or(self.text.len(), |&s| s as usize)
+        self.index
+            .line_start(line)
+            .map_or(self.text.len(), |s| s as usize)
     }
 
     /// True when the lines a span (of the shown text) starts and ends on are
@@ -339,9 +332,9 @@ impl Shown {
             let start = self.line_start(line);
             // The line's end, before its `\n`.
             let end = self
-                .starts
-                .get(line + 1)
-                .map_or(self.text.len(), |&s| s as usize - 1);
+                .index
+                .line_start(line + 1)
+                .map_or(self.text.len(), |s| s as usize - 1);
             end - start <= MAX_SNIPPET_LINE
         };
         short(span.start) && short(span.end)

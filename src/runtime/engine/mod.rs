@@ -383,7 +383,7 @@ impl<H: Host> Engine<H> {
                 break;
             }
             self.timers.pop();
-            let Some(run) = self.runs.get(&t.run) else {
+            let Some(run) = self.runs.get_mut(&t.run) else {
                 continue;
             };
             if run.generation != t.generation {
@@ -401,9 +401,7 @@ impl<H: Host> Engine<H> {
             fired += 1;
             // This timer has left the queue: resuming must not count it as
             // one left behind.
-            if let Some(run) = self.runs.get_mut(&t.run)
-                && run.due_micros.take().is_some()
-            {
+            if run.due_micros.take().is_some() {
                 self.deadlines = self.deadlines.saturating_sub(1);
             }
             self.resume(t.run, outcome).await;

@@ -183,19 +183,13 @@ impl<H: Host> Engine<H> {
         to: String,
         message: Message,
     ) -> Outbound {
-        let (workflow, contact) = match self.runs.get(&run_id) {
-            Some(run) => (
-                self.workflows[run.workflow as usize].workflow.clone(),
-                self.contacts[run.contact as usize].id.clone(),
-            ),
-            None => (String::new(), String::new()),
-        };
+        let contact = self
+            .runs
+            .get(&run_id)
+            .map(|run| self.contacts[run.contact as usize].id.clone())
+            .unwrap_or_default();
         Outbound {
-            step: StepRef {
-                workflow,
-                run: run_id,
-                node: node.id,
-            },
+            step: self.step_ref(run_id, node),
             contact,
             to,
             message,
