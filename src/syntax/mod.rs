@@ -7,6 +7,7 @@
 //! `convert`, which also decodes strings and durations.
 
 pub mod ast;
+pub mod comments;
 mod convert;
 mod error;
 mod fast;
