@@ -26,6 +26,7 @@
 mod check;
 pub mod diag;
 pub mod duration;
+pub mod format;
 pub mod ir;
 mod lower;
 pub mod platform;

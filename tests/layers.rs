@@ -25,6 +25,8 @@ const LAYERS: &[(&str, &[&str])] = &[
         &["source", "diag", "duration", "platform", "syntax"],
     ),
     ("report", &["source", "diag"]),
+    // The formatter prints the syntax tree again.
+    ("format", &["source", "diag", "syntax"]),
     // The IR depends on nothing but spans; lowering is the one bridge from
     // the checked AST to it.
     ("ir", &["source"]),

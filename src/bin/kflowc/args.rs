@@ -21,6 +21,13 @@ pub(crate) enum Command {
     /// arguments are wrong.
     Check(CheckArgs),
 
+    /// Rewrite .kflow files in the one canonical layout, comments kept.
+    ///
+    /// Exits with 0 when every file is formatted (or now is), 1 when a file
+    /// has syntax errors (it is left alone) or, with --check, when a file
+    /// would change, and 2 when a file cannot be read or written.
+    Fmt(crate::fmt::FmtArgs),
+
     /// Check one .kflow file and compile it to its IR, written as JSON.
     ///
     /// Diagnostics are printed as `check` prints them, on stderr; warnings

@@ -8,8 +8,6 @@
 //! depends on what PATH is (a regular file atomically, a FIFO or device such
 //! as `/dev/stdout` in place): see [`output`].
 
-mod output;
-
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -22,6 +20,7 @@ use crate::Exit;
 use crate::args::BuildArgs;
 use crate::human_out::{HumanReports, Stream};
 use crate::input::{self, Input};
+use crate::output;
 
 /// Runs `kflowc build`.
 pub(crate) fn run(args: &BuildArgs) -> Exit {

@@ -6,8 +6,10 @@
 mod args;
 mod build;
 mod check;
+mod fmt;
 mod human_out;
 mod input;
+mod output;
 mod serve;
 mod simulate;
 mod test_cmd;
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let exit = match &cli.command {
         Command::Check(args) => check::run(args),
+        Command::Fmt(args) => fmt::run(args),
         Command::Build(args) => build::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Test(args) => test_cmd::run(args),
