@@ -27,6 +27,7 @@ mod check;
 pub mod diag;
 pub mod duration;
 pub mod format;
+pub mod graph;
 pub mod ir;
 mod lower;
 pub mod platform;

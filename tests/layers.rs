@@ -31,6 +31,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     // the checked AST to it.
     ("ir", &["source"]),
     ("lower", &["source", "diag", "syntax", "check", "ir"]),
+    // Graphs are drawn from the IR.
+    ("graph", &["source", "duration", "ir"]),
     // The runtime runs IR: it never sees source syntax or the checker.
     ("runtime", &["source", "duration", "platform", "ir"]),
     // Scenarios compile a file and run it on the runtime.

@@ -36,6 +36,13 @@ pub(crate) enum Command {
     /// be read, the IR cannot be written, or the arguments are wrong.
     Build(BuildArgs),
 
+    /// Draw a workflow as a flowchart (Mermaid or Graphviz DOT): one node
+    /// per step, edges labelled with outcomes.
+    ///
+    /// Exits with 0 when the graph was written, 1 when the file has errors,
+    /// and 2 when it cannot be read or the graph cannot be written.
+    Graph(crate::graph::GraphArgs),
+
     /// Run a workflow against a scenario in virtual time and print a
     /// timeline of what it did and when, with the rendered messages.
     ///

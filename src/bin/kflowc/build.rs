@@ -69,7 +69,7 @@ pub(crate) fn run(args: &BuildArgs) -> Exit {
 
 /// Checks and lowers `file`, printing its diagnostics on stderr. A file with
 /// errors (or one the compiler cannot lower) gives [`Exit::Problems`].
-fn compile(file: &SourceFile) -> Result<ir::Program, Exit> {
+pub(crate) fn compile(file: &SourceFile) -> Result<ir::Program, Exit> {
     let checked = kflow::check_source(file);
     let counts = Counts::of(&checked.diagnostics);
     print_diagnostics(file, &checked.diagnostics)?;

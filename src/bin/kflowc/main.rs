@@ -7,6 +7,7 @@ mod args;
 mod build;
 mod check;
 mod fmt;
+mod graph;
 mod human_out;
 mod input;
 mod output;
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Build(args) => build::run(args),
+        Command::Graph(args) => graph::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Test(args) => test_cmd::run(args),
         Command::Serve(args) => serve::run(args),
