@@ -612,8 +612,82 @@ fn bench(c: &mut Criterion) {
     group.bench_function("parse", |b| {
         b.iter(|| kflow::syntax::parse(black_box(&source)))
     });
+    group.bench_function("format", |b| {
+        b.iter(|| kflow::format::format(black_box(&source)))
+    });
     group.finish();
 }
+
+/// What a user meets: the whole `kflowc` process, reading the file and
+/// writing every byte of its report into a pipe, for each output format, on
+/// the generated workflow and on a file of the same size with thousands of
+/// diagnostics; and `kflowc fmt` on the generated workflow.
+#[cfg(feature = "cli")]
+fn bench_process(c: &mut Criterion) {
+    use std::process::{Command, Stdio};
+
+    let dir = std::env::temp_dir().join(format!("kflow-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let clean = dir.join("clean.kflow");
+    std::fs::write(&clean, generate(TARGET_BYTES)).expect("written");
+    // Every copy of the card has a body over 1024 characters and repeats the
+    // trigger: two errors per 1.2 kB.
+    let card = r#"on reply whatsapp <
+  if window.open <
+    cta <
+      body "BODY"
+      url "https://www.example.com/book"
+      button "Book now"
+    >
+    on timeout 30m < sms "Still want a slot?" >
+  >
+>
+"#
+    .replace("BODY", &"x".repeat(1100));
+    let noisy = dir.join("noisy.kflow");
+    std::fs::write(&noisy, card.repeat(TARGET_BYTES / card.len())).expect("written");
+
+    let run = |args: &[&std::ffi::OsStr]| {
+        let status = Command::new(env!("CARGO_BIN_EXE_kflowc"))
+            .args(args)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("kflowc runs");
+        black_box(status);
+    };
+    let mut group = c.benchmark_group("process");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(10));
+    for (name, path) in [("clean", &clean), ("noisy", &noisy)] {
+        let len = std::fs::metadata(path).expect("written").len();
+        group.throughput(Throughput::Bytes(len));
+        for format in ["human", "json", "github"] {
+            group.bench_function(format!("check_{name}/{format}"), |b| {
+                b.iter(|| {
+                    run(&[
+                        "check".as_ref(),
+                        "--format".as_ref(),
+                        format.as_ref(),
+                        path.as_os_str(),
+                    ])
+                })
+            });
+        }
+    }
+    let len = std::fs::metadata(&clean).expect("written").len();
+    group.throughput(Throughput::Bytes(len));
+    group.bench_function("fmt_check_clean", |b| {
+        b.iter(|| run(&["fmt".as_ref(), "--check".as_ref(), clean.as_os_str()]))
+    });
+    group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(not(feature = "cli"))]
+fn bench_process(_: &mut Criterion) {}
 
 /// About `target` bytes of a workflow with one syntax error every ten
 /// lines; the other lines are comments, so each error is reported alone.
@@ -709,5 +783,11 @@ fn bench_many_diagnostics(c: &mut Criterion) {
 #[cfg(not(feature = "cli"))]
 fn bench_human(_: &mut Criterion) {}
 
-criterion_group!(benches, bench, bench_human, bench_many_diagnostics);
+criterion_group!(
+    benches,
+    bench,
+    bench_human,
+    bench_many_diagnostics,
+    bench_process
+);
 criterion_main!(benches);

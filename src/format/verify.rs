@@ -1,127 +1,154 @@
 //! The formatter's safety net: its output must parse to the tree it printed.
 //!
 //! Only layout may change, so two trees are the same when they are equal with
-//! every span forgotten. The check costs one more parse and a walk, and turns
-//! any formatter bug into a refusal instead of a changed workflow.
+//! every span forgotten. The comparison walks both trees side by side without
+//! copying either (a 10 MB file's tree is hundreds of megabytes to clone), and
+//! turns any formatter bug into a refusal instead of a changed workflow.
 
-use crate::source::Span;
 use crate::syntax::ast::*;
 
 /// Whether `a` and `b` are the same tree but for where things were written.
 pub(super) fn same_tree(a: &File, b: &File) -> bool {
-    let (mut a, mut b) = (a.clone(), b.clone());
-    erase_file(&mut a);
-    erase_file(&mut b);
-    a == b
+    all(&a.items, &b.items, item)
 }
 
-fn erase_file(f: &mut File) {
-    for item in &mut f.items {
-        match item {
-            Item::Workflow(t) => text(t),
-            Item::Field(p) => p.span = Span::default(),
-            Item::Trigger(t) => {
-                t.channel.span = Span::default();
-                t.head = Span::default();
-                block(&mut t.body);
-            }
+fn all<T>(a: &[T], b: &[T], same: impl Fn(&T, &T) -> bool) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y))
+}
+
+fn opt<T>(a: &Option<T>, b: &Option<T>, same: impl Fn(&T, &T) -> bool) -> bool {
+    match (a, b) {
+        (Some(x), Some(y)) => same(x, y),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+fn item(a: &Item, b: &Item) -> bool {
+    match (a, b) {
+        (Item::Workflow(x), Item::Workflow(y)) => text(x, y),
+        (Item::Field(x), Item::Field(y)) => x.node == y.node,
+        (Item::Trigger(x), Item::Trigger(y)) => {
+            x.channel.node == y.channel.node && block(&x.body, &y.body)
         }
+        _ => false,
     }
 }
 
-fn block(b: &mut Block) {
-    b.span = Span::default();
-    for s in &mut b.stmts {
-        stmt(s);
-    }
-    for h in &mut b.orphans {
-        handler(h);
-    }
+fn block(a: &Block, b: &Block) -> bool {
+    all(&a.stmts, &b.stmts, stmt) && all(&a.orphans, &b.orphans, handler)
 }
 
-fn handler(h: &mut Handler) {
-    h.head = Span::default();
-    if let HandlerKind::Timeout(d) = &mut h.kind {
-        d.span = Span::default();
-    }
-    block(&mut h.body);
+fn handler(a: &Handler, b: &Handler) -> bool {
+    let kind = match (&a.kind, &b.kind) {
+        (HandlerKind::Timeout(x), HandlerKind::Timeout(y)) => duration(x, y),
+        (x, y) => x.describe() == y.describe(),
+    };
+    kind && block(&a.body, &b.body)
 }
 
-fn stmt(s: &mut Stmt) {
-    s.span = Span::default();
-    s.head = Span::default();
-    for h in &mut s.handlers {
-        handler(h);
-    }
-    match &mut s.kind {
-        StmtKind::If(i) => {
-            for br in &mut i.branches {
-                cond(&mut br.cond);
-                block(&mut br.block);
-            }
-            if let Some(b) = &mut i.otherwise {
-                block(b);
-            }
+fn duration(a: &Duration, b: &Duration) -> bool {
+    a.seconds == b.seconds && a.malformed == b.malformed
+}
+
+fn stmt(a: &Stmt, b: &Stmt) -> bool {
+    all(&a.handlers, &b.handlers, handler) && stmt_kind(&a.kind, &b.kind)
+}
+
+fn stmt_kind(a: &StmtKind, b: &StmtKind) -> bool {
+    match (a, b) {
+        (StmtKind::If(x), StmtKind::If(y)) => {
+            all(&x.branches, &y.branches, |p, q| {
+                cond(&p.cond, &q.cond) && block(&p.block, &q.block)
+            }) && opt(&x.otherwise, &y.otherwise, block)
         }
-        StmtKind::Cta(c) => {
-            if let Some(n) = &mut c.name {
-                text(n);
-            }
-            fields(&mut c.fields);
+        (StmtKind::Cta(x), StmtKind::Cta(y)) => {
+            opt(&x.name, &y.name, text) && fields(&x.fields, &y.fields)
         }
-        StmtKind::Template(t) => {
-            text(&mut t.name);
-            fields(&mut t.fields);
+        (StmtKind::Template(x), StmtKind::Template(y)) => {
+            text(&x.name, &y.name) && fields(&x.fields, &y.fields)
         }
-        StmtKind::Sms(Sms::Fields(f)) | StmtKind::Email(f) => fields(f),
-        StmtKind::Whatsapp(t)
-        | StmtKind::Sms(Sms::Text(t))
-        | StmtKind::Tag(t)
-        | StmtKind::Untag(t) => text(t),
-        StmtKind::Wait(d) => d.span = Span::default(),
-        StmtKind::AwaitReply(c) => c.span = Span::default(),
-        StmtKind::Stop => {}
+        (StmtKind::Sms(Sms::Fields(x)), StmtKind::Sms(Sms::Fields(y)))
+        | (StmtKind::Email(x), StmtKind::Email(y)) => fields(x, y),
+        (StmtKind::Whatsapp(x), StmtKind::Whatsapp(y))
+        | (StmtKind::Sms(Sms::Text(x)), StmtKind::Sms(Sms::Text(y)))
+        | (StmtKind::Tag(x), StmtKind::Tag(y))
+        | (StmtKind::Untag(x), StmtKind::Untag(y)) => text(x, y),
+        (StmtKind::Wait(x), StmtKind::Wait(y)) => duration(x, y),
+        (StmtKind::AwaitReply(x), StmtKind::AwaitReply(y)) => x.node == y.node,
+        (StmtKind::Stop, StmtKind::Stop) => true,
+        _ => false,
     }
 }
 
-fn fields(f: &mut Fields) {
-    f.span = Span::default();
-    for field in &mut f.fields {
-        field.span = Span::default();
-        field.name.span = Span::default();
-        match &mut field.value {
-            FieldValue::Text(t) => text(t),
-            FieldValue::Duration(d) => d.span = Span::default(),
-            FieldValue::Word(w, t) => {
-                w.span = Span::default();
-                if let Some(t) = t {
-                    text(t);
+fn fields(a: &Fields, b: &Fields) -> bool {
+    all(&a.fields, &b.fields, |x, y| {
+        x.name.node == y.name.node
+            && match (&x.value, &y.value) {
+                (FieldValue::Text(p), FieldValue::Text(q)) => text(p, q),
+                (FieldValue::Duration(p), FieldValue::Duration(q)) => duration(p, q),
+                (FieldValue::Word(p, s), FieldValue::Word(q, t)) => {
+                    p.node == q.node && opt(s, t, text)
                 }
+                _ => false,
             }
+    })
+}
+
+fn cond(a: &Cond, b: &Cond) -> bool {
+    match (a, b) {
+        (Cond::Or(x), Cond::Or(y)) | (Cond::And(x), Cond::And(y)) => all(x, y, cond),
+        (Cond::Not(x), Cond::Not(y)) => cond(x, y),
+        (Cond::Test(x), Cond::Test(y)) => {
+            x.path.node == y.path.node
+                && opt(&x.compare, &y.compare, |(p, s), (q, t)| {
+                    p.node == q.node && text(s, t)
+                })
         }
+        _ => false,
     }
 }
 
-fn cond(c: &mut Cond) {
-    match c {
-        Cond::Or(all) | Cond::And(all) => all.iter_mut().for_each(cond),
-        Cond::Not(inner) => cond(inner),
-        Cond::Test(t) => {
-            t.span = Span::default();
-            t.path.span = Span::default();
-            if let Some((op, value)) = &mut t.compare {
-                op.span = Span::default();
-                text(value);
-            }
-        }
-    }
+fn text(a: &Text, b: &Text) -> bool {
+    all(&a.parts, &b.parts, |x, y| match (x, y) {
+        (Part::Lit(p), Part::Lit(q)) => p == q,
+        (Part::Var(p), Part::Var(q)) => p.path == q.path,
+        _ => false,
+    })
 }
 
-fn text(t: &mut Text) {
-    t.span = Span::default();
-    for part in &mut t.parts {
-        if let Part::Var(v) = part {
-            v.span = Span::default();
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
+    use crate::syntax;
+
+    fn tree(text: &str) -> File {
+        syntax::parse(&SourceFile::new("t.kflow", text).expect("small")).file
+    }
+
+    #[test]
+    fn layout_does_not_matter_but_content_does() {
+        let a = tree("on reply sms < if window.open < tag \"a\" > >");
+        let b = tree("on reply sms <\n  if window.open <\n    tag \"a\"\n  >\n>\n");
+        assert!(same_tree(&a, &b));
+        for other in [
+            "on reply sms < if window.open < tag \"b\" > >",
+            "on reply sms < if window.open < untag \"a\" > >",
+            "on reply email < if window.open < tag \"a\" > >",
+            "on reply sms < if not window.open < tag \"a\" > >",
+            "on reply sms < if window.open < tag \"a\" > else < stop > >",
+            "on reply sms < if window.open < tag \"a\" wait 1h > >",
+        ] {
+            assert!(!same_tree(&a, &tree(other)), "{other}");
         }
+        assert!(!same_tree(
+            &tree("on reply sms < wait 1h >"),
+            &tree("on reply sms < wait 2h >")
+        ));
+        assert!(same_tree(
+            &tree("on reply sms < wait 60m >"),
+            &tree("on reply sms < wait 1h >")
+        ));
     }
 }

@@ -27,37 +27,28 @@ pub fn comments(text: &str) -> Vec<Comment> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
-    // Whether only whitespace has been seen since the last line break.
-    let mut line_blank = true;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'#' => {
-                let end = memchr::memchr(b'\n', &bytes[i..]).map_or(bytes.len(), |p| i + p);
-                let trimmed = if end > i && bytes[end - 1] == b'\r' {
-                    end - 1
-                } else {
-                    end
-                };
-                out.push(Comment {
-                    span: Span::new(i as u32, trimmed as u32),
-                    own_line: line_blank,
-                });
-                i = end;
-            }
-            b'"' => {
-                line_blank = false;
-                i = string_end(bytes, i);
-            }
-            b'\n' => {
-                line_blank = true;
-                i += 1;
-            }
-            b' ' | b'\t' | b'\r' => i += 1,
-            _ => {
-                line_blank = false;
-                i += 1;
-            }
+    // Jump from one `#` or `"` to the next: everything between is code.
+    while let Some(p) = memchr::memchr2(b'#', b'"', bytes.get(i..).unwrap_or_default()) {
+        let j = i + p;
+        if bytes[j] == b'"' {
+            i = string_end(bytes, j);
+            continue;
         }
+        let end = memchr::memchr(b'\n', &bytes[j..]).map_or(bytes.len(), |p| j + p);
+        let trimmed = if end > j && bytes[end - 1] == b'\r' {
+            end - 1
+        } else {
+            end
+        };
+        let line_start = memchr::memrchr(b'\n', &bytes[..j]).map_or(0, |p| p + 1);
+        let own_line = bytes[line_start..j]
+            .iter()
+            .all(|&b| matches!(b, b' ' | b'\t' | b'\r'));
+        out.push(Comment {
+            span: Span::new(j as u32, trimmed as u32),
+            own_line,
+        });
+        i = end;
     }
     out
 }

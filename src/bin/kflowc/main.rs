@@ -22,6 +22,11 @@ use clap::Parser as _;
 
 use args::{Cli, Command};
 
+/// Small, short-lived allocations dominate parsing and checking; mimalloc
+/// serves them several times faster than glibc's malloc (see Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// How a command ended; the process exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Exit {
