@@ -218,9 +218,21 @@ fn replacement(c: char, next: Option<char>) -> Option<char> {
 
 /// `text` with [`replacement`]s applied.
 fn clean(text: &str) -> Cow<'_, str> {
-    let mut chars = text.chars().peekable();
+    // Most text is printable ASCII: skip it byte by byte, and walk by
+    // characters only from the first byte that might need replacing.
+    let bytes = text.as_bytes();
+    let suspect = |i: usize, b: u8| match b {
+        b'\t' | b'\n' => false,
+        b'\r' => bytes.get(i + 1) != Some(&b'\n'),
+        0x20..=0x7e => false,
+        _ => true,
+    };
+    let Some(start) = bytes.iter().enumerate().position(|(i, &b)| suspect(i, b)) else {
+        return Cow::Borrowed(text);
+    };
+    let mut chars = text[start..].chars().peekable();
     let mut out: Option<String> = None;
-    let mut at = 0;
+    let mut at = start;
     while let Some(c) = chars.next() {
         let shown = replacement(c, chars.peek().copied());
         match (&mut out, shown) {
