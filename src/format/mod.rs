@@ -27,7 +27,7 @@
 //! A file with syntax errors is not formatted: its items that failed to
 //! parse are not in the tree, so printing the tree would drop them. Before
 //! handing the text back the formatter parses its own output and checks that
-//! it is the same tree ([`verify`]), so a formatter bug can never change what
+//! it is the same tree (`verify.rs`), so a formatter bug can never change what
 //! a workflow does.
 
 mod printer;

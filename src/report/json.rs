@@ -201,6 +201,75 @@ impl Document {
     }
 }
 
+/// Writes the report of a run over `files` exactly as
+/// `Document::new(files).write_to(out)` would, but building one diagnostic's
+/// entry at a time while writing: a file with a million diagnostics never
+/// holds a second copy of them all (the document's entries own their
+/// strings), which at that size is most of the run's memory and time.
+pub fn write(files: &[FileReport<'_>], out: impl std::io::Write) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
+    serde_json::to_writer_pretty(&mut out, &Streamed { files })?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// [`Document`]'s fields, in its order, with the diagnostics made on the fly.
+struct Streamed<'a> {
+    files: &'a [FileReport<'a>],
+}
+
+impl Serialize for Streamed<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut summary = Summary {
+            files: self.files.len(),
+            errors: 0,
+            warnings: 0,
+        };
+        let entries: Vec<FileEntry> = self
+            .files
+            .iter()
+            .map(|report| {
+                let counts = report.counts();
+                summary.errors += counts.errors;
+                summary.warnings += counts.warnings;
+                FileEntry {
+                    path: report.file.name().to_owned(),
+                    errors: counts.errors,
+                    warnings: counts.warnings,
+                }
+            })
+            .collect();
+        let mut document = serializer.serialize_struct("Document", 4)?;
+        document.serialize_field("version", &VERSION)?;
+        document.serialize_field("files", &entries)?;
+        document.serialize_field("diagnostics", &StreamedDiagnostics { files: self.files })?;
+        document.serialize_field("summary", &summary)?;
+        document.end()
+    }
+}
+
+struct StreamedDiagnostics<'a> {
+    files: &'a [FileReport<'a>],
+}
+
+impl Serialize for StreamedDiagnostics<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq as _;
+        let total = self.files.iter().map(|r| r.diagnostics.len()).sum();
+        let mut seq = serializer.serialize_seq(Some(total))?;
+        for report in self.files.iter().filter(|r| !r.diagnostics.is_empty()) {
+            let locator = Locator::new(report.file);
+            let path = report.file.name();
+            for d in report.diagnostics {
+                seq.serialize_element(&diagnostic_entry(path, &locator, d))?;
+            }
+        }
+        seq.end()
+    }
+}
+
 fn diagnostic_entry(path: &str, locator: &Locator<'_>, d: &Diagnostic) -> DiagnosticEntry {
     DiagnosticEntry {
         file: path.to_owned(),
@@ -236,6 +305,31 @@ mod tests {
     use super::*;
     use crate::diag::Code;
     use crate::source::{SourceFile, Span};
+
+    #[test]
+    fn streaming_writes_the_document_byte_for_byte() {
+        let a = SourceFile::new("a.kflow", "workflow \"é\"\n  bogus").expect("small");
+        let b = SourceFile::new("b.kflow", "").expect("small");
+        let d = vec![
+            Diagnostic::new(Code::SyntaxUnexpected, "one", Span::new(16, 21), "here")
+                .with_label(Span::new(9, 13), "")
+                .with_help("remove it"),
+            Diagnostic::new(Code::SyntaxUnexpected, "two", Span::new(0, 8), "there"),
+        ];
+        for files in [
+            vec![FileReport::new(&a, &d), FileReport::new(&b, &[])],
+            vec![FileReport::new(&b, &[])],
+            vec![],
+        ] {
+            let mut streamed = Vec::new();
+            write(&files, &mut streamed).expect("a Vec takes anything");
+            let mut whole = Vec::new();
+            Document::new(&files)
+                .write_to(&mut whole)
+                .expect("a Vec takes anything");
+            assert_eq!(String::from_utf8(streamed), String::from_utf8(whole));
+        }
+    }
 
     #[test]
     fn positions_are_one_based_and_count_characters() {

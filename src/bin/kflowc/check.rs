@@ -148,7 +148,7 @@ impl Output {
             .map(|(file, diagnostics)| FileReport::new(file, diagnostics))
             .collect();
         let mut out = self.stdout.lock();
-        json::Document::new(&reports).write_to(&mut out)?;
+        json::write(&reports, &mut out)?;
         out.flush()
     }
 }
