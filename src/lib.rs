@@ -28,6 +28,8 @@ pub mod diag;
 pub mod duration;
 pub mod ir;
 mod lower;
+#[cfg(feature = "lsp")]
+pub mod lsp;
 pub mod platform;
 #[cfg(feature = "serve")]
 pub mod providers;

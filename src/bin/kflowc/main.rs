@@ -8,6 +8,7 @@ mod build;
 mod check;
 mod human_out;
 mod input;
+mod lsp;
 mod serve;
 mod simulate;
 mod test_cmd;
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(args),
         Command::Test(args) => test_cmd::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Lsp => lsp::run(),
     };
     exit.into()
 }
