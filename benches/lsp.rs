@@ -61,13 +61,15 @@ fn bench(c: &mut Criterion) {
         .lines()
         .enumerate()
         .filter(|(_, l)| l.trim_start().starts_with("body \""))
-        .map(|(n, l)| (n as u32, (l.find("body \"").unwrap() + 6) as u32))
+        .map(|(n, l)| (n as u32, (l.find("body \"").expect("present") + 6) as u32))
         .nth(lines / 40)
         .expect("a body line");
-    let uri: Uri = "file:///bench.kflow".parse().unwrap();
+    let uri: Uri = "file:///bench.kflow".parse().expect("present");
     let docs = DocsLink::new("file:///kflow/docs/language.md");
     let mut documents = Documents::default();
-    let opened = documents.open(uri.clone(), 0, text.clone()).unwrap();
+    let opened = documents
+        .open(uri.clone(), 0, text.clone())
+        .expect("present");
     eprintln!(
         "lsp bench: {lines} lines, {} bytes, {} diagnostics",
         text.len(),
@@ -92,7 +94,9 @@ fn bench(c: &mut Criterion) {
                     text: String::new(),
                 }
             };
-            let document = documents.change(&uri, version, vec![change]).unwrap();
+            let document = documents
+                .change(&uri, version, vec![change])
+                .expect("present");
             black_box(diagnostics::all(document, &uri, &docs))
         })
     });

@@ -221,7 +221,7 @@ fn an_editor_session_from_initialize_to_exit() {
         "https://docs.example/language.md#kflowvarunknown"
     );
     assert!(
-        unknown["message"].as_str().unwrap().starts_with(
+        unknown["message"].as_str().expect("present").starts_with(
             "unknown contact field `frist_name`\nhelp: did you mean `contact.first_name`?"
         ),
         "{unknown}"
@@ -252,7 +252,7 @@ fn an_editor_session_from_initialize_to_exit() {
     assert!(
         hover["contents"]["value"]
             .as_str()
-            .unwrap()
+            .expect("present")
             .contains("on timeout"),
         "{hover}"
     );
@@ -309,7 +309,7 @@ fn an_editor_session_from_initialize_to_exit() {
         .as_array()
         .expect("a list")
         .iter()
-        .map(|i| i["label"].as_str().unwrap())
+        .map(|i| i["label"].as_str().expect("present"))
         .collect();
     assert!(labels.contains(&"contact.first_name"), "{labels:?}");
     assert!(labels.contains(&"contact.shoe_size"), "{labels:?}");
@@ -323,9 +323,9 @@ fn an_editor_session_from_initialize_to_exit() {
     );
     let labels: Vec<&str> = completion
         .as_array()
-        .unwrap()
+        .expect("present")
         .iter()
-        .map(|i| i["label"].as_str().unwrap())
+        .map(|i| i["label"].as_str().expect("present"))
         .collect();
     assert!(
         labels.contains(&"footer") && labels.contains(&"button"),

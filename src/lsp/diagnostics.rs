@@ -109,7 +109,7 @@ mod tests {
     fn anchors_follow_the_headings() {
         let docs = DocsLink::new("file:///kflow/docs/language.md");
         assert_eq!(
-            docs.href(Code::CtaBodyLength).unwrap().as_str(),
+            docs.href(Code::CtaBodyLength).expect("present").as_str(),
             "file:///kflow/docs/language.md#kflowctabody_length"
         );
         assert!(DocsLink::none().href(Code::CtaBodyLength).is_none());

@@ -147,7 +147,7 @@ mod tests {
 
     #[test]
     fn edits_apply_in_order_in_utf16_positions() {
-        let uri: Uri = "file:///a.kflow".parse().unwrap();
+        let uri: Uri = "file:///a.kflow".parse().expect("present");
         let mut docs = Documents::default();
         docs.open(uri.clone(), 1, "tag \"😀x\"\nstop".to_owned());
         // Replace `x` (after a surrogate pair: column 7), then insert on the
@@ -158,13 +158,13 @@ mod tests {
                 2,
                 vec![edit((0, 7), (0, 8), "yz"), edit((1, 0), (1, 0), "# ")],
             )
-            .unwrap();
+            .expect("present");
         assert_eq!(doc.text(), "tag \"😀yz\"\n# stop");
         assert_eq!(doc.version(), 2);
         // Out-of-range positions clamp instead of failing.
         let doc = docs
             .change(&uri, 3, vec![edit((7, 3), (99, 0), "!")])
-            .unwrap();
+            .expect("present");
         assert_eq!(doc.text(), "tag \"😀yz\"\n# stop!");
         // A change without a range replaces everything.
         let whole = TextDocumentContentChangeEvent {
@@ -172,7 +172,10 @@ mod tests {
             range_length: None,
             text: "stop".to_owned(),
         };
-        assert_eq!(docs.change(&uri, 4, vec![whole]).unwrap().text(), "stop");
+        assert_eq!(
+            docs.change(&uri, 4, vec![whole]).expect("present").text(),
+            "stop"
+        );
         assert!(docs.close(&uri));
         assert!(docs.change(&uri, 5, Vec::new()).is_none());
     }

@@ -10,7 +10,7 @@
 //! the checker's did-you-mean suggestions.
 //!
 //! Positions are the protocol's: 0-based lines and UTF-16 columns
-//! ([`position`]). The modules each own one part: [`transport`] the
+//! ([`position`]). The modules each own one part: `transport` the
 //! framing, `server` the lifecycle and dispatch, [`documents`] the open
 //! texts and their incremental edits, [`diagnostics`] the conversion, and
 //! one module per request.

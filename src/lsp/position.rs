@@ -123,11 +123,14 @@ mod tests {
         // `é` is one unit, `😀` two (a surrogate pair), each several bytes.
         let text = "ab\né😀x\n";
         let lines = Lines::new(text);
-        let x = text.find('x').unwrap();
+        let x = text.find('x').expect("present");
         assert_eq!(lines.position(text, x), pos(1, 3));
         assert_eq!(lines.offset(text, pos(1, 3)), x);
         // Inside the surrogate pair: the emoji's start.
-        assert_eq!(lines.offset(text, pos(1, 2)), text.find('😀').unwrap());
+        assert_eq!(
+            lines.offset(text, pos(1, 2)),
+            text.find('😀').expect("present")
+        );
         // Past the end of a line: its end; past the last line: the text's end.
         assert_eq!(lines.offset(text, pos(0, 99)), 2);
         assert_eq!(lines.offset(text, pos(9, 0)), text.len());

@@ -250,86 +250,94 @@ impl<W: Write> Server<W> {
             // than `exit` are dropped.
             return Ok(());
         }
-        let method = notification.method.clone();
-        let result = match method.as_str() {
-            DidOpenTextDocument::METHOD => {
-                match serde_json::from_value::<lsp_types::DidOpenTextDocumentParams>(
-                    notification.params,
-                ) {
-                    Ok(p) => {
-                        let doc = p.text_document;
-                        let uri = doc.uri.clone();
-                        if self
-                            .documents
-                            .open(doc.uri, doc.version, doc.text)
-                            .is_some()
-                        {
-                            self.publish(&uri)
-                        } else {
-                            self.log(
-                                MessageType::ERROR,
-                                format!("{} is too large to check", uri.as_str()),
-                            )
-                        }
-                    }
-                    Err(e) => self.bad_notification(&method, &e),
-                }
-            }
-            DidChangeTextDocument::METHOD => {
-                match serde_json::from_value::<lsp_types::DidChangeTextDocumentParams>(
-                    notification.params,
-                ) {
-                    Ok(p) => {
-                        let uri = p.text_document.uri;
-                        let changed = catch_unwind(AssertUnwindSafe(|| {
-                            self.documents
-                                .change(&uri, p.text_document.version, p.content_changes)
-                                .is_some()
-                        }));
-                        match changed {
-                            Ok(true) => self.publish(&uri),
-                            Ok(false) => self.log(
-                                MessageType::WARNING,
-                                format!("change to {}, which is not open (or would be too large); ignored", uri.as_str()),
-                            ),
-                            Err(_) => {
-                                // Whatever the check was doing, the document
-                                // is no longer known to match the editor's.
-                                self.documents.close(&uri);
-                                self.log(
-                                    MessageType::ERROR,
-                                    format!("kflow failed checking {}; this is a bug", uri.as_str()),
-                                )
-                            }
-                        }
-                    }
-                    Err(e) => self.bad_notification(&method, &e),
-                }
-            }
+        match notification.method.as_str() {
+            DidOpenTextDocument::METHOD => match self.params_of(notification)? {
+                Some(p) => self.did_open(p),
+                None => Ok(()),
+            },
+            DidChangeTextDocument::METHOD => match self.params_of(notification)? {
+                Some(p) => self.did_change(p),
+                None => Ok(()),
+            },
             DidCloseTextDocument::METHOD => {
-                match serde_json::from_value::<lsp_types::DidCloseTextDocumentParams>(
-                    notification.params,
-                ) {
-                    Ok(p) => {
-                        let uri = p.text_document.uri;
-                        self.documents.close(&uri);
+                match self.params_of::<lsp_types::DidCloseTextDocumentParams>(notification)? {
+                    Some(p) => {
+                        self.documents.close(&p.text_document.uri);
                         self.notify(
                             PublishDiagnostics::METHOD,
                             PublishDiagnosticsParams {
-                                uri,
+                                uri: p.text_document.uri,
                                 diagnostics: Vec::new(),
                                 version: None,
                             },
                         )
                     }
-                    Err(e) => self.bad_notification(&method, &e),
+                    None => Ok(()),
                 }
             }
             // `initialized`, `didSave`, `$/cancelRequest`, `$/setTrace` and
             // anything new: nothing to do.
             _ => Ok(()),
-        };
-        result
+        }
+    }
+
+    /// A notification's params, or `None` (logged) when they do not fit.
+    fn params_of<P: DeserializeOwned>(
+        &mut self,
+        notification: Notification,
+    ) -> io::Result<Option<P>> {
+        match serde_json::from_value::<P>(notification.params) {
+            Ok(p) => Ok(Some(p)),
+            Err(e) => {
+                self.bad_notification(&notification.method, &e)?;
+                Ok(None)
+            }
+        }
+    }
+
+    fn did_open(&mut self, p: lsp_types::DidOpenTextDocumentParams) -> io::Result<()> {
+        let doc = p.text_document;
+        let uri = doc.uri.clone();
+        if self
+            .documents
+            .open(doc.uri, doc.version, doc.text)
+            .is_some()
+        {
+            self.publish(&uri)
+        } else {
+            self.log(
+                MessageType::ERROR,
+                format!("{} is too large to check", uri.as_str()),
+            )
+        }
+    }
+
+    fn did_change(&mut self, p: lsp_types::DidChangeTextDocumentParams) -> io::Result<()> {
+        let uri = p.text_document.uri;
+        let changed = catch_unwind(AssertUnwindSafe(|| {
+            self.documents
+                .change(&uri, p.text_document.version, p.content_changes)
+                .is_some()
+        }));
+        match changed {
+            Ok(true) => self.publish(&uri),
+            Ok(false) => self.log(
+                MessageType::WARNING,
+                format!(
+                    "change to {}, which is not open (or would be too large); ignored",
+                    uri.as_str()
+                ),
+            ),
+            Err(_) => {
+                // Whatever the check was doing, the document is no longer
+                // known to match the editor's.
+                self.documents.close(&uri);
+                self.log(
+                    MessageType::ERROR,
+                    format!("kflow failed checking {}; this is a bug", uri.as_str()),
+                )
+            }
+        }
     }
 
     fn bad_notification(&mut self, method: &str, error: &serde_json::Error) -> io::Result<()> {
