@@ -26,6 +26,8 @@
 mod check;
 pub mod diag;
 pub mod duration;
+pub mod format;
+pub mod graph;
 pub mod ir;
 mod lower;
 #[cfg(feature = "lsp")]

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_kflowc");
 
-const CARD: &str = "examples/one_liner.kflow";
+const CARD: &str = "examples/card.kflow";
 const SYNTAX_ERROR: &str = "tests/cli/syntax_error.kflow";
 
 /// `kflowc ARGS` in the crate root with NO_COLOR set and no stdin.

@@ -247,3 +247,39 @@ fn every_code_has_an_example() {
         failures.join("\n")
     );
 }
+
+/// Every `kflow` block in every document under `docs/` that parses is laid
+/// out as `kflowc fmt` lays it out (blocks showing a syntax error cannot be
+/// formatted and are skipped), so the documents teach the canonical layout.
+#[test]
+fn every_kflow_block_in_the_docs_is_formatted() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    let mut documents: Vec<_> = std::fs::read_dir(&dir)
+        .expect("docs/ is readable")
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
+        .collect();
+    documents.sort();
+    let mut unformatted = Vec::new();
+    let mut formatted_blocks = 0;
+    for path in &documents {
+        let markdown = std::fs::read_to_string(path).expect("a readable document");
+        for block in read_doc(&markdown).blocks {
+            let source = SourceFile::new("block.kflow", block.text.as_str()).expect("small");
+            if let Ok(out) = kflow::format::format(&source) {
+                formatted_blocks += 1;
+                if out != block.text {
+                    unformatted.push(format!("{}:{}", path.display(), block.line));
+                }
+            }
+        }
+    }
+    assert!(
+        formatted_blocks > 100,
+        "only {formatted_blocks} blocks found"
+    );
+    assert!(
+        unformatted.is_empty(),
+        "blocks not laid out as `kflowc fmt` would: {unformatted:?}"
+    );
+}

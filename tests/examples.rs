@@ -1,6 +1,7 @@
 //! Every file in `examples/` is a workflow authors may copy, so each must
-//! check with no diagnostics at all: no errors and no warnings. The one-line
-//! card from the brief is checked here too, character for character.
+//! check with no diagnostics at all (no errors and no warnings) and be laid
+//! out as `kflowc fmt` lays it out. The one-line card from the brief is
+//! checked here too, and `examples/card.kflow` is that card, formatted.
 
 use std::path::{Path, PathBuf};
 
@@ -50,7 +51,7 @@ fn every_example_checks_with_no_diagnostics() {
         .iter()
         .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .collect();
-    for required in ["booking_cta.kflow", "one_liner.kflow"] {
+    for required in ["booking_cta.kflow", "card.kflow"] {
         assert!(
             names.iter().any(|n| n == required),
             "examples/{required} is missing"
@@ -90,12 +91,30 @@ fn the_one_line_card_checks_clean() {
 }
 
 #[test]
-fn the_one_liner_example_is_the_card() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/one_liner.kflow");
-    let text = std::fs::read_to_string(&path).expect("examples/one_liner.kflow is readable");
-    assert_eq!(
-        text.trim_end(),
-        CARD,
-        "examples/one_liner.kflow drifted from the card"
+fn the_card_example_is_the_card_formatted() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/card.kflow");
+    let text = std::fs::read_to_string(&path).expect("examples/card.kflow is readable");
+    let card = kflow::SourceFile::new("card.kflow", CARD).expect("a small file");
+    let formatted = kflow::format::format(&card).expect("the card formats");
+    assert_eq!(text, formatted, "examples/card.kflow drifted from the card");
+}
+
+#[test]
+fn every_example_is_formatted() {
+    let mut unformatted = Vec::new();
+    for path in example_files() {
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        let source = kflow::SourceFile::new(path.display().to_string(), text.as_str())
+            .expect("a small file");
+        match kflow::format::format(&source) {
+            Ok(formatted) if formatted == text => {}
+            Ok(_) => unformatted.push(path.display().to_string()),
+            Err(d) => panic!("{} does not format: {d:?}", path.display()),
+        }
+    }
+    assert!(
+        unformatted.is_empty(),
+        "run `kflowc fmt examples/`: {unformatted:?}"
     );
 }

@@ -25,10 +25,14 @@ const LAYERS: &[(&str, &[&str])] = &[
         &["source", "diag", "duration", "platform", "syntax"],
     ),
     ("report", &["source", "diag"]),
+    // The formatter prints the syntax tree again.
+    ("format", &["source", "diag", "syntax"]),
     // The IR depends on nothing but spans; lowering is the one bridge from
     // the checked AST to it.
     ("ir", &["source"]),
     ("lower", &["source", "diag", "syntax", "check", "ir"]),
+    // Graphs are drawn from the IR.
+    ("graph", &["source", "duration", "ir"]),
     // The runtime runs IR: it never sees source syntax or the checker.
     ("runtime", &["source", "duration", "platform", "ir"]),
     // Scenarios compile a file and run it on the runtime.

@@ -1117,8 +1117,79 @@ fn program() -> impl Strategy<Value = String> {
     program_with_items().prop_map(|(s, _)| s)
 }
 
+/// `kflowc fmt`'s promise on one input: it never panics; when it formats, the
+/// result formats to itself, keeps every comment, checks with the same
+/// diagnostic codes, and (when the file compiles) lowers to the same IR but
+/// for spans.
+fn assert_format_keeps_meaning(text: &str) {
+    let source = SourceFile::new("f.kflow", text).expect("small input");
+    let Ok(formatted) = kflow::format::format(&source) else {
+        return;
+    };
+    let again = SourceFile::new("f.kflow", formatted.as_str()).expect("small output");
+    assert_eq!(
+        kflow::format::format(&again).ok().as_deref(),
+        Some(formatted.as_str()),
+        "not idempotent on {text:?}"
+    );
+    assert_eq!(
+        kflow::syntax::comments::comments(text).len(),
+        kflow::syntax::comments::comments(&formatted).len(),
+        "comments lost formatting {text:?}"
+    );
+    assert_eq!(
+        codes(&kflow::check_source(&source)),
+        codes(&kflow::check_source(&again)),
+        "diagnostics changed formatting {text:?} into {formatted:?}"
+    );
+    if let (Ok(a), Ok(b)) = (kflow::compile(&source), kflow::compile(&again)) {
+        let strip = |p: &kflow::ir::Program| {
+            let mut v = serde_json::to_value(p).expect("IR serializes");
+            drop_spans(&mut v);
+            v
+        };
+        assert_eq!(strip(&a), strip(&b), "IR changed formatting {text:?}");
+    }
+}
+
+fn drop_spans(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            map.remove("span");
+            map.values_mut().for_each(drop_spans);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_spans),
+        _ => {}
+    }
+}
+
+#[test]
+fn formatting_the_seeds_keeps_their_meaning() {
+    for seed in SEEDS {
+        assert_format_keeps_meaning(seed);
+    }
+}
+
 proptest! {
     #![proptest_config(config())]
+
+    #[test]
+    fn formatting_generated_programs_keeps_their_meaning(program in program()) {
+        assert_format_keeps_meaning(&program);
+    }
+
+    #[test]
+    fn formatting_mutated_programs_keeps_their_meaning(
+        program in program(),
+        mutations in prop::collection::vec(mutation(), 1..8),
+    ) {
+        assert_format_keeps_meaning(&mutate(&program, &mutations));
+    }
+
+    #[test]
+    fn formatting_token_soup_keeps_its_meaning(text in token_soup()) {
+        assert_format_keeps_meaning(&text);
+    }
 
     #[test]
     fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {

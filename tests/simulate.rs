@@ -242,14 +242,14 @@ fn json_is_one_document_with_the_timeline_and_sends() {
 fn the_file_on_the_command_line_overrides_the_scenarios_workflow() {
     let output = run(&[
         "simulate",
-        "examples/one_liner.kflow",
+        "examples/card.kflow",
         "--scenario",
         "examples/booking_cta.opened.toml",
     ]);
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     let out = stdout(&output);
     assert!(
-        out.contains("workflow  \"one_liner\" (examples/one_liner.kflow)"),
+        out.contains("workflow  \"card\" (examples/card.kflow)"),
         "{out}"
     );
     assert!(out.contains("body    \"Pick a slot\""), "{out}");

@@ -21,6 +21,13 @@ pub(crate) enum Command {
     /// arguments are wrong.
     Check(CheckArgs),
 
+    /// Rewrite .kflow files in the one canonical layout, comments kept.
+    ///
+    /// Exits with 0 when every file is formatted (or now is), 1 when a file
+    /// has syntax errors (it is left alone) or, with --check, when a file
+    /// would change, and 2 when a file cannot be read or written.
+    Fmt(crate::fmt::FmtArgs),
+
     /// Check one .kflow file and compile it to its IR, written as JSON.
     ///
     /// Diagnostics are printed as `check` prints them, on stderr; warnings
@@ -28,6 +35,13 @@ pub(crate) enum Command {
     /// the file has errors (nothing is written), and 2 when the file cannot
     /// be read, the IR cannot be written, or the arguments are wrong.
     Build(BuildArgs),
+
+    /// Draw a workflow as a flowchart (Mermaid or Graphviz DOT): one node
+    /// per step, edges labelled with outcomes.
+    ///
+    /// Exits with 0 when the graph was written, 1 when the file has errors,
+    /// and 2 when it cannot be read or the graph cannot be written.
+    Graph(crate::graph::GraphArgs),
 
     /// Run a workflow against a scenario in virtual time and print a
     /// timeline of what it did and when, with the rendered messages.

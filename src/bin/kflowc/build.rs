@@ -8,8 +8,6 @@
 //! depends on what PATH is (a regular file atomically, a FIFO or device such
 //! as `/dev/stdout` in place): see [`output`].
 
-mod output;
-
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -22,6 +20,7 @@ use crate::Exit;
 use crate::args::BuildArgs;
 use crate::human_out::{HumanReports, Stream};
 use crate::input::{self, Input};
+use crate::output;
 
 /// Runs `kflowc build`.
 pub(crate) fn run(args: &BuildArgs) -> Exit {
@@ -70,7 +69,7 @@ pub(crate) fn run(args: &BuildArgs) -> Exit {
 
 /// Checks and lowers `file`, printing its diagnostics on stderr. A file with
 /// errors (or one the compiler cannot lower) gives [`Exit::Problems`].
-fn compile(file: &SourceFile) -> Result<ir::Program, Exit> {
+pub(crate) fn compile(file: &SourceFile) -> Result<ir::Program, Exit> {
     let checked = kflow::check_source(file);
     let counts = Counts::of(&checked.diagnostics);
     print_diagnostics(file, &checked.diagnostics)?;

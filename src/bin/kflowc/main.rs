@@ -6,9 +6,12 @@
 mod args;
 mod build;
 mod check;
+mod fmt;
+mod graph;
 mod human_out;
 mod input;
 mod lsp;
+mod output;
 mod serve;
 mod simulate;
 mod test_cmd;
@@ -46,7 +49,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let exit = match &cli.command {
         Command::Check(args) => check::run(args),
+        Command::Fmt(args) => fmt::run(args),
         Command::Build(args) => build::run(args),
+        Command::Graph(args) => graph::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Test(args) => test_cmd::run(args),
         Command::Serve(args) => serve::run(args),

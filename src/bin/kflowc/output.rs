@@ -1,4 +1,5 @@
-//! Writing the IR to `kflowc build -o PATH`: what PATH is decides how.
+//! Writing a result to a path (`kflowc build -o PATH`, `kflowc fmt FILE`):
+//! what PATH is decides how.
 //!
 //! - **The file standard output already is** (`/dev/stdout`, `/dev/fd/1`,
 //!   `/proc/self/fd/1`, or any name of the same file, pipe or terminal):
@@ -38,7 +39,7 @@ use std::path::{Path, PathBuf};
 const MAX_LINKS: usize = 40;
 
 /// Writes `bytes` to `path` as the module documentation describes.
-pub(super) fn write_to_path(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_to_path(path: &Path, bytes: &[u8]) -> io::Result<()> {
     match fs::metadata(path) {
         Ok(metadata) if is_stdout(&metadata) => write_stdout(bytes),
         Ok(metadata) if metadata.is_file() => replace_regular(path, bytes),
@@ -51,7 +52,7 @@ pub(super) fn write_to_path(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// Writes `bytes` to standard output and flushes it.
-pub(super) fn write_stdout(bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_stdout(bytes: &[u8]) -> io::Result<()> {
     let mut out = io::stdout().lock();
     out.write_all(bytes)?;
     out.flush()
@@ -152,8 +153,14 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
             Err(error) => return Err(error),
         }
     };
-    let written = file
-        .write_all(bytes)
+    // A file being replaced keeps its permissions (`kflowc fmt` on an
+    // executable or read-only-for-others file must not change them).
+    let keep = fs::metadata(path)
+        .ok()
+        .map(|existing| existing.permissions());
+    let written = keep
+        .map_or(Ok(()), |permissions| file.set_permissions(permissions))
+        .and_then(|()| file.write_all(bytes))
         .and_then(|()| file.sync_all())
         .and_then(|()| {
             drop(file);
