@@ -46,7 +46,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     // The Language Server reads documents as the checker does.
     (
         "lsp",
-        &["source", "diag", "duration", "platform", "syntax", "check"],
+        &[
+            "source", "diag", "duration", "platform", "syntax", "check", "format",
+        ],
     ),
     // The service's parts, above the runtime.
     ("providers", &["source", "platform", "ir", "runtime"]),

@@ -194,6 +194,7 @@ fn an_editor_session_from_initialize_to_exit() {
     let capabilities = &init["capabilities"];
     assert_eq!(capabilities["textDocumentSync"]["change"], 2, "incremental");
     assert_eq!(capabilities["hoverProvider"], true);
+    assert_eq!(capabilities["documentFormattingProvider"], true);
 
     client.notify(
         "textDocument/didOpen",
@@ -339,6 +340,44 @@ fn an_editor_session_from_initialize_to_exit() {
     );
     let published = client.notification("textDocument/publishDiagnostics");
     assert_eq!(published["diagnostics"], json!([]));
+
+    // Formatting: one edit replacing the whole document with what
+    // `kflowc fmt` writes; none for a formatted file; null for a file
+    // with syntax errors.
+    let messy = "on reply sms <\n        tag \"é\"   stop >";
+    let formatted =
+        kflow::format::format(&kflow::SourceFile::new("messy.kflow", messy).expect("a source"))
+            .expect("formats");
+    client.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": URI, "languageId": "kflow", "version": 1, "text": messy}}),
+    );
+    client.notification("textDocument/publishDiagnostics");
+    let format = |client: &mut Client| {
+        client.call(
+            "textDocument/formatting",
+            json!({"textDocument": {"uri": URI},
+                   "options": {"tabSize": 2, "insertSpaces": true}}),
+        )
+    };
+    assert_eq!(
+        format(&mut client),
+        json!([{"range": range(0, 0, 1, 24), "newText": formatted}])
+    );
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 2},
+               "contentChanges": [{"text": formatted}]}),
+    );
+    client.notification("textDocument/publishDiagnostics");
+    assert_eq!(format(&mut client), json!([]));
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 3},
+               "contentChanges": [{"text": "on reply sms < tag \"x\""}]}),
+    );
+    client.notification("textDocument/publishDiagnostics");
+    assert_eq!(format(&mut client), Value::Null);
 
     assert_eq!(client.call("shutdown", Value::Null), Value::Null);
     client.notify("exit", Value::Null);

@@ -6,8 +6,9 @@
 //! `kflowc check`; hover with a message text's length against its WhatsApp
 //! limit and a line on each keyword; completion of keywords, message fields
 //! and `{{contact.*}}` / `{{custom_values.*}}` variables; go to definition
-//! from a contact variable to its `field` declaration; and quick fixes for
-//! the checker's did-you-mean suggestions.
+//! from a contact variable to its `field` declaration; quick fixes for the
+//! checker's did-you-mean suggestions; and formatting in `kflowc fmt`'s
+//! layout.
 //!
 //! Positions are the protocol's: 0-based lines and UTF-16 columns
 //! ([`position`]). The modules each own one part: `transport` the

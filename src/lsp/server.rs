@@ -229,7 +229,7 @@ impl<W: Write> Server<W> {
                         .map(|d| actions::quick_fixes(d, uri, p.range, &self.docs)),
                 )
             }
-            Formatting::METHOD if formatting::AVAILABLE => {
+            Formatting::METHOD => {
                 let p: lsp_types::DocumentFormattingParams = params(request)?;
                 json(
                     self.documents
@@ -377,7 +377,7 @@ fn capabilities() -> ServerCapabilities {
             code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
             ..CodeActionOptions::default()
         })),
-        document_formatting_provider: formatting::AVAILABLE.then_some(OneOf::Left(true)),
+        document_formatting_provider: Some(OneOf::Left(true)),
         ..ServerCapabilities::default()
     }
 }
