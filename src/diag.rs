@@ -188,6 +188,17 @@ pub struct Label {
     pub text: String,
 }
 
+/// A replacement that fixes a diagnostic: the did-you-mean of a misspelt
+/// name, as data, so an editor can apply it (the help line says the same in
+/// words).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fix {
+    /// The text to replace.
+    pub span: Span,
+    /// What to write there instead.
+    pub replacement: String,
+}
+
 /// One finding about a source file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -201,6 +212,8 @@ pub struct Diagnostic {
     pub labels: Vec<Label>,
     /// What to write instead.
     pub help: Option<String>,
+    /// The replacement the help suggests, when it is one exact edit.
+    pub fix: Option<Fix>,
 }
 
 impl Diagnostic {
@@ -220,6 +233,7 @@ impl Diagnostic {
                 text: label.into(),
             }],
             help: None,
+            fix: None,
         }
     }
 
@@ -235,6 +249,15 @@ impl Diagnostic {
     /// Sets the help line.
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
+        self
+    }
+
+    /// Sets the fix: write `replacement` over `span`.
+    pub fn with_fix(mut self, span: Span, replacement: impl Into<String>) -> Diagnostic {
+        self.fix = Some(Fix {
+            span,
+            replacement: replacement.into(),
+        });
         self
     }
 

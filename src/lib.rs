@@ -30,6 +30,8 @@ pub mod format;
 pub mod graph;
 pub mod ir;
 mod lower;
+#[cfg(feature = "lsp")]
+pub mod lsp;
 pub mod platform;
 #[cfg(feature = "serve")]
 pub mod providers;

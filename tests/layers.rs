@@ -43,6 +43,13 @@ const LAYERS: &[(&str, &[&str])] = &[
             "report",
         ],
     ),
+    // The Language Server reads documents as the checker does.
+    (
+        "lsp",
+        &[
+            "source", "diag", "duration", "platform", "syntax", "check", "format",
+        ],
+    ),
     // The service's parts, above the runtime.
     ("providers", &["source", "platform", "ir", "runtime"]),
     ("store", &["source", "ir", "runtime"]),

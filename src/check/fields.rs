@@ -110,7 +110,8 @@ pub(crate) fn read<'a>(
         let name = field.name.node.as_str();
         let Some(spec) = kind.specs.iter().find(|s| s.name == name) else {
             let names = kind.specs.iter().map(|s| s.name);
-            let help = match did_you_mean(name, names.clone()) {
+            let suggestion = did_you_mean(name, names.clone());
+            let help = match suggestion {
                 Some(s) => format!("did you mean `{s}`?"),
                 None => format!(
                     "a `{}` has the fields {}",
@@ -121,15 +122,17 @@ pub(crate) fn read<'a>(
                         .join(", ")
                 ),
             };
-            out.push(
-                Diagnostic::new(
-                    Code::FieldUnknown,
-                    format!("`{}` has no field `{name}`", kind.keyword),
-                    field.name.span,
-                    "unknown field",
-                )
-                .with_help(help),
-            );
+            let diagnostic = Diagnostic::new(
+                Code::FieldUnknown,
+                format!("`{}` has no field `{name}`", kind.keyword),
+                field.name.span,
+                "unknown field",
+            )
+            .with_help(help);
+            out.push(match suggestion {
+                Some(s) => diagnostic.with_fix(field.name.span, s),
+                None => diagnostic,
+            });
             continue;
         };
         written.push(spec.name);

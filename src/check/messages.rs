@@ -98,6 +98,18 @@ const EMAIL: Kind = Kind {
     ],
 };
 
+/// The fields of the message kind that `keyword` starts (`cta`,
+/// `template`, `sms`, `email`), for editors that complete them.
+pub(crate) fn message_fields(keyword: &str) -> Option<&'static [Spec]> {
+    match keyword {
+        "cta" => Some(CTA.specs),
+        "template" => Some(TEMPLATE.specs),
+        "sms" => Some(SMS.specs),
+        "email" => Some(EMAIL.specs),
+        _ => None,
+    }
+}
+
 const fn spec(name: &'static str, shape: Shape, required: bool, hint: &'static str) -> Spec {
     Spec {
         name,
@@ -258,21 +270,24 @@ fn check_header(value: &FieldValue, scope: &Scope, out: &mut Vec<Diagnostic>) {
             out.extend(url::check(text, &format!("the {} header's URL", kind.node)));
         }
         other => {
-            let help = match did_you_mean(other, HEADER_KINDS.iter().copied()) {
+            let suggestion = did_you_mean(other, HEADER_KINDS.iter().copied());
+            let help = match suggestion {
                 Some(s) => format!(
                     "did you mean `{s}`? Header kinds are `text`, `image`, `video` and `document`"
                 ),
                 None => "header kinds are `text`, `image`, `video` and `document`".to_owned(),
             };
-            out.push(
-                Diagnostic::new(
-                    Code::CtaHeaderKind,
-                    format!("`{other}` is not a header kind"),
-                    kind.span,
-                    "unknown header kind",
-                )
-                .with_help(help),
-            );
+            let diagnostic = Diagnostic::new(
+                Code::CtaHeaderKind,
+                format!("`{other}` is not a header kind"),
+                kind.span,
+                "unknown header kind",
+            )
+            .with_help(help);
+            out.push(match suggestion {
+                Some(s) => diagnostic.with_fix(kind.span, s),
+                None => diagnostic,
+            });
         }
     }
 }
@@ -388,29 +403,32 @@ pub(crate) fn template(t: &Template, head: Span, scope: &Scope, out: &mut Vec<Di
     if let Some(category) = found.get("category")
         && let FieldValue::Word(word, None) = &category.value
     {
+        let suggestion = did_you_mean(&word.node, ["marketing", "utility"]);
         let help = match word.node.as_str() {
             "marketing" | "utility" => None,
             "authentication" => Some(
                 "authentication templates carry one-time codes and are not sent from workflows; use `utility`".to_owned(),
             ),
-            other => Some(match did_you_mean(other, ["marketing", "utility"]) {
+            _ => Some(match suggestion {
                 Some(s) => format!("did you mean `{s}`?"),
                 None => "the categories are `marketing` and `utility`".to_owned(),
             }),
         };
         if let Some(help) = help {
-            out.push(
-                Diagnostic::new(
-                    Code::TemplateCategory,
-                    format!(
-                        "`{}` is not a template category a workflow can send",
-                        word.node
-                    ),
-                    word.span,
-                    "unknown category",
-                )
-                .with_help(help),
-            );
+            let diagnostic = Diagnostic::new(
+                Code::TemplateCategory,
+                format!(
+                    "`{}` is not a template category a workflow can send",
+                    word.node
+                ),
+                word.span,
+                "unknown category",
+            )
+            .with_help(help);
+            out.push(match suggestion {
+                Some(s) if word.node != "authentication" => diagnostic.with_fix(word.span, s),
+                _ => diagnostic,
+            });
         }
     }
     for param in found.all("param") {

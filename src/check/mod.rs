@@ -7,9 +7,9 @@
 
 pub(crate) mod claim;
 mod conditions;
-mod fields;
+pub(crate) mod fields;
 mod flow;
-mod messages;
+pub(crate) mod messages;
 mod url;
 pub(crate) mod vars;
 mod window;

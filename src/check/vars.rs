@@ -81,7 +81,8 @@ impl Scope {
             ),
             ("contact", Some(key)) if self.has_contact_field(key) => None,
             ("contact", Some(key)) => {
-                let help = match did_you_mean(key, self.contact_fields()) {
+                let suggestion = did_you_mean(key, self.contact_fields());
+                let help = match suggestion {
                     Some(s) => format!(
                         "did you mean `contact.{s}`? A custom field must be declared first: `field contact.{key}`"
                     ),
@@ -89,7 +90,9 @@ impl Scope {
                         "declare custom contact fields at the top of the file: `field contact.{key}`"
                     ),
                 };
+                let fix = suggestion.map(|s| format!("contact.{s}"));
                 unknown(format!("unknown contact field `{key}`"), help)
+                    .map(|d| with_fix(d, span, fix))
             }
             ("custom_values", Some(key)) if is_snake_case(key) => None,
             ("custom_values", Some(key)) => unknown(
@@ -100,7 +103,8 @@ impl Scope {
                 ),
             ),
             (ns, _) => {
-                let help = match did_you_mean(ns, NAMESPACES.iter().copied()) {
+                let suggestion = did_you_mean(ns, NAMESPACES.iter().copied());
+                let help = match suggestion {
                     Some(s) => match key {
                         Some(k) => format!("did you mean `{s}.{k}`?"),
                         None => format!("did you mean `{s}.…`?"),
@@ -108,12 +112,13 @@ impl Scope {
                     None => "variables are `{{contact.<field>}}` or `{{custom_values.<key>}}`"
                         .to_owned(),
                 };
+                let fix = suggestion.zip(key).map(|(s, k)| format!("{s}.{k}"));
                 let message = if key.is_none() {
                     format!("`{path}` is not a variable: it needs a namespace and a name")
                 } else {
                     format!("unknown variable namespace `{ns}`")
                 };
-                unknown(message, help)
+                unknown(message, help).map(|d| with_fix(d, span, fix))
             }
         }
     }
@@ -124,6 +129,14 @@ impl Scope {
             text.vars()
                 .filter_map(|v: &Var| self.check_path(&v.path, v.span)),
         );
+    }
+}
+
+/// Adds the did-you-mean replacement of the whole path, when there is one.
+fn with_fix(diagnostic: Diagnostic, span: Span, fix: Option<String>) -> Diagnostic {
+    match fix {
+        Some(replacement) => diagnostic.with_fix(span, replacement),
+        None => diagnostic,
     }
 }
 

@@ -63,6 +63,15 @@ pub(crate) enum Command {
     /// Exits with 0 after a clean shutdown (SIGINT or SIGTERM), 1 when a
     /// workflow has errors, and 2 when the service cannot start.
     Serve(crate::serve::ServeArgs),
+
+    /// Run the Language Server on stdin and stdout, for editors:
+    /// diagnostics as `check` reports them, hover with message lengths,
+    /// completion, go to definition and quick fixes.
+    ///
+    /// Exits with 0 after the client's `shutdown` and `exit`, 1 when the
+    /// client exits without `shutdown` or closes stdin, and 2 when the
+    /// connection breaks.
+    Lsp,
 }
 
 #[derive(Debug, Args)]

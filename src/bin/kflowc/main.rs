@@ -10,6 +10,7 @@ mod fmt;
 mod graph;
 mod human_out;
 mod input;
+mod lsp;
 mod output;
 mod serve;
 mod simulate;
@@ -59,6 +60,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(args),
         Command::Test(args) => test_cmd::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Lsp => lsp::run(),
     };
     exit.into()
 }
