@@ -75,6 +75,7 @@ impl HumanOptions {
         GraphicalReportHandler::new_themed(self.theme())
             .with_width(self.width.max(20))
             .with_links(false)
+            .with_word_separator(textwrap::WordSeparator::AsciiSpace)
             .without_syntax_highlighting()
     }
 }

@@ -60,9 +60,11 @@ impl HumanReports {
         }
     }
 
-    /// Writes the report of each of `file`'s diagnostics to `out` as soon as
-    /// it is drawn: reports of a long one-line file repeat that line, and
-    /// need not pile up.
+    /// Writes the report of each of `file`'s diagnostics to `out` in order,
+    /// a batch at a time: reports of a long one-line file repeat that line,
+    /// and need not pile up. Drawing a report (miette's layout, wrapping)
+    /// costs far more than writing it, so a batch is drawn on every core,
+    /// each thread taking a contiguous run, and written in source order.
     pub(crate) fn write_file(
         &mut self,
         out: &mut impl Write,
@@ -70,13 +72,55 @@ impl HumanReports {
         diagnostics: &[Diagnostic],
     ) -> io::Result<()> {
         let renderer = Renderer::new(file, self.options);
-        for diagnostic in diagnostics {
-            if self.wrote_any {
-                out.write_all(b"\n")?;
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_THREADS);
+        for batch in diagnostics.chunks(BATCH) {
+            for report in draw(&renderer, batch, threads) {
+                if self.wrote_any {
+                    out.write_all(b"\n")?;
+                }
+                out.write_all(report.as_bytes())?;
+                self.wrote_any = true;
             }
-            out.write_all(renderer.render(diagnostic).as_bytes())?;
-            self.wrote_any = true;
         }
         out.flush()
     }
+}
+
+/// Diagnostics drawn together before their reports are written.
+const BATCH: usize = 512;
+
+/// Threads drawing one batch; more only contend for the output.
+const MAX_THREADS: usize = 8;
+
+/// Batches smaller than this are drawn on the calling thread: starting a
+/// thread costs more than drawing a few reports.
+const MIN_PARALLEL: usize = 32;
+
+/// The reports of `batch`, in order, drawn on up to `threads` threads.
+fn draw(renderer: &Renderer<'_>, batch: &[Diagnostic], threads: usize) -> Vec<String> {
+    if threads <= 1 || batch.len() < MIN_PARALLEL {
+        return batch.iter().map(|d| renderer.render(d)).collect();
+    }
+    let per_thread = batch.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let mut parts = batch.chunks(per_thread);
+        let first = parts.next().unwrap_or_default();
+        let handles: Vec<_> = parts
+            .map(|part| {
+                scope.spawn(move || part.iter().map(|d| renderer.render(d)).collect::<Vec<_>>())
+            })
+            .collect();
+        let mut reports: Vec<String> = first.iter().map(|d| renderer.render(d)).collect();
+        for handle in handles {
+            match handle.join() {
+                Ok(part) => reports.extend(part),
+                // A drawing thread panicked: the panic is a bug, and
+                // resuming it reports it as the single-threaded path would.
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        reports
+    })
 }
