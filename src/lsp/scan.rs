@@ -8,6 +8,8 @@
 //! runs to its unescaped closing quote, and a block's kind is the word
 //! before its `<`.
 
+use crate::syntax::comments::string_end;
+
 /// Where a block's contents are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Block {
@@ -131,21 +133,6 @@ fn open_var(typed: &str, base: usize) -> Option<(usize, &str)> {
     path.bytes()
         .all(is_word_byte)
         .then(|| (base + typed.len() - path.len(), path))
-}
-
-/// The offset after the string whose opening quote is at `start`, and
-/// whether a closing quote ends it (the text's end does otherwise).
-fn string_end(bytes: &[u8], start: usize) -> (usize, bool) {
-    let mut i = start + 1;
-    while let Some(p) = memchr::memchr2(b'"', b'\\', bytes.get(i..).unwrap_or_default()) {
-        let j = i + p;
-        if bytes[j] == b'\\' {
-            i = j + 2;
-        } else {
-            return (j + 1, true);
-        }
-    }
-    (bytes.len(), false)
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ pub fn comments(text: &str) -> Vec<Comment> {
     while let Some(p) = memchr::memchr2(b'#', b'"', bytes.get(i..).unwrap_or_default()) {
         let j = i + p;
         if bytes[j] == b'"' {
-            i = string_end(bytes, j);
+            i = string_end(bytes, j).0;
             continue;
         }
         let end = memchr::memchr(b'\n', &bytes[j..]).map_or(bytes.len(), |p| j + p);
@@ -53,18 +53,20 @@ pub fn comments(text: &str) -> Vec<Comment> {
     out
 }
 
-/// The offset after the string whose opening quote is at `start`.
-fn string_end(bytes: &[u8], start: usize) -> usize {
+/// The offset after the string whose opening quote is at `start`, and
+/// whether a closing quote ends it (the text's end does otherwise). Shared
+/// with the language server, which must skip strings exactly as this does.
+pub fn string_end(bytes: &[u8], start: usize) -> (usize, bool) {
     let mut i = start + 1;
     while let Some(p) = memchr::memchr2(b'"', b'\\', bytes.get(i..).unwrap_or_default()) {
         let j = i + p;
         if bytes[j] == b'\\' {
             i = j + 2;
         } else {
-            return j + 1;
+            return (j + 1, true);
         }
     }
-    bytes.len()
+    (bytes.len(), false)
 }
 
 #[cfg(test)]

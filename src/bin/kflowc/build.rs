@@ -24,17 +24,8 @@ use crate::output;
 
 /// Runs `kflowc build`.
 pub(crate) fn run(args: &BuildArgs) -> Exit {
-    let input = if args.file.as_os_str() == "-" {
-        Input::Stdin
-    } else {
-        Input::File(args.file.clone())
-    };
-    let file = match input::load(&input, &args.stdin_name) {
-        Ok(file) => file,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return Exit::Failure;
-        }
+    let Ok((input, file)) = input::load_one(&args.file, &args.stdin_name) else {
+        return Exit::Failure;
     };
     let output = match Destination::of(args.output.as_deref(), &input) {
         Ok(output) => output,

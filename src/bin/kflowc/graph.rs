@@ -13,7 +13,7 @@ use kflow::graph;
 
 use crate::Exit;
 use crate::build;
-use crate::input::{self, Input};
+use crate::input;
 use crate::output;
 
 #[derive(Debug, Args)]
@@ -46,17 +46,8 @@ pub(crate) enum GraphFormat {
 
 /// Runs `kflowc graph`.
 pub(crate) fn run(args: &GraphArgs) -> Exit {
-    let input = if args.file.as_os_str() == "-" {
-        Input::Stdin
-    } else {
-        Input::File(args.file.clone())
-    };
-    let file = match input::load(&input, &args.stdin_name) {
-        Ok(file) => file,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return Exit::Failure;
-        }
+    let Ok((_, file)) = input::load_one(&args.file, &args.stdin_name) else {
+        return Exit::Failure;
     };
     let program = match build::compile(&file) {
         Ok(program) => program,

@@ -140,6 +140,23 @@ fn walk(dir: &Path, inputs: &mut Vec<Input>, errors: &mut Vec<InputError>) {
     }
 }
 
+/// The one file a command such as `build` or `graph` takes, read: `-` is
+/// standard input. An unreadable file is reported on stderr here.
+pub(crate) fn load_one(path: &Path, stdin_name: &str) -> Result<(Input, SourceFile), ()> {
+    let input = if is_stdin(path) {
+        Input::Stdin
+    } else {
+        Input::File(path.to_path_buf())
+    };
+    match load(&input, stdin_name) {
+        Ok(file) => Ok((input, file)),
+        Err(error) => {
+            eprintln!("error: {error}");
+            Err(())
+        }
+    }
+}
+
 /// Reads an input into a source file named as reports should show it.
 pub(crate) fn load(input: &Input, stdin_name: &str) -> Result<SourceFile, InputError> {
     let (name, bytes) = match input {
