@@ -13,12 +13,12 @@ use serde::Serialize;
 use crate::source::{SourceFile, Span};
 
 macro_rules! codes {
-    ($($(#[$doc:meta])* $variant:ident = $name:literal, $severity:ident;)*) => {
+    ($($(#[doc = $doc:literal])* $variant:ident = $name:literal, $severity:ident;)*) => {
         /// Every diagnostic kflow can emit. The string form (`kflow::area::name`)
         /// is stable: a code is never renamed or reused for another meaning.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Code {
-            $($(#[$doc])* $variant,)*
+            $($(#[doc = $doc])* $variant,)*
         }
 
         impl Code {
@@ -29,6 +29,14 @@ macro_rules! codes {
             pub fn as_str(self) -> &'static str {
                 match self {
                     $(Code::$variant => $name,)*
+                }
+            }
+
+            /// What the code means, in one sentence: its doc comment here,
+            /// which `--list-codes` and SARIF rules show.
+            pub fn summary(self) -> &'static str {
+                match self {
+                    $(Code::$variant => concat!($($doc),*).trim_ascii(),)*
                 }
             }
 
@@ -149,8 +157,35 @@ codes! {
     HandlerOrphan = "kflow::handler::orphan", Error;
     /// Statements after `stop` never run.
     FlowUnreachable = "kflow::flow::unreachable", Warning;
+    /// A `# kflow-ignore` comment that does not say which codes it silences.
+    SuppressMalformed = "kflow::suppress::malformed", Warning;
+    /// A `# kflow-ignore` comment naming a code kflow does not have.
+    SuppressUnknown = "kflow::suppress::unknown", Warning;
+    /// A `# kflow-ignore` comment naming an error, which cannot be silenced.
+    SuppressError = "kflow::suppress::error", Warning;
+    /// A `# kflow-ignore` comment with nothing to silence on its line.
+    SuppressUnused = "kflow::suppress::unused", Warning;
+    /// A `# kflow-ignore` comment that gives no reason.
+    SuppressNoReason = "kflow::suppress::no_reason", Warning;
     /// A limit of kflow itself (not of the author's program) was hit.
     Internal = "kflow::internal", Error;
+}
+
+impl Code {
+    /// The code whose stable name is `name`.
+    pub fn from_name(name: &str) -> Option<Code> {
+        Code::ALL.iter().copied().find(|code| code.as_str() == name)
+    }
+
+    /// The anchor of the code's section in `docs/language.md`: the heading
+    /// `` ### `kflow::a::b` `` gets the one GitHub and editors' Markdown
+    /// previews give it (punctuation other than `_` and `-` dropped), `kflowab`.
+    pub fn doc_anchor(self) -> String {
+        self.as_str()
+            .chars()
+            .filter(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
+            .collect()
+    }
 }
 
 impl fmt::Display for Code {

@@ -10,6 +10,7 @@ mod conditions;
 pub(crate) mod fields;
 mod flow;
 pub(crate) mod messages;
+mod suppress;
 mod url;
 pub(crate) mod vars;
 mod window;
@@ -74,6 +75,7 @@ pub fn check_source(source: &SourceFile) -> Checked {
             .filter(|d| !(syntax_failed && d.code == Code::WorkflowNoTrigger)),
     );
     diag::sort(&mut diagnostics);
+    suppress::apply(source.text(), &mut diagnostics);
     Checked {
         file: parsed.file,
         diagnostics,
