@@ -43,11 +43,12 @@ const LAYERS: &[(&str, &[&str])] = &[
             "report",
         ],
     ),
-    // The Language Server reads documents as the checker does.
+    // The Language Server reads documents as the checker does, and reports
+    // diagnostics with the links the other reports use.
     (
         "lsp",
         &[
-            "source", "diag", "duration", "platform", "syntax", "check", "format",
+            "source", "diag", "duration", "platform", "syntax", "check", "format", "report",
         ],
     ),
     // The service's parts, above the runtime.

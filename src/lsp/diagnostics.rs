@@ -11,39 +11,11 @@ use lsp_types::{
 use super::documents::Document;
 use crate::diag::{Code, Diagnostic, Severity};
 
-/// Where the language reference is, for `codeDescription.href`.
-#[derive(Clone, Debug, Default)]
-pub struct DocsLink {
-    /// The URL of `docs/language.md` (or of its rendered page); a code's
-    /// section is this with `#` and the heading's anchor.
-    base: Option<String>,
-}
+pub use crate::report::docs::DocsLink;
 
-impl DocsLink {
-    /// Links to `base`, the URL of the language reference.
-    pub fn new(base: impl Into<String>) -> DocsLink {
-        DocsLink {
-            base: Some(base.into()),
-        }
-    }
-
-    /// No links.
-    pub fn none() -> DocsLink {
-        DocsLink { base: None }
-    }
-
-    /// The URL of a code's section: the heading `` ### `kflow::a::b` ``
-    /// has the anchor GitHub and editors' Markdown previews give it
-    /// (punctuation dropped): `kflowab`.
-    pub fn href(&self, code: Code) -> Option<Uri> {
-        let base = self.base.as_deref()?;
-        let anchor: String = code
-            .as_str()
-            .chars()
-            .filter(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
-            .collect();
-        format!("{base}#{anchor}").parse().ok()
-    }
+/// The `codeDescription.href` of a code: its section of the reference.
+fn href(docs: &DocsLink, code: Code) -> Option<Uri> {
+    docs.url(code)?.parse().ok()
 }
 
 /// The message a diagnostic shows: kflow's message, then its help line.
@@ -79,9 +51,7 @@ pub fn convert(
             Severity::Warning => DiagnosticSeverity::WARNING,
         }),
         code: Some(NumberOrString::String(diagnostic.code.as_str().to_owned())),
-        code_description: docs
-            .href(diagnostic.code)
-            .map(|href| CodeDescription { href }),
+        code_description: href(docs, diagnostic.code).map(|href| CodeDescription { href }),
         source: Some("kflow".to_owned()),
         message: message(diagnostic),
         related_information: (!related.is_empty()).then_some(related),
@@ -106,12 +76,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn anchors_follow_the_headings() {
+    fn links_parse_as_uris() {
         let docs = DocsLink::new("file:///kflow/docs/language.md");
         assert_eq!(
-            docs.href(Code::CtaBodyLength).expect("present").as_str(),
+            href(&docs, Code::CtaBodyLength).expect("present").as_str(),
             "file:///kflow/docs/language.md#kflowctabody_length"
         );
-        assert!(DocsLink::none().href(Code::CtaBodyLength).is_none());
+        assert!(href(&DocsLink::none(), Code::CtaBodyLength).is_none());
     }
 }

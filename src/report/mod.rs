@@ -7,16 +7,19 @@
 //! - [`json`]: one JSON document for a whole run, for editors and scripts.
 //! - [`github`]: GitHub Actions workflow commands, so problems show up as
 //!   annotations on a pull request.
+//! - [`sarif`]: SARIF 2.1.0, for code-scanning dashboards.
 //! - `human` (feature `cli`): miette's graphical reports, for a terminal.
 //!
 //! Lines and columns are computed here, never stored: both are 1-based, and
 //! columns count characters (Unicode scalar values), as
 //! [`LineIndex`] does.
 
+pub mod docs;
 pub mod github;
 #[cfg(feature = "cli")]
 pub mod human;
 pub mod json;
+pub mod sarif;
 
 use crate::diag::{Diagnostic, Severity};
 use crate::source::{LineIndex, SourceFile, Span};
