@@ -394,3 +394,38 @@ fn broken_symlinks_found_in_a_directory_are_reported() {
         stderr(&output)
     );
 }
+
+#[test]
+fn list_codes_names_every_code_once() {
+    let output = run(&["check", "--list-codes"]);
+    assert_eq!(code(&output), 0);
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), kflow::Code::ALL.len());
+    for (line, code) in lines.iter().zip(kflow::Code::ALL) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(fields[0], code.as_str());
+        assert_eq!(fields[1], code.severity().as_str());
+        assert!(line.ends_with(code.summary()), "{line}");
+    }
+
+    let listing = json(&run(&["check", "--list-codes", "--format", "json"]));
+    assert_eq!(listing["version"], 1);
+    let codes = listing["codes"].as_array().expect("codes");
+    assert_eq!(codes.len(), kflow::Code::ALL.len());
+    let body = &codes[kflow::Code::CtaBodyLength as usize];
+    assert_eq!(body["code"], "kflow::cta::body_length");
+    assert_eq!(body["severity"], "error");
+    assert_eq!(body["summary"], "A CTA body over 1024 characters.");
+}
+
+#[test]
+fn list_codes_takes_no_paths() {
+    let output = run(&["check", "--list-codes", "examples"]);
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("cannot be used with"),
+        "{}",
+        stderr(&output)
+    );
+}

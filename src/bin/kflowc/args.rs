@@ -79,12 +79,23 @@ pub(crate) struct CheckArgs {
     /// Files or directories to check. Directories are searched recursively
     /// for *.kflow files (symlinked directories are not followed); `-` reads
     /// standard input.
-    #[arg(value_name = "PATH", required = true)]
+    #[arg(value_name = "PATH", required_unless_present = "list_codes")]
     pub(crate) paths: Vec<PathBuf>,
 
     /// How to report diagnostics.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub(crate) format: Format,
+
+    /// List every diagnostic code with its severity and meaning, and exit
+    /// (as JSON with `--format json`).
+    #[arg(long, conflicts_with_all = ["paths", "deny_warnings"])]
+    pub(crate) list_codes: bool,
+
+    /// The URL of the language reference (docs/language.md, or its rendered
+    /// page), which SARIF rules link each code's section of. Defaults to
+    /// the reference in the checkout kflowc was built from, when it exists.
+    #[arg(long, value_name = "URL")]
+    pub(crate) docs_url: Option<String>,
 
     /// Fail (exit 1) on warnings as well as errors.
     #[arg(long)]
@@ -122,6 +133,8 @@ pub(crate) enum Format {
     Json,
     /// GitHub Actions workflow commands (annotations) on stdout.
     Github,
+    /// One SARIF 2.1.0 log on stdout, for code-scanning dashboards.
+    Sarif,
 }
 
 #[cfg(test)]

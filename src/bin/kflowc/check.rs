@@ -4,7 +4,8 @@ use std::io::{self, Write as _};
 
 use kflow::SourceFile;
 use kflow::diag::Diagnostic;
-use kflow::report::{Counts, FileReport, github, json};
+use kflow::report::docs::DocsLink;
+use kflow::report::{Counts, FileReport, github, json, sarif};
 
 use crate::Exit;
 use crate::args::{CheckArgs, Format};
@@ -13,13 +14,19 @@ use crate::input;
 
 /// Runs `kflowc check`.
 pub(crate) fn run(args: &CheckArgs) -> Exit {
+    if args.list_codes {
+        return match crate::list_codes::write(args.format, args.docs_url.as_deref(), io::stdout()) {
+            Ok(()) => Exit::Success,
+            Err(error) => write_failed(&error),
+        };
+    }
     let (inputs, listing_errors) = input::collect(&args.paths);
     let mut failed = false;
     for error in &listing_errors {
         report_failure(error);
         failed = true;
     }
-    let mut out = Output::new(args.format);
+    let mut out = Output::new(args.format, args.docs_url.as_deref());
     let mut counts = Counts::default();
     let mut checked = 0usize;
     let mut unreadable = listing_errors.len();
@@ -100,22 +107,28 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 /// Where reports go: human and GitHub reports stream file by file, the JSON
-/// document is written once at the end.
+/// and SARIF documents are written once at the end.
 struct Output {
     format: Format,
     stdout: io::Stdout,
     human: HumanReports,
-    /// Files kept for the JSON document.
+    /// Files kept for the JSON or SARIF document.
     kept: Vec<(SourceFile, Vec<Diagnostic>)>,
+    /// Where SARIF rules link to.
+    docs: DocsLink,
 }
 
 impl Output {
-    fn new(format: Format) -> Output {
+    fn new(format: Format, docs_url: Option<&str>) -> Output {
         Output {
             format,
             stdout: io::stdout(),
             human: HumanReports::for_stream(Stream::Stdout),
             kept: Vec::new(),
+            docs: match format {
+                Format::Sarif => crate::docs::docs_link(docs_url),
+                _ => DocsLink::none(),
+            },
         }
     }
 
@@ -131,7 +144,7 @@ impl Output {
                 out.write_all(text.as_bytes())?;
                 out.flush()
             }
-            Format::Json => {
+            Format::Json | Format::Sarif => {
                 self.kept.push((file, diagnostics));
                 Ok(())
             }
@@ -139,7 +152,7 @@ impl Output {
     }
 
     fn finish(&mut self) -> io::Result<()> {
-        if self.format != Format::Json {
+        if !matches!(self.format, Format::Json | Format::Sarif) {
             return Ok(());
         }
         let reports: Vec<FileReport<'_>> = self
@@ -148,7 +161,11 @@ impl Output {
             .map(|(file, diagnostics)| FileReport::new(file, diagnostics))
             .collect();
         let mut out = self.stdout.lock();
-        json::write(&reports, &mut out)?;
+        if self.format == Format::Sarif {
+            sarif::write(&reports, &self.docs, &mut out)?;
+        } else {
+            json::write(&reports, &mut out)?;
+        }
         out.flush()
     }
 }

@@ -6,10 +6,12 @@
 mod args;
 mod build;
 mod check;
+mod docs;
 mod fmt;
 mod graph;
 mod human_out;
 mod input;
+mod list_codes;
 mod lsp;
 mod output;
 mod serve;
