@@ -747,7 +747,8 @@ fn bench_human(c: &mut Criterion) {
 /// linear: before the fix the one-line input took seconds in the renderers
 /// alone, as columns were counted from the line's start.
 fn bench_many_diagnostics(c: &mut Criterion) {
-    use kflow::report::{FileReport, github, json};
+    use kflow::report::docs::DocsLink;
+    use kflow::report::{FileReport, github, json, sarif};
 
     let inputs = [
         ("lines", "on reply whatsapp < >\n", 100_000),
@@ -775,6 +776,12 @@ fn bench_many_diagnostics(c: &mut Criterion) {
         });
         group.bench_function(format!("{name}/github"), |b| {
             b.iter(|| github::render_file(black_box(&report)))
+        });
+        group.bench_function(format!("{name}/sarif"), |b| {
+            b.iter(|| {
+                sarif::write(black_box(&[report]), &DocsLink::none(), std::io::sink())
+                    .expect("a sink takes anything")
+            })
         });
     }
     group.finish();

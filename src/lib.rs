@@ -32,6 +32,7 @@ pub mod ir;
 mod lower;
 #[cfg(feature = "lsp")]
 pub mod lsp;
+mod parallel;
 pub mod platform;
 #[cfg(feature = "serve")]
 pub mod providers;

@@ -15,14 +15,18 @@ const LAYERS: &[(&str, &[&str])] = &[
     // Neutral units, below everything.
     ("source", &[]),
     ("duration", &[]),
+    // Splitting work over cores, for large files.
+    ("parallel", &[]),
     // The platform's rules: below the checker and the runtime alike.
     ("platform", &["duration"]),
     ("diag", &["source"]),
     // Source text -> AST -> diagnostics.
-    ("syntax", &["source", "diag", "duration"]),
+    ("syntax", &["source", "diag", "duration", "parallel"]),
     (
         "check",
-        &["source", "diag", "duration", "platform", "syntax"],
+        &[
+            "source", "diag", "duration", "platform", "syntax", "parallel",
+        ],
     ),
     ("report", &["source", "diag"]),
     // The formatter prints the syntax tree again.

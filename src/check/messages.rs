@@ -403,16 +403,20 @@ pub(crate) fn template(t: &Template, head: Span, scope: &Scope, out: &mut Vec<Di
     if let Some(category) = found.get("category")
         && let FieldValue::Word(word, None) = &category.value
     {
-        let suggestion = did_you_mean(&word.node, ["marketing", "utility"]);
-        let help = match word.node.as_str() {
-            "marketing" | "utility" => None,
-            "authentication" => Some(
-                "authentication templates carry one-time codes and are not sent from workflows; use `utility`".to_owned(),
+        let (help, suggestion) = match word.node.as_str() {
+            "marketing" | "utility" => (None, None),
+            "authentication" => (
+                Some("authentication templates carry one-time codes and are not sent from workflows; use `utility`".to_owned()),
+                None,
             ),
-            _ => Some(match suggestion {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => "the categories are `marketing` and `utility`".to_owned(),
-            }),
+            other => {
+                let suggestion = did_you_mean(other, ["marketing", "utility"]);
+                let help = match suggestion {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => "the categories are `marketing` and `utility`".to_owned(),
+                };
+                (Some(help), suggestion)
+            }
         };
         if let Some(help) = help {
             let diagnostic = Diagnostic::new(
@@ -426,8 +430,8 @@ pub(crate) fn template(t: &Template, head: Span, scope: &Scope, out: &mut Vec<Di
             )
             .with_help(help);
             out.push(match suggestion {
-                Some(s) if word.node != "authentication" => diagnostic.with_fix(word.span, s),
-                _ => diagnostic,
+                Some(s) => diagnostic.with_fix(word.span, s),
+                None => diagnostic,
             });
         }
     }

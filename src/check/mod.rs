@@ -70,7 +70,7 @@ pub fn check_source(source: &SourceFile) -> Checked {
     // A trigger that did not parse is missing from the AST; do not also tell
     // the author the file has none.
     diagnostics.extend(
-        check(&parsed.file)
+        check(&parsed.file, source.text().len())
             .into_iter()
             .filter(|d| !(syntax_failed && d.code == Code::WorkflowNoTrigger)),
     );
@@ -82,10 +82,14 @@ pub fn check_source(source: &SourceFile) -> Checked {
     }
 }
 
-/// Checks a parsed file and returns its diagnostics in source order.
-pub(crate) fn check(file: &ast::File) -> Vec<Diagnostic> {
+/// Checks a parsed file (of `bytes` bytes of source) and returns its
+/// diagnostics in source order.
+pub(crate) fn check(file: &ast::File, bytes: usize) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let scope = declarations(file, &mut out);
+    // Each trigger's flow is checked on its own, so a large file's triggers
+    // are checked on every core once the file-level rules below are done.
+    let mut triggers: Vec<&ast::Trigger> = Vec::new();
 
     let mut workflow_name: Option<Span> = None;
     // The first trigger of each channel (at most one entry per channel, so
@@ -132,14 +136,22 @@ pub(crate) fn check(file: &ast::File) -> Vec<Diagnostic> {
                 } else {
                     first_triggers.push((trigger.channel.node, trigger.head));
                 }
-                flow::Flow::new(&scope, &mut out).trigger(
-                    trigger.channel.node,
-                    trigger.head,
-                    &trigger.body,
-                );
+                triggers.push(trigger);
             }
         }
     }
+    let flows = crate::parallel::in_runs(&triggers, bytes, |run| {
+        let mut found = Vec::new();
+        for trigger in run {
+            flow::Flow::new(&scope, &mut found).trigger(
+                trigger.channel.node,
+                trigger.head,
+                &trigger.body,
+            );
+        }
+        found
+    });
+    out.extend(flows.into_iter().flatten());
     if first_triggers.is_empty() {
         out.push(
             Diagnostic::new(

@@ -47,21 +47,44 @@ pub fn parse_with_pest(source: &SourceFile) -> Parsed {
 fn parse_with(source: &SourceFile, fast_path: bool) -> Parsed {
     let text = source.text();
     let split = split::split(text);
+    let chunks: Vec<&split::Chunk> = split.chunks.iter().filter(|c| c.parse).collect();
     let mut diagnostics = split.diagnostics;
     let mut file = ast::File::default();
-    for chunk in split.chunks.iter().filter(|c| c.parse) {
+    // Items parse independently: a large file's runs of items are read on
+    // every core, and put back in order.
+    let runs = crate::parallel::in_runs(&chunks, text.len(), |run| {
+        parse_chunks(text, run, fast_path)
+    });
+    for (items, found) in runs {
+        file.items.extend(items);
+        diagnostics.extend(found);
+    }
+    tidy::trim_spans(&mut file);
+    diag::sort(&mut diagnostics);
+    Parsed { file, diagnostics }
+}
+
+/// The items of `chunks` (parts of `text`) and their syntax diagnostics.
+fn parse_chunks(
+    text: &str,
+    chunks: &[&split::Chunk],
+    fast_path: bool,
+) -> (Vec<ast::Item>, Vec<Diagnostic>) {
+    let mut items = Vec::new();
+    let mut diagnostics = Vec::new();
+    for chunk in chunks {
         let item_text = &text[chunk.span.range()];
         // Most items parse: the fast path reads those many times quicker
         // than pest; pest reads the rest, and explains what is wrong.
         if fast_path && let Some(item) = fast::item(item_text, chunk.span.start, &mut diagnostics) {
-            file.items.extend(item);
+            items.extend(item);
             continue;
         }
         match grammar::KflowParser::parse(grammar::Rule::item, item_text) {
             Ok(pairs) => {
                 let mut converter = convert::Converter::new(chunk.span.start, &mut diagnostics);
                 match converter.item(pairs) {
-                    Ok(Some(item)) => file.items.push(item),
+                    Ok(Some(item)) => items.push(item),
                     Ok(None) => {}
                     Err(drift) => diagnostics.push(drift.into_diagnostic()),
                 }
@@ -69,7 +92,5 @@ fn parse_with(source: &SourceFile, fast_path: bool) -> Parsed {
             Err(e) => diagnostics.push(error::to_diagnostic(&e, item_text, chunk.span.start)),
         }
     }
-    tidy::trim_spans(&mut file);
-    diag::sort(&mut diagnostics);
-    Parsed { file, diagnostics }
+    (items, diagnostics)
 }
