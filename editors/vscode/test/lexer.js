@@ -136,9 +136,14 @@ function body(text, from, to, escapes, variables, names) {
       const close = text.indexOf('}}', i + 2);
       if (close < 0 || close + 2 > to) return;
       const inner = text.slice(i + 2, close);
-      const path = inner.trim();
-      if (PATH.test(path)) {
-        const nameStart = i + 2 + (inner.length - inner.trimStart().length);
+      // `{{path | fallback}}`: the path before the first bar; a bar needs a
+      // fallback that is not only spaces.
+      const bar = inner.indexOf('|');
+      const pathPart = bar < 0 ? inner : inner.slice(0, bar);
+      const path = pathPart.trim();
+      const fallbackOk = bar < 0 || inner.slice(bar + 1).trim() !== '';
+      if (PATH.test(path) && fallbackOk) {
+        const nameStart = i + 2 + (pathPart.length - pathPart.trimStart().length);
         variables.push({ start: i, end: close + 2 });
         names.push({ start: nameStart, end: nameStart + path.length });
       }
