@@ -73,6 +73,9 @@ codes! {
     VarUnknown = "kflow::var::unknown", Error;
     /// A variable where only literal text is allowed.
     VarNotAllowed = "kflow::var::not_allowed", Error;
+    /// A template parameter or URL variable without a fallback, which may
+    /// render empty.
+    VarNoFallback = "kflow::var::no_fallback", Warning;
     /// A second `workflow` name in one file.
     WorkflowDuplicate = "kflow::workflow::duplicate", Error;
     /// A file with no trigger never runs.

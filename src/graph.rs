@@ -285,6 +285,13 @@ fn text(t: &ir::Text) -> String {
                 out.push_str(v);
                 out.push_str("}}");
             }
+            ir::Part::VarOr { var, or } => {
+                out.push_str("{{");
+                out.push_str(var);
+                out.push_str(" | ");
+                out.push_str(or);
+                out.push_str("}}");
+            }
         }
     }
     out

@@ -431,6 +431,7 @@ fn display(text: &ir::Text) -> String {
         .map(|p| match p {
             ir::Part::Text(s) => s.clone(),
             ir::Part::Var(v) => format!("{{{{{v}}}}}"),
+            ir::Part::VarOr { var, or } => format!("{{{{{var} | {or}}}}}"),
         })
         .collect()
 }

@@ -18,7 +18,12 @@ fn t0() -> DateTime<Utc> {
 fn engine_for(example: &str) -> Engine<SimHost> {
     let path = format!("{}/examples/{example}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).expect("example exists");
-    let source = kflow::SourceFile::new(example, text).expect("small");
+    engine_for_source(example, text)
+}
+
+/// An engine running `text` (warnings allowed), with Ana as its contact.
+fn engine_for_source(name: &str, text: String) -> Engine<SimHost> {
+    let source = kflow::SourceFile::new(name, text).expect("small");
     let program = kflow::compile(&source).expect("example compiles");
     let mut engine = Engine::new(SimHost::new(VirtualClock::new(t0())));
     engine.load(program).expect("valid IR");
@@ -349,9 +354,17 @@ async fn send_time_window_check_refuses_a_stale_window() {
     assert_eq!(sends(&late), vec![(0, "sms")]);
 }
 
+/// The seed workflow with its first-name fallback taken out.
+fn booking_without_fallback() -> String {
+    let path = format!("{}/examples/booking_cta.kflow", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).expect("example exists");
+    assert!(text.contains("{{contact.first_name | there}}"));
+    text.replace("{{contact.first_name | there}}", "{{contact.first_name}}")
+}
+
 #[tokio::test]
 async fn a_missing_value_renders_empty_and_is_traced() {
-    let mut engine = engine_for("booking_cta.kflow");
+    let mut engine = engine_for_source("booking_cta.kflow", booking_without_fallback());
     let mut ana = engine.contact("ana").cloned().expect("ana");
     ana.fields.remove("first_name");
     engine.upsert_contact(ana);
@@ -362,6 +375,77 @@ async fn a_missing_value_renders_empty_and_is_traced() {
     );
     assert!(engine.host().trace().iter().any(
         |e| matches!(&e.kind, TraceKind::MissingValue { var } if var == "contact.first_name")
+    ));
+}
+
+#[tokio::test]
+async fn a_fallback_fills_a_missing_or_blank_value() {
+    for first_name in [None, Some(""), Some("  ")] {
+        let mut engine = engine_for("booking_cta.kflow");
+        let mut ana = engine.contact("ana").cloned().expect("ana");
+        match first_name {
+            None => ana.fields.remove("first_name"),
+            Some(blank) => ana.fields.insert("first_name".into(), blank.into()),
+        };
+        ana.fields.remove("name");
+        engine.upsert_contact(ana);
+        reply(&mut engine, Channel::Whatsapp).await;
+        let sent = engine.host().sent();
+        let Message::Cta { body, url, .. } = &sent[0].outbound.message else {
+            panic!("a CTA first: {:?}", sent[0].outbound.message);
+        };
+        assert_eq!(
+            body, "Hi there, pick a time that suits you.",
+            "{first_name:?}"
+        );
+        // In a URL the fallback is encoded as a value would be.
+        assert!(url.contains("name=guest&"), "{url}");
+        assert!(
+            !engine
+                .host()
+                .trace()
+                .iter()
+                .any(|e| matches!(&e.kind, TraceKind::MissingValue { .. })),
+            "a fallback is not a missing value"
+        );
+    }
+    // A value wins over the fallback.
+    let mut engine = engine_for("booking_cta.kflow");
+    reply(&mut engine, Channel::Whatsapp).await;
+    assert!(matches!(
+        &engine.host().sent()[0].outbound.message,
+        Message::Cta { body, .. } if body == "Hi Ana, pick a time that suits you."
+    ));
+}
+
+#[tokio::test]
+async fn an_empty_template_parameter_is_not_sent() {
+    let flow = |param: &str| {
+        format!(
+            "on reply whatsapp < template \"t\" < language \"en\" category utility param \"{param}\" > >\n"
+        )
+    };
+    let mut engine = engine_for_source("t.kflow", flow("{{contact.first_name}}"));
+    let mut ana = engine.contact("ana").cloned().expect("ana");
+    ana.fields.remove("first_name");
+    engine.upsert_contact(ana.clone());
+    reply(&mut engine, Channel::Whatsapp).await;
+    assert!(engine.host().sent().is_empty(), "nothing goes out");
+    assert!(
+        engine.host().trace().iter().any(|e| matches!(
+            &e.kind,
+            TraceKind::NotSent { reason, .. } if reason.contains("template parameter 1 renders empty")
+        )),
+        "{:?}",
+        engine.host().trace()
+    );
+
+    let mut engine = engine_for_source("t.kflow", flow("{{contact.first_name | there}}"));
+    engine.upsert_contact(ana);
+    reply(&mut engine, Channel::Whatsapp).await;
+    assert!(matches!(
+        &engine.host().sent()[0].outbound.message,
+        Message::Template { params, .. } if params == &["there".to_owned()]
     ));
 }
 

@@ -357,7 +357,8 @@ async fn the_seed_branches_run_against_real_http() {
     assert_eq!(opened.status(), 302);
     assert_eq!(
         opened.headers()["location"],
-        "https://www.example.com/?name=Contact%201&calendar="
+        // No agent_calendar custom value: its fallback.
+        "https://www.example.com/?name=Contact%201&calendar=main"
     );
     assert_eq!(
         http.get(format!("{}/l/not-a-token", service.base))

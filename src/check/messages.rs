@@ -7,7 +7,7 @@ use crate::syntax::ast::{Cta, Duration, FieldValue, Fields, Sms, Template, Text}
 
 use super::fields::{self, Kind, Shape, Spec};
 use super::url;
-use super::vars::{Scope, forbid_vars};
+use super::vars::{self, Scope, forbid_vars};
 use crate::duration::format as format_duration;
 use crate::platform::address::{is_e164, is_email};
 use crate::platform::limits::*;
@@ -187,6 +187,7 @@ pub(crate) fn cta(
     }
     if let Some(link) = found.text("url") {
         scope.check_text(link, out);
+        vars::require_fallbacks(link, "the button's URL", out);
         out.extend(url::check(link, "the button's URL"));
     }
     let timeout_field = found.get("timeout").and_then(|f| match &f.value {
@@ -267,7 +268,9 @@ fn check_header(value: &FieldValue, scope: &Scope, out: &mut Vec<Diagnostic>) {
         }
         "image" | "video" | "document" => {
             scope.check_text(text, out);
-            out.extend(url::check(text, &format!("the {} header's URL", kind.node)));
+            let what = format!("the {} header's URL", kind.node);
+            vars::require_fallbacks(text, &what, out);
+            out.extend(url::check(text, &what));
         }
         other => {
             let suggestion = did_you_mean(other, HEADER_KINDS.iter().copied());
@@ -438,6 +441,7 @@ pub(crate) fn template(t: &Template, head: Span, scope: &Scope, out: &mut Vec<Di
     for param in found.all("param") {
         if let FieldValue::Text(text) = &param.value {
             scope.check_text(text, out);
+            vars::require_fallbacks(text, "this template parameter", out);
         }
     }
 }

@@ -68,7 +68,7 @@ pub(crate) fn check(text: &Text, what: &str) -> Vec<Diagnostic> {
                 "variable in the host",
             )
             .with_label(text.span, "in this URL")
-            .with_help("write the host literally; variables may fill the path and query, like `https://www.example.com/?name={{contact.name}}`"),
+            .with_help("write the host literally; variables may fill the path and query, like `https://www.example.com/?name={{contact.name | guest}}`"),
         );
         return out;
     }

@@ -140,6 +140,37 @@ fn with_fix(diagnostic: Diagnostic, span: Span, fix: Option<String>) -> Diagnost
     }
 }
 
+/// Variables every contact has a value for: its id, and the phone number a
+/// WhatsApp or SMS message goes to.
+const ALWAYS_SET: &[&str] = &["contact.id", "contact.phone"];
+
+/// Warns of each variable in `text` that may render empty and has no
+/// fallback, where an empty value does harm: a template parameter the Cloud
+/// API refuses when empty, a link that loses part of its path or query.
+/// `what` names the text ("this template parameter").
+pub(crate) fn require_fallbacks(text: &Text, what: &str, out: &mut Vec<Diagnostic>) {
+    for var in text.vars() {
+        if var.fallback.is_some() || ALWAYS_SET.contains(&var.path.as_str()) {
+            continue;
+        }
+        out.push(
+            Diagnostic::new(
+                Code::VarNoFallback,
+                format!(
+                    "`{{{{{}}}}}` has no fallback, so it is empty in {what} for a contact without a value",
+                    var.path
+                ),
+                var.span,
+                "may be empty",
+            )
+            .with_help(format!(
+                "give it the text to use instead, after a bar: `{{{{{} | ...}}}}`",
+                var.path
+            )),
+        );
+    }
+}
+
 /// Reports each variable in a text where only literal text is allowed.
 pub(crate) fn forbid_vars(text: &Text, what: &str, out: &mut Vec<Diagnostic>) {
     for var in text.vars() {

@@ -112,7 +112,9 @@ fn cond(a: &Cond, b: &Cond) -> bool {
 fn text(a: &Text, b: &Text) -> bool {
     all(&a.parts, &b.parts, |x, y| match (x, y) {
         (Part::Lit(p), Part::Lit(q)) => p == q,
-        (Part::Var(p), Part::Var(q)) => p.path == q.path,
+        (Part::Var(p), Part::Var(q)) => {
+            p.path == q.path && opt(&p.fallback, &q.fallback, |f, g| f.node == g.node)
+        }
         _ => false,
     })
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::source::Span;
 
 /// The IR format version; bumped on any incompatible change.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// A compiled workflow.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -275,6 +275,15 @@ pub enum Part {
     Text(String),
     /// A variable path such as `contact.first_name`.
     Var(String),
+    /// A variable with the text written when it has no value or an empty
+    /// one: `{"var_or": {"var": "contact.first_name", "or": "there"}}`.
+    #[serde(rename = "var_or")]
+    VarOr {
+        /// The variable's path.
+        var: String,
+        /// The fallback text, exactly as written.
+        or: String,
+    },
 }
 
 impl Text {

@@ -115,7 +115,13 @@ pub(super) fn text(t: &ast::Text) -> Text {
             .iter()
             .map(|p| match p {
                 ast::Part::Lit(s) => Part::Text(s.clone()),
-                ast::Part::Var(v) => Part::Var(v.path.clone()),
+                ast::Part::Var(v) => match &v.fallback {
+                    Some(fallback) => Part::VarOr {
+                        var: v.path.clone(),
+                        or: fallback.node.clone(),
+                    },
+                    None => Part::Var(v.path.clone()),
+                },
             })
             .collect(),
     )

@@ -58,7 +58,7 @@ impl Values<'_> {
             .iter()
             .map(|part| match part {
                 Part::Text(s) => s.len(),
-                Part::Var(_) => 16,
+                Part::Var(_) | Part::VarOr { .. } => 16,
             })
             .sum();
         let mut out = String::with_capacity(estimate);
@@ -74,6 +74,18 @@ impl Values<'_> {
                         }
                     }
                 },
+                // The fallback is the author's own text: in a URL it is
+                // encoded as a value would be, so it cannot change the
+                // URL's structure either.
+                Part::VarOr { var, or } => {
+                    let value = self.get(var).filter(|v| !v.trim().is_empty());
+                    let value = value.as_deref().unwrap_or(or);
+                    if encode {
+                        out.extend(utf8_percent_encode(value, COMPONENT));
+                    } else {
+                        out.push_str(value);
+                    }
+                }
             }
         }
         out

@@ -279,6 +279,10 @@ impl Text {
                 Part::Var(v) => {
                     out.push_str("{{");
                     out.push_str(&v.path);
+                    if let Some(fallback) = &v.fallback {
+                        out.push_str(" | ");
+                        out.push_str(&fallback.node);
+                    }
                     out.push_str("}}");
                 }
             }
@@ -310,6 +314,10 @@ pub struct Var {
     pub path: String,
     /// The path inside the braces.
     pub span: Span,
+    /// `{{contact.first_name | there}}`: the text written when the variable
+    /// has no value or an empty one, trimmed, exactly as written (no
+    /// escapes); its span covers that text.
+    pub fallback: Option<Spanned<String>>,
 }
 
 /// An outcome handler.

@@ -5,7 +5,7 @@
 //! keeps the exact span of its name for diagnostics.
 
 use crate::diag::{Code, Diagnostic};
-use crate::source::Span;
+use crate::source::{Span, Spanned};
 use crate::syntax::ast::{Part, Text, Var};
 
 fn is_control(b: u8) -> bool {
@@ -129,10 +129,15 @@ fn variable(
         return body.len();
     };
     let inner = &body[start + 2..close];
-    let leading = inner.len() - inner.trim_start().len();
-    let path = inner.trim();
-    let path_start = start + 2 + leading;
     let whole = Span::new(at(start), at(close + 2));
+    // `{{path | fallback}}`: the path before the bar, the fallback after it.
+    let (path_part, fallback_part) = match inner.find('|') {
+        Some(bar) => (&inner[..bar], Some((bar, &inner[bar + 1..]))),
+        None => (inner, None),
+    };
+    let leading = path_part.len() - path_part.trim_start().len();
+    let path = path_part.trim();
+    let path_start = start + 2 + leading;
     if !is_path(path) {
         diagnostics.push(
             Diagnostic::new(
@@ -141,17 +146,44 @@ fn variable(
                 whole,
                 "expected `{{namespace.name}}`",
             )
-            .with_help("write a variable as `{{contact.first_name}}` or `{{custom_values.key}}`"),
+            .with_help("write a variable as `{{contact.first_name}}` or `{{custom_values.key}}`, with a fallback as `{{contact.first_name | there}}`"),
         );
         lit.push_str(&body[start..close + 2]);
         return close + 2;
     }
+    let fallback = match fallback_part {
+        None => None,
+        Some((bar, raw)) => {
+            let trimmed = raw.trim();
+            let offset = start + 2 + bar + 1 + (raw.len() - raw.trim_start().len());
+            if trimmed.is_empty() {
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::VarMalformed,
+                        format!("`{{{{{inner}}}}}` has an empty fallback"),
+                        Span::new(at(start + 2 + bar), at(start + 2 + bar + 1)),
+                        "nothing after `|`",
+                    )
+                    .with_help(format!(
+                        "write the text to use when `{path}` is empty after the bar, as in `{{{{{path} | there}}}}`, or drop the `|`"
+                    )),
+                );
+                None
+            } else {
+                Some(Spanned::new(
+                    trimmed.to_owned(),
+                    Span::new(at(offset), at(offset + trimmed.len())),
+                ))
+            }
+        }
+    };
     if !lit.is_empty() {
         parts.push(Part::Lit(std::mem::take(lit)));
     }
     parts.push(Part::Var(Var {
         path: path.to_owned(),
         span: Span::new(at(path_start), at(path_start + path.len())),
+        fallback,
     }));
     close + 2
 }
@@ -207,6 +239,40 @@ mod tests {
         let (t, _) = text(r#""""#);
         assert!(t.is_empty());
         assert_eq!(t.literal_chars(), 0);
+    }
+
+    #[test]
+    fn a_fallback_follows_the_bar() {
+        let raw = r#""Hi {{ contact.first_name | my friend }}!""#;
+        let (t, d) = text(raw);
+        assert!(d.is_empty(), "{d:?}");
+        let var = t.vars().next().expect("one variable");
+        assert_eq!(var.path, "contact.first_name");
+        let fallback = var.fallback.as_ref().expect("a fallback");
+        assert_eq!(fallback.node, "my friend");
+        let (s, e) = (
+            fallback.span.start as usize - 10,
+            fallback.span.end as usize - 10,
+        );
+        assert_eq!(&raw[s..e], "my friend");
+        assert_eq!(t.display(), "Hi {{contact.first_name | my friend}}!");
+    }
+
+    #[test]
+    fn an_empty_fallback_is_malformed() {
+        let (t, d) = text(r#""Hi {{contact.first_name | }}""#);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].code, Code::VarMalformed);
+        // The variable stays, without a fallback.
+        let var = t.vars().next().expect("kept");
+        assert!(var.fallback.is_none());
+    }
+
+    #[test]
+    fn a_bar_without_a_path_is_malformed() {
+        let (_, d) = text(r#""{{ | there}}""#);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].code, Code::VarMalformed);
     }
 
     #[test]

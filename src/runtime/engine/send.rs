@@ -87,11 +87,25 @@ impl<H: Host> Engine<H> {
             } => {
                 let mut missing = Vec::new();
                 let values = self.values(contact_ix);
-                let params = params
+                let params: Vec<String> = params
                     .iter()
                     .map(|p| values.text(p, &mut missing))
                     .collect();
                 self.report_missing(run_id, node, missing);
+                // The Cloud API refuses a template with an empty parameter
+                // (error 131008); sending it would only fail later.
+                if let Some(n) = params.iter().position(|p| p.trim().is_empty()) {
+                    self.not_sent(
+                        run_id,
+                        node,
+                        "template",
+                        format!(
+                            "template parameter {} renders empty, which WhatsApp refuses; give its variables a fallback (`{{{{contact.first_name | there}}}}`)",
+                            n + 1
+                        ),
+                    );
+                    return Step::Next(Outcome::Done);
+                }
                 match self.contacts[contact_ix].phone.clone() {
                     Some(to) => {
                         let message = Message::Template {
@@ -382,7 +396,7 @@ pub(super) fn static_url_ok(text: &ir::Text) -> bool {
     for part in &text.0 {
         match part {
             ir::Part::Text(s) => prefix.push_str(s),
-            ir::Part::Var(_) => break,
+            ir::Part::Var(_) | ir::Part::VarOr { .. } => break,
         }
     }
     if !prefix.bytes().all(|b| b.is_ascii_graphic()) {
