@@ -217,38 +217,50 @@ fn replacement(c: char, next: Option<char>) -> Option<char> {
     }
 }
 
+/// The next character of `text` from byte `from` on that [`replacement`]
+/// replaces: its offset, the character and what to show instead.
+///
+/// Only a few bytes can start such a character: a control byte, DEL, and
+/// the lead bytes of the C1 controls (`C2`), of the zero-width and
+/// bidirectional marks (`E2`) and of the byte-order mark (`EF`). The scan
+/// jumps from one of those to the next, so text in any script costs what
+/// ASCII does, and only those candidates are decoded.
+fn next_replaced(text: &str, from: usize) -> Option<(usize, char, char)> {
+    let bytes = text.as_bytes();
+    let mut i = from;
+    while let Some(p) = bytes
+        .get(i..)
+        .unwrap_or_default()
+        .iter()
+        .position(|&b| b < 0x20 || b == 0x7f || b == 0xc2 || b == 0xe2 || b == 0xef)
+    {
+        let at = i + p;
+        let mut chars = text.get(at..).unwrap_or_default().chars();
+        let Some(c) = chars.next() else { return None };
+        if let Some(r) = replacement(c, chars.next()) {
+            return Some((at, c, r));
+        }
+        i = at + c.len_utf8();
+    }
+    None
+}
+
 /// `text` with [`replacement`]s applied.
 fn clean(text: &str) -> Cow<'_, str> {
-    // Most text is printable ASCII: skip it byte by byte, and walk by
-    // characters only from the first byte that might need replacing.
-    let bytes = text.as_bytes();
-    let suspect = |i: usize, b: u8| match b {
-        b'\t' | b'\n' => false,
-        b'\r' => bytes.get(i + 1) != Some(&b'\n'),
-        0x20..=0x7e => false,
-        _ => true,
-    };
-    let Some(start) = bytes.iter().enumerate().position(|(i, &b)| suspect(i, b)) else {
+    let Some(first) = next_replaced(text, 0) else {
         return Cow::Borrowed(text);
     };
-    let mut chars = text[start..].chars().peekable();
-    let mut out: Option<String> = None;
-    let mut at = start;
-    while let Some(c) = chars.next() {
-        let shown = replacement(c, chars.peek().copied());
-        match (&mut out, shown) {
-            (None, Some(r)) => {
-                let mut s = String::with_capacity(text.len() + 8);
-                s.push_str(&text[..at]);
-                s.push(r);
-                out = Some(s);
-            }
-            (Some(s), r) => s.push(r.unwrap_or(c)),
-            (None, None) => {}
-        }
-        at += c.len_utf8();
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut copied = 0;
+    let mut next = Some(first);
+    while let Some((at, c, r)) = next {
+        out.push_str(&text[copied..at]);
+        out.push(r);
+        copied = at + c.len_utf8();
+        next = next_replaced(text, copied);
     }
-    out.map_or(Cow::Borrowed(text), Cow::Owned)
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
 }
 
 /// The text miette draws: the file with [`replacement`]s applied, and how to
@@ -274,12 +286,11 @@ impl Shown {
             Cow::Owned(cleaned) => {
                 let mut moves = Vec::new();
                 let mut growth = 0i64;
-                let mut chars = original.char_indices().peekable();
-                while let Some((at, c)) = chars.next() {
-                    if let Some(r) = replacement(c, chars.peek().map(|&(_, n)| n)) {
-                        growth += r.len_utf8() as i64 - c.len_utf8() as i64;
-                        moves.push((at as u32, c.len_utf8() as u32, growth));
-                    }
+                let mut next = next_replaced(original, 0);
+                while let Some((at, c, r)) = next {
+                    growth += r.len_utf8() as i64 - c.len_utf8() as i64;
+                    moves.push((at as u32, c.len_utf8() as u32, growth));
+                    next = next_replaced(original, at + c.len_utf8());
                 }
                 (Arc::from(cleaned), moves)
             }

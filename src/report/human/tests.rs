@@ -54,6 +54,26 @@ fn out_of_range_span_still_reports() {
     assert!(out.contains("kflow::internal"), "{out}");
 }
 
+/// `clean` as the definition says it: every character through
+/// `replacement`, one at a time.
+fn clean_by_characters(text: &str) -> String {
+    let mut chars = text.chars().peekable();
+    let mut out = String::new();
+    while let Some(c) = chars.next() {
+        out.push(replacement(c, chars.peek().copied()).unwrap_or(c));
+    }
+    out
+}
+
+proptest::proptest! {
+    #[test]
+    fn clean_replaces_exactly_what_replacement_says(
+        text in "(\\PC|[\u{0}-\u{1f}\u{7f}-\u{9f}\u{200b}-\u{200f}\u{202a}-\u{202e}\u{2066}-\u{2069}\u{feff}\r\n]|é|✓){0,40}"
+    ) {
+        proptest::prop_assert_eq!(clean(&text).into_owned(), clean_by_characters(&text));
+    }
+}
+
 #[test]
 fn clean_shows_controls_and_keeps_line_ends() {
     assert!(matches!(clean("a\tb\r\nc\n"), Cow::Borrowed(_)));
