@@ -236,7 +236,7 @@ fn next_replaced(text: &str, from: usize) -> Option<(usize, char, char)> {
     {
         let at = i + p;
         let mut chars = text.get(at..).unwrap_or_default().chars();
-        let Some(c) = chars.next() else { return None };
+        let c = chars.next()?;
         if let Some(r) = replacement(c, chars.next()) {
             return Some((at, c, r));
         }
