@@ -124,6 +124,9 @@ codes! {
     TemplateLanguage = "kflow::template::language", Error;
     /// A template category other than marketing or utility.
     TemplateCategory = "kflow::template::category", Error;
+    /// A marketing template where the window is open: billed, where a
+    /// session message would be free.
+    TemplatePaidInWindow = "kflow::template::paid_in_window", Warning;
     /// An SMS body that is empty or over 1600 characters.
     SmsBodyLength = "kflow::sms::body_length", Error;
     /// An SMS body long enough to be billed as several segments.

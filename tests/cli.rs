@@ -429,3 +429,22 @@ fn list_codes_takes_no_paths() {
         stderr(&output)
     );
 }
+
+#[test]
+fn costs_list_every_send_with_its_price() {
+    let output = run(&["check", "--costs", "examples/booking_cta.kflow"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let text = stdout(&output);
+    let table: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("costs of examples/booking_cta.kflow:"))
+        .collect();
+    assert_eq!(table.len(), 6, "{text}");
+    assert!(table[1].contains(":9:5") && table[1].contains("cta") && table[1].contains("free"));
+    assert!(table[4].contains("template") && table[4].contains("billed by WhatsApp"));
+    assert_eq!(table[5].trim(), "4 sends, 1 billed by WhatsApp");
+
+    let refused = run(&["check", "--costs", "--format", "json", "examples"]);
+    assert_eq!(code(&refused), 2);
+    assert!(stderr(&refused).contains("--costs"));
+}

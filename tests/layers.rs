@@ -86,6 +86,7 @@ const ROOT_NAMES: &[(&str, &str)] = &[
     ("Severity", "diag"),
     ("Checked", "check"),
     ("check_source", "check"),
+    ("costs", "check"),
     ("compile", "lower"),
 ];
 

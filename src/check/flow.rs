@@ -18,6 +18,7 @@ use crate::syntax::ast::{Block, Channel, Handler, HandlerKind, Stmt, StmtKind};
 
 use super::claim::{self, Claim};
 use super::conditions::{self, Fact};
+use super::costs::{self, Billing, SendCost};
 use super::messages;
 use super::vars::Scope;
 use super::window::{Anchor, Window};
@@ -99,6 +100,8 @@ impl Exits {
 pub(crate) struct Flow<'a> {
     scope: &'a Scope,
     out: &'a mut Vec<Diagnostic>,
+    /// What each send costs, in the order the walk meets them.
+    pub(crate) costs: Vec<SendCost>,
     /// Handler timeouts already range-checked (one handler may claim several CTAs).
     checked_timeouts: HashSet<u32>,
 }
@@ -108,6 +111,7 @@ impl<'a> Flow<'a> {
         Flow {
             scope,
             out,
+            costs: Vec::new(),
             checked_timeouts: HashSet::new(),
         }
     }
@@ -149,6 +153,23 @@ impl<'a> Flow<'a> {
             current = exits.joined();
         }
         if reachable { exits } else { Exits::default() }
+    }
+
+    /// Records a send's cost once, however often the walk meets it.
+    fn cost(&mut self, span: Span, kind: &'static str, billing: Billing) {
+        match self.costs.iter_mut().find(|c| c.span == span) {
+            // Met again on another path: the dearer reading stands.
+            Some(known) => {
+                if billing.billable_by_whatsapp() && !known.billing.billable_by_whatsapp() {
+                    known.billing = billing;
+                }
+            }
+            None => self.costs.push(SendCost {
+                span,
+                kind,
+                billing,
+            }),
+        }
     }
 
     fn unreachable_code(&mut self, block: &Block, first: usize) {
@@ -302,6 +323,7 @@ impl<'a> Flow<'a> {
                 }
                 let info = messages::cta(cta, stmt.head, handler_timeout, self.scope, self.out);
                 self.out.extend(state.require_open(stmt.head, "this `cta`"));
+                self.cost(stmt.head, "cta", Billing::FreeService);
                 if tail.is_none() {
                     return Exits::done(state);
                 }
@@ -320,18 +342,34 @@ impl<'a> Flow<'a> {
                 messages::whatsapp_text(text, self.scope, self.out);
                 self.out
                     .extend(state.require_open(stmt.head, "this `whatsapp` message"));
+                self.cost(stmt.head, "whatsapp", Billing::FreeService);
                 Exits::done(state)
             }
             StmtKind::Template(t) => {
                 messages::template(t, stmt.head, self.scope, self.out);
+                let billing = costs::template(t, &state);
+                if billing == Billing::Marketing && state.is_open() {
+                    self.out.push(
+                        Diagnostic::new(
+                            Code::TemplatePaidInWindow,
+                            "a marketing template where the window is open is billed, and a session message here would be free",
+                            stmt.head,
+                            "billed marketing template",
+                        )
+                        .with_help("send this as a `whatsapp` message or a `cta` (free inside the window) and keep the template for where the window is closed (`if window.closed < ... >`)"),
+                    );
+                }
+                self.cost(stmt.head, "template", billing);
                 Exits::done(state)
             }
             StmtKind::Sms(sms) => {
                 messages::sms(sms, stmt.head, self.scope, self.out);
+                self.cost(stmt.head, "sms", costs::sms(sms));
                 Exits::done(state)
             }
             StmtKind::Email(fields) => {
                 messages::email(fields, stmt.head, self.scope, self.out);
+                self.cost(stmt.head, "email", Billing::Email);
                 Exits::done(state)
             }
             StmtKind::Wait(d) => {

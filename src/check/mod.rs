@@ -7,6 +7,7 @@
 
 pub(crate) mod claim;
 mod conditions;
+pub mod costs;
 pub(crate) mod fields;
 mod flow;
 pub(crate) mod messages;
@@ -30,6 +31,8 @@ pub struct Checked {
     pub file: ast::File,
     /// Syntax and checker diagnostics together, in source order.
     pub diagnostics: Vec<Diagnostic>,
+    /// What each send statement costs, in source order.
+    pub costs: Vec<costs::SendCost>,
 }
 
 impl Checked {
@@ -69,8 +72,10 @@ pub fn check_source(source: &SourceFile) -> Checked {
     let mut diagnostics = parsed.diagnostics;
     // A trigger that did not parse is missing from the AST; do not also tell
     // the author the file has none.
+    let (checked, mut costs) = check(&parsed.file, source.text().len());
+    costs.sort_by_key(|c| (c.span.start, c.span.end));
     diagnostics.extend(
-        check(&parsed.file, source.text().len())
+        checked
             .into_iter()
             .filter(|d| !(syntax_failed && d.code == Code::WorkflowNoTrigger)),
     );
@@ -79,12 +84,13 @@ pub fn check_source(source: &SourceFile) -> Checked {
     Checked {
         file: parsed.file,
         diagnostics,
+        costs,
     }
 }
 
 /// Checks a parsed file (of `bytes` bytes of source) and returns its
-/// diagnostics in source order.
-pub(crate) fn check(file: &ast::File, bytes: usize) -> Vec<Diagnostic> {
+/// diagnostics in source order, and what each send costs.
+pub(crate) fn check(file: &ast::File, bytes: usize) -> (Vec<Diagnostic>, Vec<costs::SendCost>) {
     let mut out = Vec::new();
     let scope = declarations(file, &mut out);
     // Each trigger's flow is checked on its own, so a large file's triggers
@@ -142,16 +148,19 @@ pub(crate) fn check(file: &ast::File, bytes: usize) -> Vec<Diagnostic> {
     }
     let flows = crate::parallel::in_runs(&triggers, bytes, |run| {
         let mut found = Vec::new();
+        let mut costs = Vec::new();
         for trigger in run {
-            flow::Flow::new(&scope, &mut found).trigger(
-                trigger.channel.node,
-                trigger.head,
-                &trigger.body,
-            );
+            let mut flow = flow::Flow::new(&scope, &mut found);
+            flow.trigger(trigger.channel.node, trigger.head, &trigger.body);
+            costs.append(&mut flow.costs);
         }
-        found
+        (found, costs)
     });
-    out.extend(flows.into_iter().flatten());
+    let mut costs = Vec::new();
+    for (found, mut run_costs) in flows {
+        out.extend(found);
+        costs.append(&mut run_costs);
+    }
     if first_triggers.is_empty() {
         out.push(
             Diagnostic::new(
@@ -164,7 +173,7 @@ pub(crate) fn check(file: &ast::File, bytes: usize) -> Vec<Diagnostic> {
         );
     }
     diag::sort(&mut out);
-    out
+    (out, costs)
 }
 
 /// Reads the `field contact.key` declarations of the whole file.

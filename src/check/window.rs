@@ -111,6 +111,11 @@ impl Window {
         self
     }
 
+    /// True when the window is known to be open here.
+    pub(crate) fn is_open(&self) -> bool {
+        matches!(self.left, Left::Seconds(s) if s > 0)
+    }
+
     fn rank(&self) -> (u8, i64) {
         match self.left {
             Left::Closed => (0, 0),

@@ -86,6 +86,12 @@ pub(crate) struct CheckArgs {
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub(crate) format: Format,
 
+    /// After the report, list every send of each file with what it costs:
+    /// free inside the WhatsApp window, billed templates by category, SMS
+    /// segments, email (human format only).
+    #[arg(long)]
+    pub(crate) costs: bool,
+
     /// List every diagnostic code with its severity and meaning, and exit
     /// (as JSON with `--format json`).
     #[arg(long, conflicts_with_all = ["paths", "deny_warnings"])]

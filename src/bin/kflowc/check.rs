@@ -26,7 +26,14 @@ pub(crate) fn run(args: &CheckArgs) -> Exit {
         report_failure(error);
         failed = true;
     }
+    if args.costs && args.format != Format::Human {
+        eprintln!(
+            "error: `--costs` prints a table for people; use it with the default `--format human`"
+        );
+        return Exit::Failure;
+    }
     let mut out = Output::new(args.format, args.docs_url.as_deref());
+    let mut cost_tables = String::new();
     let mut counts = Counts::default();
     let mut checked = 0usize;
     let mut unreadable = listing_errors.len();
@@ -43,6 +50,9 @@ pub(crate) fn run(args: &CheckArgs) -> Exit {
         let result = kflow::check_source(&file);
         let diagnostics = result.diagnostics;
         drop_tree(result.file, file.text().len());
+        if args.costs {
+            cost_tables.push_str(&cost_table(&file, &result.costs));
+        }
         checked += 1;
         counts.add(Counts::of(&diagnostics));
         if let Err(error) = out.file(file, diagnostics) {
@@ -51,6 +61,15 @@ pub(crate) fn run(args: &CheckArgs) -> Exit {
     }
     if let Err(error) = out.finish() {
         return write_failed(&error);
+    }
+    if !cost_tables.is_empty() {
+        let mut stdout = io::stdout().lock();
+        if let Err(error) = stdout
+            .write_all(cost_tables.as_bytes())
+            .and_then(|()| stdout.flush())
+        {
+            return write_failed(&error);
+        }
     }
     if checked == 0 && unreadable == 0 {
         eprintln!("warning: no .kflow files found");
@@ -79,6 +98,45 @@ fn drop_tree(tree: kflow::syntax::ast::File, bytes: usize) {
         // here, as they would have been anyway.
         let _ = std::thread::Builder::new().spawn(move || drop(tree));
     }
+}
+
+/// The sends of one file and what each costs, one line each:
+/// `  examples/a.kflow:12:5  template  billed by WhatsApp: a marketing template`.
+fn cost_table(file: &SourceFile, costs: &[kflow::costs::SendCost]) -> String {
+    use std::fmt::Write as _;
+    let mut out = format!("\ncosts of {}:\n", file.name());
+    if costs.is_empty() {
+        out.push_str("  no sends\n");
+        return out;
+    }
+    let index = kflow::source::LineIndex::new(file.text());
+    let places: Vec<String> = costs
+        .iter()
+        .map(|c| {
+            let at = index.line_col(file.text(), c.span.start);
+            format!("{}:{}:{}", file.name(), at.line, at.column)
+        })
+        .collect();
+    let width = places.iter().map(String::len).max().unwrap_or(0);
+    let billed = costs
+        .iter()
+        .filter(|c| c.billing.billable_by_whatsapp())
+        .count();
+    for (cost, place) in costs.iter().zip(&places) {
+        let _ = writeln!(
+            out,
+            "  {place:width$}  {:8}  {}",
+            cost.kind,
+            cost.billing.describe()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  {} send{}, {billed} billed by WhatsApp",
+        costs.len(),
+        if costs.len() == 1 { "" } else { "s" }
+    );
+    out
 }
 
 fn report_failure(error: &input::InputError) {
