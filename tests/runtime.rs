@@ -254,7 +254,7 @@ async fn an_sms_reply_during_a_run_neither_refreshes_the_window_nor_says_so() {
         .collect();
     assert_eq!(
         reasons,
-        ["a run of this workflow is already in progress for this contact"]
+        ["a run of this workflow from `on reply sms` is already in progress for this contact"]
     );
 }
 
@@ -623,4 +623,90 @@ async fn every_message_not_sent_reaches_the_host_even_without_tracing() {
             .all(|(step, _, _)| step.workflow == "WhatsApp booking CTA" && step.run == 1)
     );
     assert_ne!(seen[0].0.node, seen[1].0.node);
+}
+
+/// A front desk with a trigger per channel: the WhatsApp run waits on its
+/// CTA for half an hour; SMS and email replies have triggers of their own.
+const FRONT_DESK: &str = r#"on reply whatsapp <
+  cta <
+    header text "Hi"
+    body "Pick a slot"
+    url "https://www.example.com/book"
+    button "Book now"
+  >
+  on timeout 30m < tag "cta-timed-out" >
+>
+on reply sms < sms "Thanks, we got your text." >
+on reply email <
+  await reply whatsapp
+  on timeout 1d < tag "no-whatsapp" >
+>
+"#;
+
+#[tokio::test]
+async fn a_reply_on_another_channel_starts_that_triggers_run() {
+    let mut engine = engine_for_source("front.kflow", FRONT_DESK.to_owned());
+    reply(&mut engine, Channel::Whatsapp).await;
+    assert_eq!(engine.stats().active, 1, "the CTA waits");
+    at(&mut engine, Duration::minutes(5)).await;
+    reply(&mut engine, Channel::Sms).await;
+    // The SMS trigger ran while the WhatsApp run still waits.
+    assert_eq!(engine.stats().started, 2);
+    assert_eq!(sends(&engine), [(0, "cta"), (5, "sms")]);
+    assert_eq!(engine.stats().active, 1);
+    // A second WhatsApp reply is still ignored: its trigger's run waits.
+    reply(&mut engine, Channel::Whatsapp).await;
+    assert_eq!(engine.stats().started, 2);
+    let reasons: Vec<String> = engine
+        .host()
+        .trace()
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::Ignored { event, reason } if event == "reply on whatsapp" => Some(reason),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "a run of this workflow from `on reply whatsapp` is already in progress for this contact (the reply still refreshed the WhatsApp window)"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_run_awaiting_a_reply_takes_it_before_a_trigger_does() {
+    let mut engine = engine_for_source("front.kflow", FRONT_DESK.to_owned());
+    reply(&mut engine, Channel::Email).await;
+    assert_eq!(engine.stats().active, 1, "awaiting a WhatsApp reply");
+    reply(&mut engine, Channel::Whatsapp).await;
+    // The email run took the WhatsApp reply and ended; no WhatsApp run.
+    assert_eq!(engine.stats().started, 1);
+    assert_eq!(engine.stats().active, 0);
+    assert!(sends(&engine).is_empty());
+    // With nothing waiting, the next WhatsApp reply starts its own run.
+    reply(&mut engine, Channel::Whatsapp).await;
+    assert_eq!(engine.stats().started, 2);
+    assert_eq!(sends(&engine), [(0, "cta")]);
+}
+
+#[tokio::test]
+async fn a_restored_run_keeps_its_trigger() {
+    let mut engine = engine_for_source("front.kflow", FRONT_DESK.to_owned());
+    engine.record_changes();
+    let _ = engine.take_changes();
+    reply(&mut engine, Channel::Whatsapp).await;
+    let changes = engine.take_changes();
+    let mut restarted = engine_for_source("front.kflow", FRONT_DESK.to_owned());
+    assert!(
+        restarted
+            .restore(changes.contacts, changes.runs, changes.next_run)
+            .is_empty()
+    );
+    // The restored run came from `on reply whatsapp`: an SMS still starts
+    // the SMS trigger's run, and a WhatsApp reply is still ignored.
+    reply(&mut restarted, Channel::Sms).await;
+    reply(&mut restarted, Channel::Whatsapp).await;
+    assert_eq!(restarted.stats().started, 1, "only the SMS run is new");
+    assert_eq!(sends(&restarted), [(0, "sms")]);
 }

@@ -130,7 +130,7 @@ pub(crate) fn check(file: &ast::File, bytes: usize) -> (Vec<Diagnostic>, Vec<cos
                         Diagnostic::new(
                             Code::TriggerDuplicate,
                             format!(
-                                "a second `on reply {}` trigger never runs: a reply starts one run of a workflow, from its first trigger",
+                                "a second `on reply {}` trigger never runs: a reply starts a run from the first trigger for its channel",
                                 trigger.channel.node.as_str()
                             ),
                             trigger.head,

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::send::static_url_ok;
-use crate::ir::{FORMAT_VERSION, Header, Op, Program};
+use crate::ir::{Channel, FORMAT_VERSION, Header, Op, Program};
 use crate::platform::limits::WAIT_MAX_SECONDS;
 
 /// Why a program cannot be loaded.
@@ -44,6 +44,10 @@ pub(super) struct Loaded {
     /// URLs whatever their variables hold (see [`static_url_ok`]), so the
     /// send can skip parsing them.
     pub(super) urls_ok: Vec<[bool; 2]>,
+    /// Per node: the channel of the trigger whose steps it is (the first
+    /// trigger to reach it), so a restored run knows which trigger started
+    /// it; `None` for a node no trigger reaches.
+    pub(super) trigger_of: Vec<Option<Channel>>,
 }
 
 impl Loaded {
@@ -64,11 +68,34 @@ impl Loaded {
                 _ => [false, false],
             })
             .collect();
+        let trigger_of = triggers_of_nodes(&program);
         Loaded {
             program: Arc::new(program),
             urls_ok,
+            trigger_of,
         }
     }
+}
+
+/// For each node, the channel of the first trigger that reaches it.
+fn triggers_of_nodes(program: &Program) -> Vec<Option<Channel>> {
+    let mut of = vec![None; program.nodes.len()];
+    for trigger in &program.triggers {
+        let mut stack = vec![trigger.entry];
+        while let Some(id) = stack.pop() {
+            let Some(slot) = of.get_mut(id.0 as usize) else {
+                continue;
+            };
+            if slot.is_some() {
+                continue;
+            }
+            *slot = Some(trigger.channel);
+            if let Some(node) = program.node(id) {
+                stack.extend(node.edges.iter().map(|e| e.to));
+            }
+        }
+    }
+    of
 }
 
 impl std::ops::Deref for Loaded {

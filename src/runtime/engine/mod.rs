@@ -92,10 +92,24 @@ pub enum Wait {
     },
 }
 
+/// A run in progress is found by its workflow, its contact and the channel
+/// of the trigger that started it.
+type RunKey = (u32, u32, u8);
+
+fn run_key(workflow: u32, contact: u32, trigger: Channel) -> RunKey {
+    (workflow, contact, trigger as u8)
+}
+
+/// The channels, in the order a reply looks for runs waiting on them.
+const CHANNELS: [Channel; 3] = [Channel::Whatsapp, Channel::Sms, Channel::Email];
+
 #[derive(Clone, Debug)]
 struct Run {
     workflow: u32,
     contact: u32,
+    /// The channel of the trigger that started it: a contact has at most one
+    /// run per workflow and trigger.
+    trigger: Channel,
     node: NodeId,
     /// Bumped every time the run starts waiting, so stale timers are known.
     generation: u32,
@@ -125,7 +139,7 @@ pub struct Engine<H> {
     contact_ids: HashMap<String, u32>,
     custom_values: BTreeMap<String, String>,
     runs: IdMap<u64, Run>,
-    active: IdMap<(u32, u32), u64>,
+    active: IdMap<RunKey, u64>,
     by_message: HashMap<String, u64>,
     timers: Timers,
     /// Runs waiting with a deadline: the live entries of `timers`. A run
@@ -262,35 +276,59 @@ impl<H: Host> Engine<H> {
             self.touch_contact(contact);
         }
         for w in 0..self.workflows.len() as u32 {
-            if let Some(&run_id) = self.active.get(&(w, contact)) {
-                let waits_for_this = matches!(
+            // A run waiting for a reply on this channel (`await reply`)
+            // takes it, whichever trigger started the run.
+            let waiting = CHANNELS.iter().find_map(|&t| {
+                let run_id = *self.active.get(&run_key(w, contact, t))?;
+                matches!(
                     self.runs.get(&run_id).map(|r| &r.wait),
                     Some(Wait::Reply { channel: c }) if *c == channel
-                );
-                if waits_for_this {
-                    self.resume(run_id, Outcome::Replied).await;
-                } else {
-                    self.trace_run(run_id, None, || TraceKind::Ignored {
-                        event: format!("reply on {}", channel.as_str()),
-                        reason: if channel == Channel::Whatsapp {
-                            "a run of this workflow is already in progress for this contact (the reply still refreshes the window)".into()
-                        } else {
-                            // Only a WhatsApp message opens the customer service window.
-                            "a run of this workflow is already in progress for this contact".into()
-                        },
-                    });
-                }
+                )
+                .then_some(run_id)
+            });
+            if let Some(run_id) = waiting {
+                self.resume(run_id, Outcome::Replied).await;
                 continue;
             }
             let program = &self.workflows[w as usize];
-            let Some(entry) = program
+            let entry = program
                 .triggers
                 .iter()
                 .find(|t| t.channel == channel)
-                .map(|t| t.entry)
-            else {
+                .map(|t| t.entry);
+            // The window note is only true of WhatsApp replies: only they
+            // open the customer service window.
+            let refreshed = if channel == Channel::Whatsapp {
+                " (the reply still refreshed the WhatsApp window)"
+            } else {
+                ""
+            };
+            let Some(entry) = entry else {
+                // No trigger for this channel: tell the runs in progress
+                // why the reply changed nothing for them.
+                for t in CHANNELS {
+                    if let Some(&run_id) = self.active.get(&run_key(w, contact, t)) {
+                        self.trace_run(run_id, None, || TraceKind::Ignored {
+                            event: format!("reply on {}", channel.as_str()),
+                            reason: format!(
+                                "this workflow has no `on reply {}` trigger and this run does not wait for such a reply{refreshed}",
+                                channel.as_str()
+                            ),
+                        });
+                    }
+                }
                 continue;
             };
+            if let Some(&run_id) = self.active.get(&run_key(w, contact, channel)) {
+                self.trace_run(run_id, None, || TraceKind::Ignored {
+                    event: format!("reply on {}", channel.as_str()),
+                    reason: format!(
+                        "a run of this workflow from `on reply {}` is already in progress for this contact{refreshed}",
+                        channel.as_str()
+                    ),
+                });
+                continue;
+            }
             let run_id = self.next_run;
             self.next_run += 1;
             self.stats.started += 1;
@@ -299,6 +337,7 @@ impl<H: Host> Engine<H> {
                 Run {
                     workflow: w,
                     contact,
+                    trigger: channel,
                     node: entry,
                     generation: 0,
                     wait: Wait::Nothing,
@@ -306,7 +345,7 @@ impl<H: Host> Engine<H> {
                 },
             );
             self.touch_run(run_id);
-            self.active.insert((w, contact), run_id);
+            self.active.insert(run_key(w, contact, channel), run_id);
             self.trace_run(run_id, Some(entry), || TraceKind::Started {
                 channel: channel.as_str().into(),
             });

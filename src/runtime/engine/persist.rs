@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Engine, Run, Timer, Wait};
-use crate::ir::NodeId;
+use crate::ir::{Channel, NodeId};
 use crate::runtime::contact::Contact;
 use crate::runtime::host::Host;
 
@@ -160,6 +160,16 @@ impl<H: Host> Engine<H> {
                 continue;
             }
             let contact = self.intern(&record.contact);
+            // Which trigger started it follows from where it is; a node no
+            // trigger reaches (a hand-made record) counts as the first's.
+            let loaded = &self.workflows[w];
+            let trigger = loaded
+                .trigger_of
+                .get(record.node.0 as usize)
+                .copied()
+                .flatten()
+                .or_else(|| loaded.triggers.first().map(|t| t.channel))
+                .unwrap_or(Channel::Whatsapp);
             let due_micros = record.due.map(|d| d.timestamp_micros());
             if let Wait::Cta { message_id } = &record.wait {
                 self.by_message.insert(message_id.clone(), record.id);
@@ -174,12 +184,14 @@ impl<H: Host> Engine<H> {
                 }));
                 self.next_seq += 1;
             }
-            self.active.insert((w as u32, contact), record.id);
+            self.active
+                .insert(super::run_key(w as u32, contact, trigger), record.id);
             self.runs.insert(
                 record.id,
                 Run {
                     workflow: w as u32,
                     contact,
+                    trigger,
                     node: record.node,
                     generation: record.generation,
                     wait: record.wait,

@@ -58,7 +58,8 @@ impl<H: Host> Engine<H> {
                 j.runs.remove(&run_id);
                 j.ended.push(run_id);
             }
-            self.active.remove(&(run.workflow, run.contact));
+            self.active
+                .remove(&super::run_key(run.workflow, run.contact, run.trigger));
             if run.due_micros.is_some() {
                 self.deadline_cancelled();
             }
