@@ -710,3 +710,56 @@ async fn a_restored_run_keeps_its_trigger() {
     assert_eq!(restarted.stats().started, 1, "only the SMS run is new");
     assert_eq!(sends(&restarted), [(0, "sms")]);
 }
+
+async fn open(engine: &mut Engine<SimHost>) {
+    engine
+        .handle(Event::LinkOpened {
+            message_id: "msg-1".into(),
+        })
+        .await;
+}
+
+/// The reasons the trace gives for events about `msg-1` that changed nothing.
+fn ignored_reasons(engine: &Engine<SimHost>) -> Vec<String> {
+    engine
+        .host()
+        .trace()
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::Ignored { reason, .. } => Some(reason),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_late_event_about_a_cta_says_what_had_happened() {
+    // Opened twice: the second open names the first.
+    let mut engine = engine_for("booking_cta.kflow");
+    reply(&mut engine, Channel::Whatsapp).await;
+    at(&mut engine, Duration::minutes(5)).await;
+    open(&mut engine).await;
+    at(&mut engine, Duration::minutes(10)).await;
+    open(&mut engine).await;
+    assert_eq!(
+        ignored_reasons(&engine),
+        ["its link was already opened 5m ago"]
+    );
+
+    // Opened after its delivery failed.
+    let mut engine = engine_for("booking_cta.kflow");
+    reply(&mut engine, Channel::Whatsapp).await;
+    at(&mut engine, Duration::minutes(1)).await;
+    engine
+        .handle(Event::DeliveryFailed {
+            message_id: "msg-1".into(),
+            reason: "131026".into(),
+        })
+        .await;
+    at(&mut engine, Duration::minutes(2)).await;
+    open(&mut engine).await;
+    assert_eq!(
+        ignored_reasons(&engine),
+        ["its delivery had already failed 1m ago, and the run took Not Delivered"]
+    );
+}

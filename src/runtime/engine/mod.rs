@@ -13,6 +13,7 @@
 //! [`timers`] is the timer queue; [`persist`] records what changed for a
 //! durable embedder and restores it; [`load`] validates an IR before it runs.
 
+mod decided;
 mod ids;
 mod load;
 mod persist;
@@ -141,6 +142,8 @@ pub struct Engine<H> {
     runs: IdMap<u64, Run>,
     active: IdMap<RunKey, u64>,
     by_message: HashMap<String, u64>,
+    /// How recent CTAs ended, for events that come after.
+    decided: decided::Decided,
     timers: Timers,
     /// Runs waiting with a deadline: the live entries of `timers`. A run
     /// that stops waiting early leaves a stale entry behind; when stale
@@ -176,6 +179,7 @@ impl<H: Host> Engine<H> {
             runs: IdMap::default(),
             active: IdMap::default(),
             by_message: HashMap::new(),
+            decided: decided::Decided::default(),
             timers: Timers::default(),
             deadlines: 0,
             next_run: 1,
@@ -360,7 +364,10 @@ impl<H: Host> Engine<H> {
         label: impl FnOnce() -> String,
     ) {
         match self.by_message.remove(message_id) {
-            Some(run_id) => self.resume(run_id, outcome).await,
+            Some(run_id) => {
+                self.decided.note(message_id, outcome, self.host.now());
+                self.resume(run_id, outcome).await
+            }
             None => {
                 if self.host.tracing() {
                     self.host.trace(TraceEvent {
@@ -372,9 +379,7 @@ impl<H: Host> Engine<H> {
                         span: None,
                         kind: TraceKind::Ignored {
                             event: label(),
-                            reason: format!(
-                                "no run waits on message {message_id}: its outcome was already decided, its timeout passed, or it was not a waited CTA"
-                            ),
+                            reason: self.decided.reason(message_id, self.host.now()),
                         },
                     });
                 }
@@ -415,7 +420,8 @@ impl<H: Host> Engine<H> {
     /// Fires every timer due at the host's current time, in due order.
     /// Returns how many fired.
     pub async fn fire_due(&mut self) -> usize {
-        let now = self.host.now().timestamp_micros();
+        let at = self.host.now();
+        let now = at.timestamp_micros();
         let mut fired = 0;
         while let Some(Reverse(t)) = self.timers.peek().copied() {
             if t.due_micros > now {
@@ -433,6 +439,7 @@ impl<H: Host> Engine<H> {
                 Wait::Timer => Outcome::Done,
                 Wait::Cta { message_id } => {
                     self.by_message.remove(message_id.as_str());
+                    self.decided.note(message_id, Outcome::Timeout, at);
                     Outcome::Timeout
                 }
                 Wait::Reply { .. } => Outcome::Timeout,
