@@ -20,6 +20,7 @@ const APP_SECRET: &str = "test-app-secret";
 const VERIFY_TOKEN: &str = "test-verify-token";
 const TWILIO_TOKEN: &str = "test-twilio-token";
 const ADMIN_TOKEN: &str = "test-admin-token";
+const EMAIL_TOKEN: &str = "test-email-token";
 
 /// Kills the service when the test ends, however it ends.
 struct Service {
@@ -105,9 +106,10 @@ fn start(providers: &MockServer, dir: &Path) -> Service {
 listen = "127.0.0.1:{port}"
 public_url = "{base}"
 database = "kflow.db"
-workflows = ["{root}/examples/booking_cta.kflow", "{root}/tests/serve/sms_reply.kflow"]
+workflows = ["{root}/examples/booking_cta.kflow", "{root}/tests/serve/sms_reply.kflow", "{root}/tests/serve/email_reply.kflow"]
 time_scale = 600.0
 admin_token_env = "KFLOW_ADMIN_TOKEN"
+email_token_env = "KFLOW_EMAIL_TOKEN"
 
 [whatsapp]
 base_url = "{p}"
@@ -141,6 +143,7 @@ request_timeout_ms = 5000
         .env("TWILIO_AUTH_TOKEN", TWILIO_TOKEN)
         .env("SENDGRID_API_KEY", "sg-key")
         .env("KFLOW_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("KFLOW_EMAIL_TOKEN", EMAIL_TOKEN)
         .stderr(Stdio::piped())
         .spawn()
         .expect("start kflowc serve");
@@ -537,4 +540,56 @@ async fn an_oversized_webhook_gets_its_413() {
         .await
         .expect("still serving");
     assert_eq!(health.status(), 200);
+}
+
+/// SendGrid Inbound Parse posts an email reply as multipart/form-data, with
+/// the token in the URL's basic auth (SendGrid cannot add a header): the
+/// reply runs the email trigger once, however often SendGrid retries it.
+#[tokio::test]
+async fn a_sendgrid_inbound_parse_post_is_an_email_reply() {
+    let providers = providers().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let service = start(&providers, dir.path());
+    let http = client();
+    let fixture = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/serve/sendgrid_inbound_parse.multipart"),
+    )
+    .expect("fixture");
+    let post = |password: &str| {
+        http.post(format!("{}/webhooks/email", service.base))
+            .basic_auth("kflow", Some(password))
+            .header("content-type", "multipart/form-data; boundary=xYzZY")
+            .body(fixture.clone())
+            .send()
+    };
+    let refused = post("wrong").await.expect("answered");
+    assert_eq!(refused.status(), 401);
+    for _ in 0..2 {
+        let accepted = post(EMAIL_TOKEN).await.expect("answered");
+        assert_eq!(accepted.status(), 200, "SendGrid retries get 200 too");
+    }
+    let sent = wait_for(Duration::from_secs(10), async || {
+        let mails = received(&providers, "/v3/mail/send").await;
+        (!mails.is_empty()).then_some(mails)
+    })
+    .await
+    .expect("the email trigger answered");
+    let mail: Value = serde_json::from_slice(&sent[0].body).expect("JSON");
+    assert_eq!(
+        mail["personalizations"][0]["to"][0]["email"], "ana@example.com",
+        "the address in From, lower-cased"
+    );
+    // Give a second run time to show up, if the retry had made one.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(received(&providers, "/v3/mail/send").await.len(), 1);
+
+    let broken = http
+        .post(format!("{}/webhooks/email", service.base))
+        .bearer_auth(EMAIL_TOKEN)
+        .header("content-type", "multipart/form-data; boundary=xYzZY")
+        .body("--xYzZY\r\nno headers")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(broken.status(), 400);
 }

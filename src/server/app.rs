@@ -30,6 +30,7 @@ use tokio::sync::Notify;
 
 use super::inbound::{self, Inbound, Keyed};
 use super::metrics::Metrics;
+use super::sendgrid_parse;
 use super::signature;
 use crate::store::{self, Enqueued, LinkOpen, Store};
 
@@ -242,19 +243,62 @@ async fn twilio_status(
     }
 }
 
+/// Inbound email: kflow's JSON form, or SendGrid Inbound Parse's
+/// multipart/form-data as SendGrid posts it. SendGrid cannot add a header,
+/// so besides the bearer token the token is accepted as the password of
+/// HTTP basic auth, which SendGrid sends when the URL carries it
+/// (`https://kflow:TOKEN@host/webhooks/email`).
 async fn email(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(refused) = require_bearer(
-        &state,
-        &headers,
-        state.email_token.as_deref(),
-        "the email webhook",
-    ) {
-        return *refused;
+    let Some(expected) = state.email_token.as_deref() else {
+        return reject(
+            &state,
+            StatusCode::NOT_FOUND,
+            "the email webhook is not configured",
+        );
+    };
+    if !bearer_ok(&headers, expected) && !basic_ok(&headers, expected) {
+        return reject(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong bearer token",
+        );
     }
-    match inbound::email(&body) {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let parsed = if content_type
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+    {
+        sendgrid_parse::parse(&body, content_type).await
+    } else {
+        inbound::email(&body)
+    };
+    match parsed {
         Ok(item) => accept(&state, "email", vec![item]).await,
         Err(e) => reject(&state, StatusCode::BAD_REQUEST, e.0),
     }
+}
+
+/// HTTP basic auth whose password is `expected` (any user name).
+fn basic_ok(headers: &HeaderMap, expected: &str) -> bool {
+    use base64::Engine as _;
+    let Some(encoded) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+    else {
+        return false;
+    };
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
+        return false;
+    };
+    decoded
+        .iter()
+        .position(|&b| b == b':')
+        .is_some_and(|colon| constant_eq(&decoded[colon + 1..], expected.as_bytes()))
 }
 
 /// Checks an endpoint's bearer token: 404 when the endpoint (`what`) has no

@@ -15,6 +15,7 @@ mod host;
 mod inbound;
 mod metrics;
 mod processor;
+mod sendgrid_parse;
 pub mod signature;
 
 use std::sync::Arc;
