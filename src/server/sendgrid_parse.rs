@@ -197,9 +197,7 @@ mod tests {
         assert!(run(b"", "text/plain").is_err());
         let body =
             b"--b\r\nContent-Disposition: form-data; name=\"subject\"\r\n\r\nhi\r\n--b--\r\n";
-        let error = run(body, "multipart/form-data; boundary=b")
-            .err()
-            .expect("no sender");
+        let error = run(body, "multipart/form-data; boundary=b").expect_err("no sender");
         assert!(error.0.contains("no sender"), "{}", error.0);
     }
 
