@@ -243,15 +243,7 @@ async fn an_sms_reply_during_a_run_neither_refreshes_the_window_nor_says_so() {
         Some(opened),
         "an SMS is not a WhatsApp message"
     );
-    let reasons: Vec<String> = engine
-        .host()
-        .trace()
-        .into_iter()
-        .filter_map(|e| match e.kind {
-            TraceKind::Ignored { event, reason } if event == "reply on sms" => Some(reason),
-            _ => None,
-        })
-        .collect();
+    let reasons = ignored_reasons_of(&engine, "reply on sms");
     assert_eq!(
         reasons,
         ["a run of this workflow from `on reply sms` is already in progress for this contact"]
@@ -657,15 +649,7 @@ async fn a_reply_on_another_channel_starts_that_triggers_run() {
     // A second WhatsApp reply is still ignored: its trigger's run waits.
     reply(&mut engine, Channel::Whatsapp).await;
     assert_eq!(engine.stats().started, 2);
-    let reasons: Vec<String> = engine
-        .host()
-        .trace()
-        .into_iter()
-        .filter_map(|e| match e.kind {
-            TraceKind::Ignored { event, reason } if event == "reply on whatsapp" => Some(reason),
-            _ => None,
-        })
-        .collect();
+    let reasons = ignored_reasons_of(&engine, "reply on whatsapp");
     assert_eq!(
         reasons,
         [
@@ -719,14 +703,24 @@ async fn open(engine: &mut Engine<SimHost>) {
         .await;
 }
 
-/// The reasons the trace gives for events about `msg-1` that changed nothing.
+/// The reasons the trace gives for every event that changed nothing.
 fn ignored_reasons(engine: &Engine<SimHost>) -> Vec<String> {
+    ignored(engine, None)
+}
+
+/// The reasons the trace gives for `event`s (`reply on sms`) that changed
+/// nothing.
+fn ignored_reasons_of(engine: &Engine<SimHost>, event: &str) -> Vec<String> {
+    ignored(engine, Some(event))
+}
+
+fn ignored(engine: &Engine<SimHost>, only: Option<&str>) -> Vec<String> {
     engine
         .host()
         .trace()
         .into_iter()
         .filter_map(|e| match e.kind {
-            TraceKind::Ignored { reason, .. } => Some(reason),
+            TraceKind::Ignored { event, reason } if only.is_none_or(|o| o == event) => Some(reason),
             _ => None,
         })
         .collect()
