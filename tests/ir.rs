@@ -73,6 +73,40 @@ fn engine() -> Engine<SimHost> {
     )))
 }
 
+/// `Op::as_str` and `Outcome::as_str` are the names the IR's JSON uses.
+#[test]
+fn op_and_outcome_names_are_the_json_ones() {
+    for path in examples() {
+        let (program, _) = compile_example(&path);
+        for node in &program.nodes {
+            let json = serde_json::to_value(&node.op).expect("serializes");
+            assert_eq!(json["op"], node.op.as_str());
+            for edge in &node.edges {
+                assert_eq!(
+                    serde_json::to_value(edge.on).expect("serializes"),
+                    edge.on.as_str()
+                );
+            }
+        }
+    }
+    for outcome in [
+        Outcome::Done,
+        Outcome::Opened,
+        Outcome::NotDelivered,
+        Outcome::Timeout,
+        Outcome::Replied,
+        Outcome::WindowOpen,
+        Outcome::WindowClosed,
+        Outcome::True,
+        Outcome::False,
+    ] {
+        assert_eq!(
+            serde_json::to_value(outcome).expect("serializes"),
+            outcome.as_str()
+        );
+    }
+}
+
 #[test]
 fn ir_of_every_example() {
     insta::glob!("../examples", "*.kflow", |path| {

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::source::Span;
 
+pub mod diff;
+
 /// The IR format version; bumped on any incompatible change.
 pub const FORMAT_VERSION: u32 = 2;
 
@@ -89,6 +91,43 @@ pub struct Node {
     pub edges: Vec<Edge>,
     /// The statement it came from.
     pub span: Span,
+}
+
+impl Outcome {
+    /// The name as the IR's JSON spells it: `window_open`, `not_delivered`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Done => "done",
+            Outcome::Opened => "opened",
+            Outcome::NotDelivered => "not_delivered",
+            Outcome::Timeout => "timeout",
+            Outcome::Replied => "replied",
+            Outcome::WindowOpen => "window_open",
+            Outcome::WindowClosed => "window_closed",
+            Outcome::True => "true",
+            Outcome::False => "false",
+        }
+    }
+}
+
+impl Op {
+    /// The operation's name as the IR's JSON spells it: `send_cta`, `wait`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Op::CheckWindow => "check_window",
+            Op::Branch { .. } => "branch",
+            Op::SendCta { .. } => "send_cta",
+            Op::SendWhatsapp { .. } => "send_whatsapp",
+            Op::SendTemplate { .. } => "send_template",
+            Op::SendSms { .. } => "send_sms",
+            Op::SendEmail { .. } => "send_email",
+            Op::Wait { .. } => "wait",
+            Op::AwaitReply { .. } => "await_reply",
+            Op::Tag { .. } => "tag",
+            Op::Untag { .. } => "untag",
+            Op::End => "end",
+        }
+    }
 }
 
 impl Node {

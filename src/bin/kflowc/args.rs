@@ -43,6 +43,15 @@ pub(crate) enum Command {
     /// and 2 when it cannot be read or the graph cannot be written.
     Graph(crate::graph::GraphArgs),
 
+    /// Say which waiting states of OLD a deploy of NEW would strand or move:
+    /// runs resume by node id, so a step removed or renumbered under them
+    /// resumes them at the wrong place.
+    ///
+    /// Exits with 0 when every waiting state keeps its place, 1 when one is
+    /// stranded or moved (or a file has errors), and 2 when a file cannot be
+    /// read.
+    Diff(crate::diff::DiffArgs),
+
     /// Run a workflow against a scenario in virtual time and print a
     /// timeline of what it did and when, with the rendered messages.
     ///

@@ -6,6 +6,7 @@
 mod args;
 mod build;
 mod check;
+mod diff;
 mod docs;
 mod fmt;
 mod graph;
@@ -59,6 +60,7 @@ fn main() -> ExitCode {
         Command::Fmt(args) => fmt::run(args),
         Command::Build(args) => build::run(args),
         Command::Graph(args) => graph::run(args),
+        Command::Diff(args) => diff::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Test(args) => test_cmd::run(args),
         Command::Serve(args) => serve::run(args),
