@@ -268,6 +268,76 @@ pub(super) fn email(body: &[u8]) -> Result<Keyed, BadBody> {
 mod tests {
     use super::*;
 
+    /// Cloud API payloads as Meta posts them (`tests/serve/cloud_api/`).
+    fn cloud_api(name: &str) -> Vec<Keyed> {
+        let path = format!(
+            "{}/tests/serve/cloud_api/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let body = std::fs::read(&path).expect("fixture");
+        whatsapp(&body).unwrap_or_else(|e| panic!("{name}: {}", e.0))
+    }
+
+    fn ana_replied(id: &str) -> Keyed {
+        Keyed {
+            key: format!("wa:msg:{id}"),
+            item: Inbound::Reply {
+                contact: "+351912345678".into(),
+                channel: Channel::Whatsapp,
+                name: Some("Ana Silva".into()),
+            },
+        }
+    }
+
+    #[test]
+    fn every_kind_of_inbound_message_is_a_whatsapp_reply() {
+        for (file, id) in [
+            (
+                "text.json",
+                "wamid.HBgMMzUxOTEyMzQ1Njc4FQIAEhggQ0YyRTk0RkIwNkFGRjE2NzQ2AA==",
+            ),
+            (
+                "button_reply.json",
+                "wamid.HBgMMzUxOTEyMzQ1Njc4FQIAEhgUM0E3QkI1RjM5RjQ1RTlGQkY1NjYA",
+            ),
+            (
+                "list_reply.json",
+                "wamid.HBgMMzUxOTEyMzQ1Njc4FQIAEhgUM0FCRjAyRTk1OEFDNDQ4NzBCRjIA",
+            ),
+            (
+                "template_button.json",
+                "wamid.HBgMMzUxOTEyMzQ1Njc4FQIAEhgUM0EyOTlBNzE0MkI2NUIzNTM4N0EA",
+            ),
+        ] {
+            assert_eq!(cloud_api(file), vec![ana_replied(id)], "{file}");
+        }
+    }
+
+    #[test]
+    fn statuses_keep_their_order_and_the_failure_its_error() {
+        let status = |id: &str, status: &str, error: Option<&str>| Keyed {
+            key: format!("wa:status:{id}:{status}"),
+            item: Inbound::Status {
+                message_id: id.into(),
+                status: status.into(),
+                error: error.map(str::to_owned),
+            },
+        };
+        assert_eq!(
+            cloud_api("statuses.json"),
+            vec![
+                status("wamid.OUT-1", "sent", None),
+                status("wamid.OUT-1", "delivered", None),
+                status("wamid.OUT-1", "read", None),
+                status(
+                    "wamid.OUT-2",
+                    "failed",
+                    Some("131047 Re-engagement message")
+                ),
+            ]
+        );
+    }
+
     #[test]
     fn whatsapp_inbound_message_and_failed_status() {
         let body = br#"{"object":"whatsapp_business_account","entry":[{"id":"WABA","changes":[{"field":"messages","value":{
