@@ -14,6 +14,11 @@ use std::thread;
 /// costs tens of microseconds, which a file this small takes to check whole.
 pub(crate) const MIN_PARALLEL_BYTES: usize = 256 * 1024;
 
+/// Each thread's stack: the main thread's usual 8 MiB, so a run of items
+/// nested as deep as the language allows recurses as far on a worker as on
+/// the calling thread (the default for spawned threads is 2 MiB).
+const STACK_BYTES: usize = 8 * 1024 * 1024;
+
 /// Threads one job uses at most.
 const MAX_THREADS: usize = 8;
 
@@ -46,6 +51,7 @@ where
         let started: Vec<Result<thread::ScopedJoinHandle<'_, R>, &[T]>> = runs
             .map(|run| {
                 thread::Builder::new()
+                    .stack_size(STACK_BYTES)
                     .spawn_scoped(scope, move || work(run))
                     .map_err(|_| run)
             })

@@ -140,14 +140,21 @@ fn one(args: &FmtArgs, input: &Input, file: &SourceFile, reports: &mut HumanRepo
     }
 }
 
+/// How long one file's diff may search for the smallest one.
+const DIFF_DEADLINE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// A unified diff from the file to its formatted text, on stdout.
 fn print_diff(file: &SourceFile, formatted: &str) -> io::Result<()> {
     // Patience rather than Myers: Myers costs (lines x differences), which
     // for a large file laid out anew (128,000 changed lines in 10 MB) took
     // seconds; patience anchors on the lines both sides have once and
     // diffs only between them, and a formatter's changes are local.
+    // A file laid out completely anew (one line becoming thousands) can
+    // still cost patience seconds: past the deadline similar settles for a
+    // coarser diff, which is as correct a patch, only less minimal.
     let diff = TextDiff::configure()
         .algorithm(similar::Algorithm::Patience)
+        .deadline(std::time::Instant::now() + DIFF_DEADLINE)
         .diff_lines(file.text(), formatted);
     let name = file.name();
     let text = diff
