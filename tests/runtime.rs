@@ -122,12 +122,7 @@ async fn seed_delivery_failure_falls_back_to_email() {
     let mut engine = engine_for("booking_cta.kflow");
     reply(&mut engine, Channel::Whatsapp).await;
     at(&mut engine, Duration::minutes(1)).await;
-    engine
-        .handle(Event::DeliveryFailed {
-            message_id: "msg-1".into(),
-            reason: "131026 undeliverable".into(),
-        })
-        .await;
+    fail(&mut engine, "131026 undeliverable").await;
     assert_eq!(sends(&engine), vec![(0, "cta"), (1, "email")]);
     let email = &engine.host().sent()[1];
     assert_eq!(email.outbound.to, "ana@example.com");
@@ -195,12 +190,7 @@ async fn only_the_first_outcome_counts() {
             message_id: "msg-1".into(),
         })
         .await;
-    engine
-        .handle(Event::DeliveryFailed {
-            message_id: "msg-1".into(),
-            reason: "late failure".into(),
-        })
-        .await;
+    fail(&mut engine, "late failure").await;
     assert_eq!(sends(&engine), vec![(0, "cta")]);
     assert_eq!(engine.host().tags().len(), 1);
 }
@@ -695,6 +685,15 @@ async fn a_restored_run_keeps_its_trigger() {
     assert_eq!(sends(&restarted), [(0, "sms")]);
 }
 
+async fn fail(engine: &mut Engine<SimHost>, reason: &str) {
+    engine
+        .handle(Event::DeliveryFailed {
+            message_id: "msg-1".into(),
+            reason: reason.into(),
+        })
+        .await;
+}
+
 async fn open(engine: &mut Engine<SimHost>) {
     engine
         .handle(Event::LinkOpened {
@@ -744,12 +743,7 @@ async fn a_late_event_about_a_cta_says_what_had_happened() {
     let mut engine = engine_for("booking_cta.kflow");
     reply(&mut engine, Channel::Whatsapp).await;
     at(&mut engine, Duration::minutes(1)).await;
-    engine
-        .handle(Event::DeliveryFailed {
-            message_id: "msg-1".into(),
-            reason: "131026".into(),
-        })
-        .await;
+    fail(&mut engine, "131026").await;
     at(&mut engine, Duration::minutes(2)).await;
     open(&mut engine).await;
     assert_eq!(

@@ -11,7 +11,6 @@
 //! so it never claims one.
 
 use crate::source::Span;
-use crate::syntax::ast::{FieldValue, Sms, Template, Text};
 
 use super::window::Window;
 
@@ -39,7 +38,8 @@ pub enum Billing {
     /// A marketing template: always billed.
     Marketing,
     /// An SMS, billed by the provider per segment; the count is of its
-    /// literal text (variables add to it at send time).
+    /// literal text (variables add to it at send time), as
+    /// `kflow::sms::segments` counts it.
     Sms {
         /// Segments of the literal text, at least 1.
         segments: usize,
@@ -73,44 +73,15 @@ impl Billing {
     }
 }
 
-/// A template's cost where the window is as `window` says.
-pub(crate) fn template(t: &Template, window: &Window) -> Billing {
-    let marketing = t.fields.fields.iter().any(|f| {
-        f.name.node == "category"
-            && matches!(&f.value, FieldValue::Word(w, None) if w.node == "marketing")
-    });
+/// A template's cost, by its category, where the window is as `window`
+/// says.
+pub(crate) fn template(marketing: bool, window: &Window) -> Billing {
     if marketing {
         Billing::Marketing
     } else if window.is_open() {
         Billing::FreeUtility
     } else {
         Billing::Utility
-    }
-}
-
-/// An SMS's cost.
-pub(crate) fn sms(sms: &Sms) -> Billing {
-    let body: Option<&Text> = match sms {
-        Sms::Text(text) => Some(text),
-        Sms::Fields(fields) => fields.fields.iter().find_map(|f| match &f.value {
-            FieldValue::Text(text) if f.name.node == "body" => Some(text),
-            _ => None,
-        }),
-    };
-    let literal: String = body
-        .map(|t| {
-            t.parts
-                .iter()
-                .filter_map(|p| match p {
-                    crate::syntax::ast::Part::Lit(s) => Some(s.as_str()),
-                    crate::syntax::ast::Part::Var(_) => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let (segments, _) = crate::platform::sms::segments(&literal);
-    Billing::Sms {
-        segments: segments.max(1),
     }
 }
 

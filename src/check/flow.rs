@@ -10,7 +10,7 @@
 //! handlers also *claim* the `cta`s and `await`s in its tail positions: those
 //! wait for their outcome, with the `on timeout` duration as their timeout.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::diag::{Code, Diagnostic};
 use crate::source::Span;
@@ -102,6 +102,9 @@ pub(crate) struct Flow<'a> {
     out: &'a mut Vec<Diagnostic>,
     /// What each send costs, in the order the walk meets them.
     pub(crate) costs: Vec<SendCost>,
+    /// Where each send's entry in `costs` is, by its keyword's start, so a
+    /// statement met again finds it in one lookup.
+    cost_at: HashMap<u32, usize>,
     /// Handler timeouts already range-checked (one handler may claim several CTAs).
     checked_timeouts: HashSet<u32>,
 }
@@ -112,6 +115,7 @@ impl<'a> Flow<'a> {
             scope,
             out,
             costs: Vec::new(),
+            cost_at: HashMap::new(),
             checked_timeouts: HashSet::new(),
         }
     }
@@ -157,18 +161,22 @@ impl<'a> Flow<'a> {
 
     /// Records a send's cost once, however often the walk meets it.
     fn cost(&mut self, span: Span, kind: &'static str, billing: Billing) {
-        match self.costs.iter_mut().find(|c| c.span == span) {
+        match self.cost_at.get(&span.start) {
             // Met again on another path: the dearer reading stands.
-            Some(known) => {
+            Some(&i) => {
+                let known = &mut self.costs[i];
                 if billing.billable_by_whatsapp() && !known.billing.billable_by_whatsapp() {
                     known.billing = billing;
                 }
             }
-            None => self.costs.push(SendCost {
-                span,
-                kind,
-                billing,
-            }),
+            None => {
+                self.cost_at.insert(span.start, self.costs.len());
+                self.costs.push(SendCost {
+                    span,
+                    kind,
+                    billing,
+                });
+            }
         }
     }
 
@@ -346,8 +354,8 @@ impl<'a> Flow<'a> {
                 Exits::done(state)
             }
             StmtKind::Template(t) => {
-                messages::template(t, stmt.head, self.scope, self.out);
-                let billing = costs::template(t, &state);
+                let marketing = messages::template(t, stmt.head, self.scope, self.out);
+                let billing = costs::template(marketing, &state);
                 if billing == Billing::Marketing && state.is_open() {
                     self.out.push(
                         Diagnostic::new(
@@ -363,8 +371,8 @@ impl<'a> Flow<'a> {
                 Exits::done(state)
             }
             StmtKind::Sms(sms) => {
-                messages::sms(sms, stmt.head, self.scope, self.out);
-                self.cost(stmt.head, "sms", costs::sms(sms));
+                let segments = messages::sms(sms, stmt.head, self.scope, self.out);
+                self.cost(stmt.head, "sms", Billing::Sms { segments });
                 Exits::done(state)
             }
             StmtKind::Email(fields) => {

@@ -357,7 +357,9 @@ pub(crate) fn whatsapp_text(text: &Text, scope: &Scope, out: &mut Vec<Diagnostic
 }
 
 /// Checks a template send.
-pub(crate) fn template(t: &Template, head: Span, scope: &Scope, out: &mut Vec<Diagnostic>) {
+/// Checks a template; returns whether its category is `marketing`, which
+/// decides its cost.
+pub(crate) fn template(t: &Template, head: Span, scope: &Scope, out: &mut Vec<Diagnostic>) -> bool {
     forbid_vars(&t.name, "a template name", out);
     if let Some(name) = t.name.as_literal() {
         let valid = !name.is_empty()
@@ -403,9 +405,11 @@ pub(crate) fn template(t: &Template, head: Span, scope: &Scope, out: &mut Vec<Di
             );
         }
     }
+    let mut marketing = false;
     if let Some(category) = found.get("category")
         && let FieldValue::Word(word, None) = &category.value
     {
+        marketing = word.node == "marketing";
         let (help, suggestion) = match word.node.as_str() {
             "marketing" | "utility" => (None, None),
             "authentication" => (
@@ -444,10 +448,12 @@ pub(crate) fn template(t: &Template, head: Span, scope: &Scope, out: &mut Vec<Di
             vars::require_fallbacks(text, "this template parameter", out);
         }
     }
+    marketing
 }
 
-/// Checks an SMS.
-pub(crate) fn sms(sms: &Sms, head: Span, scope: &Scope, out: &mut Vec<Diagnostic>) {
+/// Checks an SMS; returns the segments of its body's literal text (1 when
+/// it has no body), which its cost is counted in.
+pub(crate) fn sms(sms: &Sms, head: Span, scope: &Scope, out: &mut Vec<Diagnostic>) -> usize {
     let body = match sms {
         Sms::Text(text) => Some(text),
         Sms::Fields(fields) => {
@@ -472,8 +478,10 @@ pub(crate) fn sms(sms: &Sms, head: Span, scope: &Scope, out: &mut Vec<Diagnostic
             found.text("body")
         }
     };
-    let Some(body) = body else { return };
+    let Some(body) = body else { return 1 };
     scope.check_text(body, out);
+    let (segments, encoding) = sms_segments(&body.literal_text());
+    let segments = segments.max(1);
     let n = body.literal_chars();
     if body.is_empty() || n > SMS_BODY_MAX {
         let message = if body.is_empty() {
@@ -490,17 +498,8 @@ pub(crate) fn sms(sms: &Sms, head: Span, scope: &Scope, out: &mut Vec<Diagnostic
             )
             .with_help(format!("write between 1 and {SMS_BODY_MAX} characters")),
         );
-        return;
+        return segments;
     }
-    let literal: String = body
-        .parts
-        .iter()
-        .filter_map(|p| match p {
-            crate::syntax::ast::Part::Lit(s) => Some(s.as_str()),
-            crate::syntax::ast::Part::Var(_) => None,
-        })
-        .collect();
-    let (segments, encoding) = sms_segments(&literal);
     if segments > 1 {
         out.push(
             Diagnostic::new(
@@ -517,6 +516,7 @@ pub(crate) fn sms(sms: &Sms, head: Span, scope: &Scope, out: &mut Vec<Diagnostic
             }),
         );
     }
+    segments
 }
 
 /// Checks an email.

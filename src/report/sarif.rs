@@ -84,7 +84,7 @@ impl Serialize for Run<'_> {
             .iter()
             .map(|report| Artifact {
                 location: ArtifactLocation {
-                    uri: uri(report.file.name()),
+                    uri: std::borrow::Cow::Owned(uri(report.file.name())),
                     index: None,
                 },
                 length: report.file.text().len(),
@@ -397,15 +397,15 @@ const NOT_IN_URI: &AsciiSet = &CONTROLS
 /// (SARIF URIs always use `/`), what a URI cannot hold percent-encoded and a
 /// leading `./` dropped, so `./flows/a.kflow` and `flows/a.kflow` are one
 /// file to a dashboard.
-fn uri(name: &str) -> std::borrow::Cow<'static, str> {
+fn uri(name: &str) -> String {
     if std::path::Path::new(name).is_absolute()
         && let Ok(url) = url::Url::from_file_path(name)
     {
-        return std::borrow::Cow::Owned(url.into());
+        return url.into();
     }
     let slashed = name.replace('\\', "/");
     let trimmed = slashed.trim_start_matches("./");
-    std::borrow::Cow::Owned(utf8_percent_encode(trimmed, NOT_IN_URI).to_string())
+    utf8_percent_encode(trimmed, NOT_IN_URI).to_string()
 }
 
 #[cfg(test)]

@@ -249,19 +249,14 @@ async fn twilio_status(
 /// HTTP basic auth, which SendGrid sends when the URL carries it
 /// (`https://kflow:TOKEN@host/webhooks/email`).
 async fn email(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some(expected) = state.email_token.as_deref() else {
-        return reject(
-            &state,
-            StatusCode::NOT_FOUND,
-            "the email webhook is not configured",
-        );
-    };
-    if !bearer_ok(&headers, expected) && !basic_ok(&headers, expected) {
-        return reject(
-            &state,
-            StatusCode::UNAUTHORIZED,
-            "missing or wrong bearer token",
-        );
+    if let Err(refused) = require_token(
+        &state,
+        &headers,
+        state.email_token.as_deref(),
+        "the email webhook",
+        Basic::Accepted,
+    ) {
+        return *refused;
     }
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -301,13 +296,22 @@ fn basic_ok(headers: &HeaderMap, expected: &str) -> bool {
         .is_some_and(|colon| constant_eq(&decoded[colon + 1..], expected.as_bytes()))
 }
 
-/// Checks an endpoint's bearer token: 404 when the endpoint (`what`) has no
-/// token configured, 401 when the request's is missing or wrong.
-fn require_bearer(
+/// Whether an endpoint also takes its token as basic auth's password.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Basic {
+    Accepted,
+    Refused,
+}
+
+/// Checks an endpoint's token, sent as `Authorization: Bearer` (or, where
+/// `basic` allows, as basic auth's password): 404 when the endpoint (`what`)
+/// has no token configured, 401 when the request's is missing or wrong.
+fn require_token(
     state: &AppState,
     headers: &HeaderMap,
     expected: Option<&str>,
     what: &str,
+    basic: Basic,
 ) -> Result<(), Box<Response>> {
     let Some(expected) = expected else {
         return Err(Box::new(reject(
@@ -316,7 +320,9 @@ fn require_bearer(
             format!("{what} is not configured"),
         )));
     };
-    if !bearer_ok(headers, expected) {
+    let accepted =
+        bearer_ok(headers, expected) || (basic == Basic::Accepted && basic_ok(headers, expected));
+    if !accepted {
         return Err(Box::new(reject(
             state,
             StatusCode::UNAUTHORIZED,
@@ -340,11 +346,12 @@ async fn put_contact(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = require_bearer(
+    if let Err(refused) = require_token(
         &state,
         &headers,
         state.admin_token.as_deref(),
         "the admin API",
+        Basic::Refused,
     ) {
         return *refused;
     }

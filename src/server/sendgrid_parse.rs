@@ -10,6 +10,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::inbound::{BadBody, Inbound, Keyed};
 use crate::ir::Channel;
+use crate::platform::address::is_email;
 
 /// Fields read into memory; everything else (attachments above all) is
 /// skipped as it streams past.
@@ -91,7 +92,7 @@ fn address_of(from: &str) -> Option<String> {
         _ => from,
     };
     let address = inner.trim().to_ascii_lowercase();
-    (address.contains('@') && !address.contains(char::is_whitespace)).then_some(address)
+    is_email(&address).then_some(address)
 }
 
 /// `from` of the SMTP envelope SendGrid posts as JSON:

@@ -250,6 +250,18 @@ impl Text {
             .sum()
     }
 
+    /// The literal text with the variables left out: what can be counted
+    /// (length, SMS segments) before send time.
+    pub fn literal_text(&self) -> String {
+        self.parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Lit(s) => Some(s.as_str()),
+                Part::Var(_) => None,
+            })
+            .collect()
+    }
+
     /// The variables, in order.
     pub fn vars(&self) -> impl Iterator<Item = &Var> {
         self.parts.iter().filter_map(|p| match p {

@@ -300,37 +300,26 @@ impl<H: Host> Engine<H> {
                 .iter()
                 .find(|t| t.channel == channel)
                 .map(|t| t.entry);
-            // The window note is only true of WhatsApp replies: only they
-            // open the customer service window.
-            let refreshed = if channel == Channel::Whatsapp {
-                " (the reply still refreshed the WhatsApp window)"
-            } else {
-                ""
-            };
             let Some(entry) = entry else {
                 // No trigger for this channel: tell the runs in progress
                 // why the reply changed nothing for them.
                 for t in CHANNELS {
                     if let Some(&run_id) = self.active.get(&run_key(w, contact, t)) {
-                        self.trace_run(run_id, None, || TraceKind::Ignored {
-                            event: format!("reply on {}", channel.as_str()),
-                            reason: format!(
-                                "this workflow has no `on reply {}` trigger and this run does not wait for such a reply{refreshed}",
-                                channel.as_str()
-                            ),
-                        });
+                        let why = format!(
+                            "this workflow has no `on reply {}` trigger and this run does not wait for such a reply",
+                            channel.as_str()
+                        );
+                        self.ignore_reply(run_id, channel, why);
                     }
                 }
                 continue;
             };
             if let Some(&run_id) = self.active.get(&run_key(w, contact, channel)) {
-                self.trace_run(run_id, None, || TraceKind::Ignored {
-                    event: format!("reply on {}", channel.as_str()),
-                    reason: format!(
-                        "a run of this workflow from `on reply {}` is already in progress for this contact{refreshed}",
-                        channel.as_str()
-                    ),
-                });
+                let why = format!(
+                    "a run of this workflow from `on reply {}` is already in progress for this contact",
+                    channel.as_str()
+                );
+                self.ignore_reply(run_id, channel, why);
                 continue;
             }
             let run_id = self.next_run;
@@ -355,6 +344,21 @@ impl<H: Host> Engine<H> {
             });
             self.execute(run_id).await;
         }
+    }
+
+    /// Traces that a reply on `channel` changed nothing for `run_id`, and
+    /// why. Only a WhatsApp reply opens the customer service window, so only
+    /// its trace says it refreshed the window.
+    fn ignore_reply(&mut self, run_id: u64, channel: Channel, why: String) {
+        let note = if channel == Channel::Whatsapp {
+            " (the reply still refreshed the WhatsApp window)"
+        } else {
+            ""
+        };
+        self.trace_run(run_id, None, || TraceKind::Ignored {
+            event: format!("reply on {}", channel.as_str()),
+            reason: format!("{why}{note}"),
+        });
     }
 
     async fn cta_outcome(
