@@ -112,6 +112,48 @@ codes! {
     CtaHeaderKind = "kflow::cta::header_kind", Error;
     /// A sending number that is not E.164.
     CtaFromNumber = "kflow::cta::from_number", Error;
+    /// A required field of a `buttons` or `list` message is absent, or a
+    /// waited one has no timeout.
+    InteractiveMissingField = "kflow::interactive::missing_field", Error;
+    /// A `buttons` or `list` field given twice.
+    InteractiveDuplicateField = "kflow::interactive::duplicate_field", Error;
+    /// A `buttons` or `list` text (header, body, footer, title, id) is empty.
+    InteractiveEmptyField = "kflow::interactive::empty_field", Error;
+    /// A `buttons` body over 1024 characters or a `list` body over 4096.
+    InteractiveBodyLength = "kflow::interactive::body_length", Error;
+    /// A `buttons` or `list` text header over 60 characters.
+    InteractiveHeaderLength = "kflow::interactive::header_length", Error;
+    /// A `buttons` or `list` footer over 60 characters.
+    InteractiveFooterLength = "kflow::interactive::footer_length", Error;
+    /// A header kind the message cannot carry (a list's header is text only).
+    InteractiveHeaderKind = "kflow::interactive::header_kind", Error;
+    /// A `buttons` or `list` timeout outside 5 minutes to 2 days.
+    InteractiveTimeoutRange = "kflow::interactive::timeout_range", Error;
+    /// A `buttons` or `list` sending number that is not E.164.
+    InteractiveFromNumber = "kflow::interactive::from_number", Error;
+    /// A `buttons` message with no reply button, or more than three.
+    ButtonsCount = "kflow::buttons::count", Error;
+    /// A reply button title over 20 characters.
+    ButtonsTitleLength = "kflow::buttons::title_length", Error;
+    /// A reply button id that is over 256 characters or given to two buttons.
+    ButtonsId = "kflow::buttons::id", Error;
+    /// Two reply buttons of one message with the same title.
+    ButtonsDuplicateTitle = "kflow::buttons::duplicate_title", Error;
+    /// A list's button label over 20 characters.
+    ListButtonLength = "kflow::list::button_length", Error;
+    /// A list with no section, or more than ten.
+    ListSections = "kflow::list::sections", Error;
+    /// A list with no row, or more than ten rows across its sections.
+    ListRows = "kflow::list::rows", Error;
+    /// A section title over 24 characters, or missing where the list has
+    /// several sections.
+    ListSectionTitle = "kflow::list::section_title", Error;
+    /// A list row title over 24 characters.
+    ListTitleLength = "kflow::list::title_length", Error;
+    /// A list row description over 72 characters.
+    ListDescriptionLength = "kflow::list::description_length", Error;
+    /// A list row id that is over 200 characters or given to two rows.
+    ListId = "kflow::list::id", Error;
     /// A free-form WhatsApp text that is empty or over 4096 characters.
     WhatsappBodyLength = "kflow::whatsapp::body_length", Error;
     /// A required template field is absent.
@@ -161,6 +203,10 @@ codes! {
     HandlerDuplicate = "kflow::handler::duplicate", Error;
     /// A handler with no statement before it.
     HandlerOrphan = "kflow::handler::orphan", Error;
+    /// An `on reply "id"` naming no button or row of the message it follows.
+    ReplyUnknown = "kflow::reply::unknown", Error;
+    /// A waited button or list row with no `on reply` handler.
+    ReplyUnhandled = "kflow::reply::unhandled", Warning;
     /// Statements after `stop` never run.
     FlowUnreachable = "kflow::flow::unreachable", Warning;
     /// A `# kflow-ignore` comment that does not say which codes it silences.

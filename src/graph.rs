@@ -185,6 +185,45 @@ fn describe(node: &Node, line: usize) -> (Shape, Vec<String>) {
             }
             (Shape::Step, lines)
         }
+        Op::SendButtons {
+            message,
+            timeout_seconds,
+            waits,
+        } => {
+            let mut lines = vec![match &message.name {
+                Some(name) => format!("buttons {}", quoted(name)),
+                None => "buttons".to_owned(),
+            }];
+            if let Some(Header::Text { text: header }) = &message.header {
+                lines.push(format!("header {}", quoted(&text(header))));
+            }
+            lines.push(quoted(&text(&message.body)));
+            if *waits {
+                lines.push(format!(
+                    "waits up to {}",
+                    duration::format(*timeout_seconds)
+                ));
+            }
+            (Shape::Step, lines)
+        }
+        Op::SendList {
+            message,
+            timeout_seconds,
+            waits,
+        } => {
+            let mut lines = vec![match &message.name {
+                Some(name) => format!("list {}", quoted(name)),
+                None => "list".to_owned(),
+            }];
+            lines.push(format!("button {}", quoted(&text(&message.button))));
+            if *waits {
+                lines.push(format!(
+                    "waits up to {}",
+                    duration::format(*timeout_seconds)
+                ));
+            }
+            (Shape::Step, lines)
+        }
         Op::SendWhatsapp { text: body } => (
             Shape::Step,
             vec!["whatsapp".to_owned(), quoted(&text(body))],
@@ -238,6 +277,12 @@ fn outcome_label(node: &Node, outcome: Outcome) -> Option<String> {
             Op::SendCta {
                 timeout_seconds, ..
             }
+            | Op::SendButtons {
+                timeout_seconds, ..
+            }
+            | Op::SendList {
+                timeout_seconds, ..
+            }
             | Op::AwaitReply {
                 timeout_seconds, ..
             } => format!("Timeout {}", duration::format(*timeout_seconds)),
@@ -248,7 +293,22 @@ fn outcome_label(node: &Node, outcome: Outcome) -> Option<String> {
         Outcome::WindowClosed => "Closed".to_owned(),
         Outcome::True => "True".to_owned(),
         Outcome::False => "False".to_owned(),
+        Outcome::Choice(i) => choice_label(&node.op, i),
     })
+}
+
+/// A choice edge's label: the chosen button's or row's title, as the
+/// contact sees it.
+fn choice_label(op: &Op, index: u8) -> String {
+    let chosen = match op {
+        Op::SendButtons { message, .. } => message.buttons.get(index as usize),
+        Op::SendList { message, .. } => message.rows().nth(index as usize),
+        _ => None,
+    };
+    match chosen {
+        Some(choice) => format!("Chose {}", quoted(&text(&choice.title))),
+        None => format!("Choice {index}"),
+    }
 }
 
 /// A condition as the source would write it.

@@ -82,10 +82,12 @@ fn op_and_outcome_names_are_the_json_ones() {
             let json = serde_json::to_value(&node.op).expect("serializes");
             assert_eq!(json["op"], node.op.as_str());
             for edge in &node.edges {
-                assert_eq!(
-                    serde_json::to_value(edge.on).expect("serializes"),
-                    edge.on.as_str()
-                );
+                let json = serde_json::to_value(edge.on).expect("serializes");
+                match edge.on {
+                    // The one outcome with data: `{"choice": N}`.
+                    Outcome::Choice(n) => assert_eq!(json[edge.on.as_str()], n),
+                    _ => assert_eq!(json, edge.on.as_str()),
+                }
             }
         }
     }
@@ -153,6 +155,12 @@ fn the_same_source_always_gives_the_same_ir() {
 /// The outcomes `op` can produce, each of which must have exactly one edge.
 fn outcomes(op: &Op) -> BTreeSet<Outcome> {
     use Outcome::*;
+    if let Op::SendButtons { waits: true, .. } | Op::SendList { waits: true, .. } = op {
+        let ids = op.choice_ids().unwrap_or_default();
+        let mut set: BTreeSet<Outcome> = (0..ids.len()).map(|i| Choice(i as u8)).collect();
+        set.extend([NotDelivered, Timeout]);
+        return set;
+    }
     let list: &[Outcome] = match op {
         Op::CheckWindow => &[WindowOpen, WindowClosed],
         Op::Branch { .. } => &[True, False],
@@ -160,6 +168,8 @@ fn outcomes(op: &Op) -> BTreeSet<Outcome> {
         Op::AwaitReply { .. } => &[Replied, Timeout],
         Op::End => &[],
         Op::SendCta { waits: false, .. }
+        | Op::SendButtons { .. }
+        | Op::SendList { .. }
         | Op::SendWhatsapp { .. }
         | Op::SendTemplate { .. }
         | Op::SendSms { .. }
@@ -177,6 +187,8 @@ fn span_starts(op: &Op) -> &'static [&'static str] {
     match op {
         Op::CheckWindow | Op::Branch { .. } => &["if"],
         Op::SendCta { .. } => &["cta"],
+        Op::SendButtons { .. } => &["buttons"],
+        Op::SendList { .. } => &["list"],
         Op::SendWhatsapp { .. } => &["whatsapp"],
         Op::SendTemplate { .. } => &["template"],
         Op::SendSms { .. } => &["sms"],

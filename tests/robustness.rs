@@ -79,8 +79,10 @@ fn block_spans(block: &Block, out: &mut Vec<Span>) {
 
 fn handler_spans(h: &Handler, out: &mut Vec<Span>) {
     out.push(h.head);
-    if let kflow::syntax::ast::HandlerKind::Timeout(d) = h.kind {
-        out.push(d.span);
+    match &h.kind {
+        kflow::syntax::ast::HandlerKind::Timeout(d) => out.push(d.span),
+        kflow::syntax::ast::HandlerKind::Choice(t) => text_spans(t, out),
+        _ => {}
     }
     block_spans(&h.body, out);
 }
@@ -90,16 +92,21 @@ fn stmt_spans(stmt: &Stmt, out: &mut Vec<Span>) {
     for h in &stmt.handlers {
         handler_spans(h, out);
     }
-    let fields = |f: &kflow::syntax::ast::Fields, out: &mut Vec<Span>| {
+    fn fields(f: &kflow::syntax::ast::Fields, out: &mut Vec<Span>) {
         out.push(f.span);
         for field in &f.fields {
             out.extend([field.span, field.name.span, field.value.span()]);
             match &field.value {
                 FieldValue::Text(t) | FieldValue::Word(_, Some(t)) => text_spans(t, out),
                 FieldValue::Duration(_) | FieldValue::Word(_, None) => {}
+                FieldValue::Texts(texts) => texts.iter().for_each(|t| text_spans(t, out)),
+                FieldValue::Group(texts, inner) => {
+                    texts.iter().for_each(|t| text_spans(t, out));
+                    fields(inner, out);
+                }
             }
         }
-    };
+    }
     match &stmt.kind {
         StmtKind::If(i) => {
             for b in &i.branches {
@@ -110,7 +117,7 @@ fn stmt_spans(stmt: &Stmt, out: &mut Vec<Span>) {
                 block_spans(b, out);
             }
         }
-        StmtKind::Cta(c) => {
+        StmtKind::Cta(c) | StmtKind::Buttons(c) | StmtKind::List(c) => {
             if let Some(n) = &c.name {
                 text_spans(n, out);
             }

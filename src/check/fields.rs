@@ -19,6 +19,12 @@ pub(crate) enum Shape {
     Word,
     /// A word then a string (`header image "https://..."`).
     WordText,
+    /// An id and a title: `reply "confirm" "Confirm"`.
+    Choice,
+    /// An id, a title and an optional description: `row "m9" "9:00" "Dr Lee"`.
+    Row,
+    /// An optional title, then nested fields: `section "Mornings" < row ... >`.
+    Section,
 }
 
 impl Shape {
@@ -28,6 +34,11 @@ impl Shape {
             Shape::Duration => format!("a duration: `{name} 30m`"),
             Shape::Word => format!("a word: `{name} utility`"),
             Shape::WordText => format!("a kind and a string: `{name} text \"...\"`"),
+            Shape::Choice => format!("an id and a title: `{name} \"confirm\" \"Confirm\"`"),
+            Shape::Row => format!(
+                "an id, a title and an optional description: `{name} \"m9\" \"9:00\" \"Dr Lee\"`"
+            ),
+            Shape::Section => format!("a title and its rows: `{name} \"Mornings\" < row ... >`"),
         }
     }
 
@@ -38,7 +49,12 @@ impl Shape {
                 | (Shape::Duration, FieldValue::Duration(_))
                 | (Shape::Word, FieldValue::Word(_, None))
                 | (Shape::WordText, FieldValue::Word(_, Some(_)))
-        )
+        ) || match (self, value) {
+            (Shape::Choice, FieldValue::Texts(t)) => t.len() == 2,
+            (Shape::Row, FieldValue::Texts(t)) => t.len() <= 3,
+            (Shape::Section, FieldValue::Group(titles, _)) => titles.len() <= 1,
+            _ => false,
+        }
     }
 }
 
@@ -59,6 +75,9 @@ pub(crate) struct Kind {
     pub(crate) duplicate: Code,
     pub(crate) missing: Code,
     pub(crate) specs: &'static [Spec],
+    /// Fields of other message kinds that authors write here by mistake,
+    /// with the help that explains why this kind has none.
+    pub(crate) foreign: &'static [(&'static str, &'static str)],
 }
 
 /// The fields of one message that passed the table, by name.
@@ -110,10 +129,15 @@ pub(crate) fn read<'a>(
         let name = field.name.node.as_str();
         let Some(spec) = kind.specs.iter().find(|s| s.name == name) else {
             let names = kind.specs.iter().map(|s| s.name);
-            let suggestion = did_you_mean(name, names.clone());
-            let help = match suggestion {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => format!(
+            let foreign = kind.foreign.iter().find(|(n, _)| *n == name);
+            let suggestion = match foreign {
+                Some(_) => None,
+                None => did_you_mean(name, names.clone()),
+            };
+            let help = match (foreign, suggestion) {
+                (Some((_, why)), _) => (*why).to_owned(),
+                (None, Some(s)) => format!("did you mean `{s}`?"),
+                (None, None) => format!(
                     "a `{}` has the fields {}",
                     kind.keyword,
                     names

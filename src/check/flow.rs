@@ -14,14 +14,16 @@ use std::collections::{HashMap, HashSet};
 
 use crate::diag::{Code, Diagnostic};
 use crate::source::Span;
-use crate::syntax::ast::{Block, Channel, Handler, HandlerKind, Stmt, StmtKind};
+use crate::syntax::ast::{Block, Channel, Handler, HandlerKind, Stmt, StmtKind, Text};
 
 use super::claim::{self, Claim};
 use super::conditions::{self, Fact};
 use super::costs::{self, Billing, SendCost};
+use super::interactive;
 use super::messages;
-use super::vars::Scope;
+use super::vars::{self, Scope};
 use super::window::{Anchor, Window};
+use crate::platform::suggest::did_you_mean;
 
 /// The outcomes a statement can end with, each with the window it leaves.
 #[derive(Clone, Debug, Default)]
@@ -31,6 +33,11 @@ struct Exits {
     opened: Option<Window>,
     not_delivered: Option<Window>,
     timeout: Option<Window>,
+    /// A waited `buttons` or `list` ends as the choice of one of these ids
+    /// (each with where it is first written).
+    chose: Vec<(String, Span)>,
+    /// The window after any choice: a choice is a WhatsApp reply.
+    chose_window: Option<Window>,
 }
 
 fn join(a: Option<Window>, b: Option<Window>) -> Option<Window> {
@@ -55,6 +62,14 @@ impl Exits {
             HandlerKind::LinkOpened => self.opened.as_ref(),
             HandlerKind::NotDelivered => self.not_delivered.as_ref(),
             HandlerKind::Timeout(_) => self.timeout.as_ref(),
+            HandlerKind::Choice(id) => {
+                let id = id.as_literal()?;
+                self.chose
+                    .iter()
+                    .any(|(c, _)| *c == id)
+                    .then_some(self.chose_window.as_ref())
+                    .flatten()
+            }
         }
     }
 
@@ -64,6 +79,12 @@ impl Exits {
         self.opened = join(self.opened.take(), other.opened);
         self.not_delivered = join(self.not_delivered.take(), other.not_delivered);
         self.timeout = join(self.timeout.take(), other.timeout);
+        self.chose_window = join(self.chose_window.take(), other.chose_window);
+        for (id, span) in other.chose {
+            if !self.chose.iter().any(|(c, _)| *c == id) {
+                self.chose.push((id, span));
+            }
+        }
     }
 
     /// The state after the statement, whichever way it ended.
@@ -73,6 +94,7 @@ impl Exits {
             &self.opened,
             &self.not_delivered,
             &self.timeout,
+            &self.chose_window,
         ]
         .into_iter()
         .fold(self.done.clone(), |acc, w| join(acc, w.clone()))
@@ -87,12 +109,26 @@ impl Exits {
             (&self.opened, "link opened"),
             (&self.not_delivered, "not delivered"),
             (&self.timeout, "timeout"),
+            (&self.chose_window, "a choice (`on reply \"id\"`)"),
         ] {
             if w.is_some() {
                 names.push(name);
             }
         }
         names
+    }
+
+    /// A waited `buttons` or `list`: one of its choices, not delivered, or
+    /// timed out, each after waiting up to `timeout` seconds from `state`.
+    fn choice(state: &Window, timeout: u64, head: Span, choices: Vec<(String, Span)>) -> Exits {
+        let after = state.clone().spend(timeout, head);
+        Exits {
+            not_delivered: Some(after.clone()),
+            timeout: Some(after),
+            chose: choices,
+            chose_window: Some(Window::opened(Anchor::Choice(head))),
+            ..Exits::default()
+        }
     }
 }
 
@@ -219,8 +255,11 @@ impl<'a> Flow<'a> {
         let mut done = join(exits.done.clone(), exits.replied.clone());
         let mut handled: Vec<&Handler> = Vec::new();
         for handler in &stmt.handlers {
-            let same = |h: &&Handler| {
-                std::mem::discriminant(&h.kind) == std::mem::discriminant(&handler.kind)
+            let same = |h: &&Handler| match (&h.kind, &handler.kind) {
+                (HandlerKind::Choice(a), HandlerKind::Choice(b)) => {
+                    a.as_literal().is_some() && a.as_literal() == b.as_literal()
+                }
+                (a, b) => std::mem::discriminant(a) == std::mem::discriminant(b),
             };
             if let Some(first) = handled.iter().copied().find(same) {
                 self.out.push(
@@ -246,10 +285,45 @@ impl<'a> Flow<'a> {
                     done = join(done, body.joined());
                 }
                 None => {
-                    self.unreachable_handler(stmt, handler, &exits);
+                    match &handler.kind {
+                        HandlerKind::Choice(id) if exits.chose_window.is_some() => {
+                            self.unknown_choice(stmt, id, &exits)
+                        }
+                        HandlerKind::Choice(id) if id.as_literal().is_none() => {
+                            vars::forbid_vars(id, "a reply id", self.out)
+                        }
+                        _ => self.unreachable_handler(stmt, handler, &exits),
+                    }
                     self.block(&handler.body, state.clone(), None);
                 }
             }
+        }
+        let chosen = |id: &str| {
+            handled.iter().any(|h| match &h.kind {
+                HandlerKind::Choice(t) => t.as_literal().as_deref() == Some(id),
+                _ => false,
+            })
+        };
+        let mut unhandled_choice = false;
+        for (id, span) in &exits.chose {
+            if !chosen(id) {
+                unhandled_choice = true;
+                self.out.push(
+                    Diagnostic::new(
+                        Code::ReplyUnhandled,
+                        format!("no handler says what to do when the contact chooses `{id}`"),
+                        *span,
+                        "no `on reply` for this choice",
+                    )
+                    .with_label(stmt.head, "its handlers")
+                    .with_help(format!(
+                        "add `on reply \"{id}\" < ... >` after the message; without one, this choice goes on after the handlers"
+                    )),
+                );
+            }
+        }
+        if unhandled_choice {
+            done = join(done, exits.chose_window.clone());
         }
         for (kind_is_handled, window) in [
             (
@@ -277,6 +351,38 @@ impl<'a> Flow<'a> {
         }
     }
 
+    fn unknown_choice(&mut self, stmt: &Stmt, id: &Text, exits: &Exits) {
+        let Some(literal) = id.as_literal() else {
+            vars::forbid_vars(id, "a reply id", self.out);
+            return;
+        };
+        let ids: Vec<&str> = exits.chose.iter().map(|(c, _)| c.as_str()).collect();
+        let suggestion = did_you_mean(&literal, ids.iter().copied());
+        let listed = ids
+            .iter()
+            .map(|c| format!("`{c}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let diagnostic = Diagnostic::new(
+            Code::ReplyUnknown,
+            format!(
+                "no button or row of this `{}` has the id `{literal}`",
+                stmt.kind.keyword()
+            ),
+            id.span,
+            "no such choice",
+        )
+        .with_label(stmt.head, format!("offers {listed}"))
+        .with_help(match suggestion {
+            Some(s) => format!("did you mean `{s}`? `on reply` names a choice's id, not its title"),
+            None => format!("`on reply` names a choice's id, one of {listed}"),
+        });
+        self.out.push(match suggestion {
+            Some(s) => diagnostic.with_fix(Span::new(id.span.start + 1, id.span.end - 1), s),
+            None => diagnostic,
+        });
+    }
+
     fn unreachable_handler(&mut self, stmt: &Stmt, handler: &Handler, exits: &Exits) {
         let keyword = stmt.kind.keyword();
         let names = exits.names();
@@ -286,11 +392,20 @@ impl<'a> Flow<'a> {
             format!("this `{keyword}` can only end as: {}", names.join(", "))
         };
         let help = match handler.kind {
-            HandlerKind::LinkOpened | HandlerKind::NotDelivered => {
+            HandlerKind::LinkOpened => {
                 "a handler applies to the statement right before it; only a `cta` (or an `if` whose branches end in one) has this outcome"
             }
+            HandlerKind::NotDelivered => {
+                "a handler applies to the statement right before it; only a `cta`, `buttons` or `list` (or an `if` whose branches end in one) has this outcome"
+            }
             HandlerKind::Timeout(_) => {
-                "a handler applies to the statement right before it; only a `cta` or `await reply` (or an `if` whose branches end in one) can time out"
+                "a handler applies to the statement right before it; only a `cta`, `buttons`, `list` or `await reply` (or an `if` whose branches end in one) can time out"
+            }
+            HandlerKind::Choice(_) if matches!(stmt.kind, StmtKind::Cta(_)) => {
+                "a `cta` carries one URL button, answered by `on link opened`; to let the contact choose, send a `buttons` or `list` message (a message cannot have both)"
+            }
+            HandlerKind::Choice(_) => {
+                "a handler applies to the statement right before it; only a `buttons` or `list` message (or an `if` whose branches end in one) is answered by a choice"
             }
         };
         self.out.push(
@@ -327,7 +442,7 @@ impl<'a> Flow<'a> {
                 if let Some(t) = handler_timeout
                     && self.checked_timeouts.insert(t.span.start)
                 {
-                    messages::timeout_range(t, self.out);
+                    messages::timeout_range(t, Code::CtaTimeoutRange, self.out);
                 }
                 let info = messages::cta(cta, stmt.head, handler_timeout, self.scope, self.out);
                 self.out.extend(state.require_open(stmt.head, "this `cta`"));
@@ -345,6 +460,44 @@ impl<'a> Flow<'a> {
                     timeout: Some(after),
                     ..Exits::default()
                 }
+            }
+            StmtKind::Buttons(message) | StmtKind::List(message) => {
+                let handler_timeout = tail.and_then(|c| c.timeout);
+                if let Some(t) = handler_timeout
+                    && self.checked_timeouts.insert(t.span.start)
+                {
+                    messages::timeout_range(t, Code::InteractiveTimeoutRange, self.out);
+                }
+                let keyword = stmt.kind.keyword();
+                let info = if matches!(stmt.kind, StmtKind::Buttons(_)) {
+                    interactive::buttons(message, stmt.head, handler_timeout, self.scope, self.out)
+                } else {
+                    interactive::list(message, stmt.head, handler_timeout, self.scope, self.out)
+                };
+                self.out
+                    .extend(state.require_open(stmt.head, &format!("this `{keyword}`")));
+                self.cost(stmt.head, keyword, Billing::FreeService);
+                if tail.is_none() {
+                    return Exits::done(state);
+                }
+                let timeout = handler_timeout.or(info.timeout_field);
+                if timeout.is_none() {
+                    self.out.push(
+                        Diagnostic::new(
+                            Code::InteractiveMissingField,
+                            format!("this `{keyword}` waits for the contact's choice but has no timeout, so a run could wait forever"),
+                            stmt.head,
+                            "waits with no limit",
+                        )
+                        .with_help("bound the wait with a handler after it, `on timeout 1d < ... >` (5m to 2d), or a `timeout 1d` field"),
+                    );
+                }
+                Exits::choice(
+                    &state,
+                    timeout.map_or(0, |d| d.seconds),
+                    stmt.head,
+                    info.choices,
+                )
             }
             StmtKind::Whatsapp(text) => {
                 messages::whatsapp_text(text, self.scope, self.out);

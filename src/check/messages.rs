@@ -3,7 +3,7 @@
 
 use crate::diag::{Code, Diagnostic};
 use crate::source::Span;
-use crate::syntax::ast::{Cta, Duration, FieldValue, Fields, Sms, Template, Text};
+use crate::syntax::ast::{Duration, FieldValue, Fields, Interactive, Sms, Template, Text};
 
 use super::fields::{self, Kind, Shape, Spec};
 use super::url;
@@ -53,7 +53,11 @@ const CTA: Kind = Kind {
             "`timeout 30m` (5m to 2d), or an `on timeout 30m < ... >` handler after it",
         ),
     ],
+    foreign: &[("reply", CTA_OR_BUTTONS), ("section", CTA_OR_BUTTONS)],
 };
+
+/// Why a `cta` has no reply buttons and a `buttons` message no URL button.
+pub(crate) const CTA_OR_BUTTONS: &str = "a WhatsApp message carries either one URL button (`cta`) or quick replies (`buttons`, `list`), never both: send them as two messages";
 
 const TEMPLATE: Kind = Kind {
     keyword: "template",
@@ -75,6 +79,7 @@ const TEMPLATE: Kind = Kind {
             hint: "`param \"...\"`",
         },
     ],
+    foreign: &[],
 };
 
 const SMS: Kind = Kind {
@@ -85,6 +90,7 @@ const SMS: Kind = Kind {
         spec("body", Shape::Text, true, "`body \"...\"`"),
         spec("from", Shape::Text, false, "`from \"+15550100001\"`"),
     ],
+    foreign: &[],
 };
 
 const EMAIL: Kind = Kind {
@@ -96,6 +102,7 @@ const EMAIL: Kind = Kind {
         spec("body", Shape::Text, true, "`body \"...\"`"),
         spec("from", Shape::Text, false, "`from \"team@example.com\"`"),
     ],
+    foreign: &[],
 };
 
 /// The fields of the message kind that `keyword` starts (`cta`,
@@ -106,6 +113,8 @@ pub(crate) fn message_fields(keyword: &str) -> Option<&'static [Spec]> {
         "template" => Some(TEMPLATE.specs),
         "sms" => Some(SMS.specs),
         "email" => Some(EMAIL.specs),
+        "buttons" => Some(super::interactive::BUTTONS.specs),
+        "list" => Some(super::interactive::LIST.specs),
         _ => None,
     }
 }
@@ -120,8 +129,26 @@ const fn spec(name: &'static str, shape: Shape, required: bool, hint: &'static s
     }
 }
 
-/// Header kinds of an interactive message (§2.1).
-const HEADER_KINDS: &[&str] = &["text", "image", "video", "document"];
+/// Header kinds of a `cta` or `buttons` message (§2.1, §2.2).
+pub(crate) const HEADER_KINDS: &[&str] = &["text", "image", "video", "document"];
+
+/// The codes one kind of interactive message reports its shared fields with.
+pub(crate) struct Codes {
+    pub(crate) empty: Code,
+    pub(crate) header_kind: Code,
+    pub(crate) header_length: Code,
+    pub(crate) timeout_range: Code,
+    pub(crate) from_number: Code,
+}
+
+/// A `cta`'s codes.
+const CTA_CODES: Codes = Codes {
+    empty: Code::CtaEmptyField,
+    header_kind: Code::CtaHeaderKind,
+    header_length: Code::CtaHeaderLength,
+    timeout_range: Code::CtaTimeoutRange,
+    from_number: Code::CtaFromNumber,
+};
 
 /// What the checker needs to know about a CTA after reading its fields.
 pub(crate) struct CtaInfo {
@@ -132,7 +159,7 @@ pub(crate) struct CtaInfo {
 /// Checks a CTA's fields. `handler_timeout` is the `on timeout` handler that
 /// waits for this CTA, if any.
 pub(crate) fn cta(
-    cta: &Cta,
+    cta: &Interactive,
     head: Span,
     handler_timeout: Option<Duration>,
     scope: &Scope,
@@ -149,31 +176,26 @@ pub(crate) fn cta(
     let found = fields::read(&cta.fields, &CTA, head, missing_ok, out);
 
     if let Some(from) = found.text("from") {
-        forbid_vars(from, "a sending number", out);
-        if let Some(number) = from.as_literal()
-            && !is_e164(&number)
-        {
-            out.push(
-                Diagnostic::new(
-                    Code::CtaFromNumber,
-                    format!("`{number}` is not a phone number in E.164 form"),
-                    from.span,
-                    "not E.164",
-                )
-                .with_help("write the number with `+`, country code and digits only, like `\"+15550100001\"`"),
-            );
-        }
+        from_number(from, &CTA_CODES, out);
     }
     if let Some(header) = found.get("header") {
-        check_header(&header.value, scope, out);
+        check_header(&header.value, HEADER_KINDS, &CTA_CODES, scope, out);
     }
+    let empty = CTA_CODES.empty;
     if let Some(body) = found.text("body") {
         scope.check_text(body, out);
-        length(body, CTA_BODY_MAX, Code::CtaBodyLength, "body", out);
+        length(body, CTA_BODY_MAX, Code::CtaBodyLength, empty, "body", out);
     }
     if let Some(footer) = found.text("footer") {
         scope.check_text(footer, out);
-        length(footer, CTA_FOOTER_MAX, Code::CtaFooterLength, "footer", out);
+        length(
+            footer,
+            CTA_FOOTER_MAX,
+            Code::CtaFooterLength,
+            empty,
+            "footer",
+            out,
+        );
     }
     if let Some(button) = found.text("button") {
         scope.check_text(button, out);
@@ -181,6 +203,7 @@ pub(crate) fn cta(
             button,
             CTA_BUTTON_MAX,
             Code::CtaButtonLength,
+            empty,
             "button label",
             out,
         );
@@ -190,6 +213,47 @@ pub(crate) fn cta(
         vars::require_fallbacks(link, "the button's URL", out);
         out.extend(url::check(link, "the button's URL"));
     }
+    let timeout_field = timeout_field(
+        &found,
+        "cta",
+        Code::CtaDuplicateField,
+        handler_timeout,
+        &CTA_CODES,
+        out,
+    );
+    CtaInfo { timeout_field }
+}
+
+/// Checks a sending number.
+pub(crate) fn from_number(from: &Text, codes: &Codes, out: &mut Vec<Diagnostic>) {
+    forbid_vars(from, "a sending number", out);
+    if let Some(number) = from.as_literal()
+        && !is_e164(&number)
+    {
+        out.push(
+            Diagnostic::new(
+                codes.from_number,
+                format!("`{number}` is not a phone number in E.164 form"),
+                from.span,
+                "not E.164",
+            )
+            .with_help(
+                "write the number with `+`, country code and digits only, like `\"+15550100001\"`",
+            ),
+        );
+    }
+}
+
+/// The `timeout` field of an interactive message, range-checked, and
+/// refused when an `on timeout` handler also gives one.
+pub(crate) fn timeout_field(
+    found: &fields::Found<'_>,
+    keyword: &str,
+    duplicate: Code,
+    handler_timeout: Option<Duration>,
+    codes: &Codes,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Duration> {
     let timeout_field = found.get("timeout").and_then(|f| match &f.value {
         FieldValue::Duration(d) => Some(*d),
         _ => None,
@@ -197,8 +261,8 @@ pub(crate) fn cta(
     if let (Some(field), Some(handler)) = (timeout_field, handler_timeout) {
         out.push(
             Diagnostic::new(
-                Code::CtaDuplicateField,
-                "this `cta`'s timeout is given twice: as a field and by an `on timeout` handler",
+                duplicate,
+                format!("this `{keyword}`'s timeout is given twice: as a field and by an `on timeout` handler"),
                 field.span,
                 "timeout field",
             )
@@ -206,13 +270,14 @@ pub(crate) fn cta(
             .with_help("remove the `timeout` field; the handler's duration is the timeout"),
         );
     } else if let Some(field) = timeout_field {
-        timeout_range(field, out);
+        timeout_range(field, codes.timeout_range, out);
     }
-    CtaInfo { timeout_field }
+    timeout_field
 }
 
-/// Checks a CTA timeout against Kyrios' 5 minutes to 2 days.
-pub(crate) fn timeout_range(d: Duration, out: &mut Vec<Diagnostic>) {
+/// Checks an interactive message's timeout against Kyrios' 5 minutes to 2
+/// days; `code` is the message kind's.
+pub(crate) fn timeout_range(d: Duration, code: Code, out: &mut Vec<Diagnostic>) {
     if d.malformed || (CTA_TIMEOUT_MIN_SECONDS..=CTA_TIMEOUT_MAX_SECONDS).contains(&d.seconds) {
         return;
     }
@@ -221,11 +286,16 @@ pub(crate) fn timeout_range(d: Duration, out: &mut Vec<Diagnostic>) {
     } else {
         "longer"
     };
+    let what = if code == Code::CtaTimeoutRange {
+        "a CTA timeout"
+    } else {
+        "a timeout"
+    };
     out.push(
         Diagnostic::new(
-            Code::CtaTimeoutRange,
+            code,
             format!(
-                "a CTA timeout of {} is {side} than WhatsApp interactive messages allow",
+                "{what} of {} is {side} than WhatsApp interactive messages allow",
                 format_duration(d.seconds)
             ),
             d.span,
@@ -239,18 +309,31 @@ pub(crate) fn timeout_range(d: Duration, out: &mut Vec<Diagnostic>) {
     );
 }
 
-fn check_header(value: &FieldValue, scope: &Scope, out: &mut Vec<Diagnostic>) {
+/// Checks a `header KIND "..."` field; `kinds` are the kinds this message
+/// can carry.
+pub(crate) fn check_header(
+    value: &FieldValue,
+    kinds: &[&str],
+    codes: &Codes,
+    scope: &Scope,
+    out: &mut Vec<Diagnostic>,
+) {
+    let text_only = kinds == ["text"];
     let (kind, text) = match value {
         FieldValue::Word(kind, Some(text)) => (kind, text),
         other => {
             out.push(
                 Diagnostic::new(
-                    Code::CtaHeaderKind,
+                    codes.header_kind,
                     "a header needs a kind and a value",
                     other.span(),
                     "no header kind",
                 )
-                .with_help("write `header text \"...\"`, or `header image \"https://...\"` (also `video`, `document`)"),
+                .with_help(if text_only {
+                    "write `header text \"...\"`"
+                } else {
+                    "write `header text \"...\"`, or `header image \"https://...\"` (also `video`, `document`)"
+                }),
             );
             return;
         }
@@ -261,9 +344,21 @@ fn check_header(value: &FieldValue, scope: &Scope, out: &mut Vec<Diagnostic>) {
             length(
                 text,
                 CTA_HEADER_TEXT_MAX,
-                Code::CtaHeaderLength,
+                codes.header_length,
+                codes.empty,
                 "header text",
                 out,
+            );
+        }
+        "image" | "video" | "document" if text_only => {
+            out.push(
+                Diagnostic::new(
+                    codes.header_kind,
+                    format!("a list's header cannot be {} {}", article(&kind.node), kind.node),
+                    kind.span,
+                    "not a text header",
+                )
+                .with_help("a list message's header is text only: write `header text \"...\"`, or send the media in a message before the list"),
             );
         }
         "image" | "video" | "document" => {
@@ -273,15 +368,22 @@ fn check_header(value: &FieldValue, scope: &Scope, out: &mut Vec<Diagnostic>) {
             out.extend(url::check(text, &what));
         }
         other => {
-            let suggestion = did_you_mean(other, HEADER_KINDS.iter().copied());
+            let suggestion = did_you_mean(other, kinds.iter().copied());
+            let known = if text_only {
+                "a list's header kind is `text`"
+            } else {
+                "header kinds are `text`, `image`, `video` and `document`"
+            };
             let help = match suggestion {
                 Some(s) => format!(
-                    "did you mean `{s}`? Header kinds are `text`, `image`, `video` and `document`"
+                    "did you mean `{s}`? {}{}",
+                    &known[..1].to_uppercase(),
+                    &known[1..]
                 ),
-                None => "header kinds are `text`, `image`, `video` and `document`".to_owned(),
+                None => known.to_owned(),
             };
             let diagnostic = Diagnostic::new(
-                Code::CtaHeaderKind,
+                codes.header_kind,
                 format!("`{other}` is not a header kind"),
                 kind.span,
                 "unknown header kind",
@@ -295,19 +397,30 @@ fn check_header(value: &FieldValue, scope: &Scope, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Reports a CTA text that is empty or longer than `max` characters.
-fn length(text: &Text, max: usize, code: Code, what: &str, out: &mut Vec<Diagnostic>) {
+/// `a` or `an`, for the word after it.
+fn article(word: &str) -> &'static str {
+    match word.as_bytes().first() {
+        Some(b'a' | b'e' | b'i' | b'o' | b'u') => "an",
+        _ => "a",
+    }
+}
+
+/// Reports an interactive message's text that is empty (as `empty`) or
+/// longer than `max` characters (as `code`).
+pub(crate) fn length(
+    text: &Text,
+    max: usize,
+    code: Code,
+    empty: Code,
+    what: &str,
+    out: &mut Vec<Diagnostic>,
+) {
     let n = text.literal_chars();
     let has_vars = text.vars().next().is_some();
     if text.is_empty() {
         out.push(
-            Diagnostic::new(
-                Code::CtaEmptyField,
-                format!("the {what} is empty"),
-                text.span,
-                "empty",
-            )
-            .with_help(format!("write the {what}; WhatsApp refuses an empty one")),
+            Diagnostic::new(empty, format!("the {what} is empty"), text.span, "empty")
+                .with_help(format!("write the {what}; WhatsApp refuses an empty one")),
         );
     } else if n > max {
         let counted = if has_vars {

@@ -10,6 +10,7 @@ mod conditions;
 pub mod costs;
 pub(crate) mod fields;
 mod flow;
+pub(crate) mod interactive;
 pub(crate) mod messages;
 mod suppress;
 mod url;

@@ -4,7 +4,8 @@
 //! The analysis is a lower bound on the time left: `on reply whatsapp` opens
 //! the window with 24 hours left; `if window.open` proves it open only at the
 //! moment of the check; every wait, and every CTA that waits for its outcome,
-//! spends time; a completed `await reply whatsapp` reopens it. A session
+//! spends time; a completed `await reply whatsapp` reopens it, and so does
+//! the contact's choice of a button or list row. A session
 //! message is accepted only where the time left is still positive.
 
 use crate::diag::{Code, Diagnostic};
@@ -35,6 +36,8 @@ pub(crate) enum Anchor {
     Check(Span),
     /// A completed `await reply whatsapp`.
     Await(Span),
+    /// The contact's choice of a button or list row: a WhatsApp reply.
+    Choice(Span),
 }
 
 /// Labels kept for the statements that spent time; more are summed, not shown.
@@ -168,7 +171,7 @@ impl Window {
             .with_label(anchor_span(anchor), "the last thing known about the window"),
             (Left::Seconds(_), anchor) => {
                 let (text, message) = match anchor {
-                    Anchor::Reply(_) | Anchor::Await(_) => (
+                    Anchor::Reply(_) | Anchor::Await(_) | Anchor::Choice(_) => (
                         "the reply opens the window for 24h".to_owned(),
                         format!(
                             "{what} may be sent after the 24-hour window closed: up to {} may have passed since the reply",
@@ -206,7 +209,11 @@ impl Window {
 
 fn anchor_span(anchor: Anchor) -> Span {
     match anchor {
-        Anchor::Reply(s) | Anchor::OtherTrigger(s, _) | Anchor::Check(s) | Anchor::Await(s) => s,
+        Anchor::Reply(s)
+        | Anchor::OtherTrigger(s, _)
+        | Anchor::Check(s)
+        | Anchor::Await(s)
+        | Anchor::Choice(s) => s,
     }
 }
 

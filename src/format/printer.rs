@@ -315,6 +315,10 @@ impl<'a> Printer<'a> {
                 self.token(h.head.start, "timeout");
                 self.verbatim(d.span);
             }
+            HandlerKind::Choice(id) => {
+                self.token(h.head.start, "reply");
+                self.verbatim(id.span);
+            }
         }
         self.block(&h.body);
     }
@@ -324,8 +328,8 @@ impl<'a> Printer<'a> {
         let at = s.head.start;
         match &s.kind {
             StmtKind::If(i) => self.if_chain(at, i),
-            StmtKind::Cta(c) => {
-                self.token(at, "cta");
+            StmtKind::Cta(c) | StmtKind::Buttons(c) | StmtKind::List(c) => {
+                self.token(at, s.kind.keyword());
                 if let Some(name) = &c.name {
                     self.verbatim(name.span);
                 }
@@ -420,9 +424,20 @@ impl<'a> Printer<'a> {
     }
 
     /// A message's fields: flat when there are at most
-    /// [`MAX_FLAT_FIELDS`] and they fit, else one per line.
+    /// [`MAX_FLAT_FIELDS`] and they fit, else one per line. A message with
+    /// nested fields (a list's sections) is always broken, and a section is
+    /// flat only with a single row: rows read as a column.
     fn fields(&mut self, f: &Fields) {
-        if f.fields.len() <= MAX_FLAT_FIELDS
+        self.fields_up_to(f, MAX_FLAT_FIELDS);
+    }
+
+    fn fields_up_to(&mut self, f: &Fields, max_flat: usize) {
+        let nested = f
+            .fields
+            .iter()
+            .any(|field| matches!(field.value, FieldValue::Group(..)));
+        if f.fields.len() <= max_flat
+            && !nested
             && self.try_flat(f.span, |p| {
                 p.token(f.span.start, "<");
                 for field in &f.fields {
@@ -453,6 +468,17 @@ impl<'a> Printer<'a> {
                 if let Some(t) = text {
                     self.verbatim(t.span);
                 }
+            }
+            FieldValue::Texts(texts) => {
+                for t in texts {
+                    self.verbatim(t.span);
+                }
+            }
+            FieldValue::Group(texts, fields) => {
+                for t in texts {
+                    self.verbatim(t.span);
+                }
+                self.fields_up_to(fields, 1);
             }
         }
     }

@@ -42,6 +42,7 @@ fn block(a: &Block, b: &Block) -> bool {
 fn handler(a: &Handler, b: &Handler) -> bool {
     let kind = match (&a.kind, &b.kind) {
         (HandlerKind::Timeout(x), HandlerKind::Timeout(y)) => duration(x, y),
+        (HandlerKind::Choice(x), HandlerKind::Choice(y)) => text(x, y),
         (x, y) => x.describe() == y.describe(),
     };
     kind && block(&a.body, &b.body)
@@ -62,7 +63,9 @@ fn stmt_kind(a: &StmtKind, b: &StmtKind) -> bool {
                 cond(&p.cond, &q.cond) && block(&p.block, &q.block)
             }) && opt(&x.otherwise, &y.otherwise, block)
         }
-        (StmtKind::Cta(x), StmtKind::Cta(y)) => {
+        (StmtKind::Cta(x), StmtKind::Cta(y))
+        | (StmtKind::Buttons(x), StmtKind::Buttons(y))
+        | (StmtKind::List(x), StmtKind::List(y)) => {
             opt(&x.name, &y.name, text) && fields(&x.fields, &y.fields)
         }
         (StmtKind::Template(x), StmtKind::Template(y)) => {
@@ -89,6 +92,10 @@ fn fields(a: &Fields, b: &Fields) -> bool {
                 (FieldValue::Duration(p), FieldValue::Duration(q)) => duration(p, q),
                 (FieldValue::Word(p, s), FieldValue::Word(q, t)) => {
                     p.node == q.node && opt(s, t, text)
+                }
+                (FieldValue::Texts(p), FieldValue::Texts(q)) => all(p, q, text),
+                (FieldValue::Group(p, s), FieldValue::Group(q, t)) => {
+                    all(p, q, text) && fields(s, t)
                 }
                 _ => false,
             }

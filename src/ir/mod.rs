@@ -14,7 +14,7 @@ use crate::source::Span;
 pub mod diff;
 
 /// The IR format version; bumped on any incompatible change.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// A compiled workflow.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,6 +106,7 @@ impl Outcome {
             Outcome::WindowClosed => "window_closed",
             Outcome::True => "true",
             Outcome::False => "false",
+            Outcome::Choice(_) => "choice",
         }
     }
 }
@@ -117,6 +118,8 @@ impl Op {
             Op::CheckWindow => "check_window",
             Op::Branch { .. } => "branch",
             Op::SendCta { .. } => "send_cta",
+            Op::SendButtons { .. } => "send_buttons",
+            Op::SendList { .. } => "send_list",
             Op::SendWhatsapp { .. } => "send_whatsapp",
             Op::SendTemplate { .. } => "send_template",
             Op::SendSms { .. } => "send_sms",
@@ -169,6 +172,10 @@ pub enum Outcome {
     True,
     /// `branch`: the condition did not hold.
     False,
+    /// A waited `send_buttons` or `send_list`: the contact chose the button
+    /// or row with this index (buttons in order; rows in order across the
+    /// sections). JSON: `{"choice": 0}`.
+    Choice(u8),
 }
 
 /// An operation.
@@ -189,6 +196,27 @@ pub enum Op {
         /// The message.
         message: CtaMessage,
         /// How long the link stays active (and the run waits, when it does).
+        timeout_seconds: u64,
+        /// Whether the run waits for the outcome.
+        waits: bool,
+    },
+    /// Send a WhatsApp interactive `button` message (quick replies). When
+    /// `waits`, the run waits for a `choice`, `not_delivered` or `timeout`;
+    /// otherwise `done`.
+    SendButtons {
+        /// The message.
+        message: ButtonsMessage,
+        /// How long the run waits for a choice; 0 when it does not wait.
+        timeout_seconds: u64,
+        /// Whether the run waits for the outcome.
+        waits: bool,
+    },
+    /// Send a WhatsApp interactive `list` message. Outcomes as for
+    /// `send_buttons`, one `choice` per row.
+    SendList {
+        /// The message.
+        message: ListMessage,
+        /// How long the run waits for a choice; 0 when it does not wait.
         timeout_seconds: u64,
         /// Whether the run waits for the outcome.
         waits: bool,
@@ -270,6 +298,87 @@ pub struct CtaMessage {
     pub display_text: Text,
     /// `action.parameters.url`.
     pub url: Text,
+}
+
+/// A WhatsApp interactive message with quick-reply buttons, shaped like the
+/// Cloud API's `interactive` object (`type: button`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ButtonsMessage {
+    /// The internal action name, if given.
+    pub name: Option<String>,
+    /// The business number to send from (E.164), or the default.
+    pub from: Option<String>,
+    /// `interactive.header`, if any.
+    pub header: Option<Header>,
+    /// `interactive.body.text`.
+    pub body: Text,
+    /// `interactive.footer.text`.
+    pub footer: Option<Text>,
+    /// `action.buttons`, 1 to 3.
+    pub buttons: Vec<Choice>,
+}
+
+/// A WhatsApp interactive list message, shaped like the Cloud API's
+/// `interactive` object (`type: list`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListMessage {
+    /// The internal action name, if given.
+    pub name: Option<String>,
+    /// The business number to send from (E.164), or the default.
+    pub from: Option<String>,
+    /// `interactive.header.text` (a list's header is text only), if any.
+    pub header: Option<Text>,
+    /// `interactive.body.text`.
+    pub body: Text,
+    /// `interactive.footer.text`.
+    pub footer: Option<Text>,
+    /// `action.button`: the label of the button that opens the list.
+    pub button: Text,
+    /// `action.sections`, 1 to 10, with 1 to 10 rows in all.
+    pub sections: Vec<ListSection>,
+}
+
+impl ListMessage {
+    /// Every row, in order across the sections: a `choice` outcome's index
+    /// counts in this order.
+    pub fn rows(&self) -> impl Iterator<Item = &Choice> {
+        self.sections.iter().flat_map(|s| s.rows.iter())
+    }
+}
+
+/// One section of a list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListSection {
+    /// `title`; required when the list has more than one section.
+    pub title: Option<Text>,
+    /// The section's rows.
+    pub rows: Vec<Choice>,
+}
+
+/// One thing a contact can choose: a reply button or a list row.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Choice {
+    /// `reply.id` / `row.id`: literal, echoed back in the reply webhook.
+    pub id: String,
+    /// `reply.title` / `row.title`.
+    pub title: Text,
+    /// `row.description` (list rows only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Text>,
+}
+
+impl Op {
+    /// The ids a contact can choose, in `choice` index order, for a send
+    /// that offers choices.
+    pub fn choice_ids(&self) -> Option<Vec<&str>> {
+        match self {
+            Op::SendButtons { message, .. } => {
+                Some(message.buttons.iter().map(|b| b.id.as_str()).collect())
+            }
+            Op::SendList { message, .. } => Some(message.rows().map(|r| r.id.as_str()).collect()),
+            _ => None,
+        }
+    }
 }
 
 /// `interactive.header`, with its text or link still to be rendered.

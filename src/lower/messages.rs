@@ -11,28 +11,13 @@ use crate::syntax::ast::{self, FieldValue};
 impl Lowerer {
     pub(super) fn cta(
         &mut self,
-        cta: &ast::Cta,
+        cta: &ast::Interactive,
         span: Span,
         tail: Option<Claim>,
     ) -> Result<Fragment, Diagnostic> {
         let fields = &cta.fields.fields;
-        let header = fields
-            .iter()
-            .find(|f| f.name.node == "header")
-            .and_then(|f| match &f.value {
-                FieldValue::Word(kind, Some(t)) => {
-                    let t = text(t);
-                    match kind.node.as_str() {
-                        "text" => Some(ir::Header::Text { text: t }),
-                        "image" => Some(ir::Header::Image { link: t }),
-                        "video" => Some(ir::Header::Video { link: t }),
-                        "document" => Some(ir::Header::Document { link: t }),
-                        _ => None,
-                    }
-                }
-                _ => None,
-            })
-            .ok_or_else(|| internal(span, "a cta without a valid header"))?;
+        let header =
+            header(fields).ok_or_else(|| internal(span, "a cta without a valid header"))?;
         let message = ir::CtaMessage {
             name: cta.name.as_ref().map(ast::Text::display),
             from: field_literal(fields, "from"),
@@ -44,17 +29,8 @@ impl Lowerer {
                 .ok_or_else(|| internal(span, "a cta without a button"))?,
             url: field_text(fields, "url").ok_or_else(|| internal(span, "a cta without a url"))?,
         };
-        let field_timeout = fields
-            .iter()
-            .find(|f| f.name.node == "timeout")
-            .and_then(|f| match &f.value {
-                FieldValue::Duration(d) => Some(d.seconds),
-                _ => None,
-            });
-        let timeout_seconds = tail
-            .and_then(|c| c.timeout.map(|d| d.seconds))
-            .or(field_timeout)
-            .ok_or_else(|| internal(span, "a cta without a timeout"))?;
+        let timeout_seconds =
+            timeout(fields, tail).ok_or_else(|| internal(span, "a cta without a timeout"))?;
         let waits = tail.is_some();
         let op = Op::SendCta {
             message,
@@ -71,6 +47,40 @@ impl Lowerer {
             self.single(op, span, &[Outcome::Done])
         })
     }
+}
+
+/// The `header KIND "..."` field of an interactive message.
+pub(super) fn header(fields: &[ast::Field]) -> Option<ir::Header> {
+    fields
+        .iter()
+        .find(|f| f.name.node == "header")
+        .and_then(|f| match &f.value {
+            FieldValue::Word(kind, Some(t)) => {
+                let t = text(t);
+                match kind.node.as_str() {
+                    "text" => Some(ir::Header::Text { text: t }),
+                    "image" => Some(ir::Header::Image { link: t }),
+                    "video" => Some(ir::Header::Video { link: t }),
+                    "document" => Some(ir::Header::Document { link: t }),
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+}
+
+/// How long a claimed interactive message waits: its handlers' `on
+/// timeout`, else its `timeout` field.
+pub(super) fn timeout(fields: &[ast::Field], tail: Option<Claim>) -> Option<u64> {
+    let field_timeout = fields
+        .iter()
+        .find(|f| f.name.node == "timeout")
+        .and_then(|f| match &f.value {
+            FieldValue::Duration(d) => Some(d.seconds),
+            _ => None,
+        });
+    tail.and_then(|c| c.timeout.map(|d| d.seconds))
+        .or(field_timeout)
 }
 
 /// A `template` statement's send.
@@ -132,7 +142,7 @@ pub(super) fn email(f: &ast::Fields, span: Span) -> Result<Op, Diagnostic> {
     })
 }
 
-fn field_text(fields: &[ast::Field], name: &str) -> Option<Text> {
+pub(super) fn field_text(fields: &[ast::Field], name: &str) -> Option<Text> {
     fields
         .iter()
         .find(|f| f.name.node == name)
@@ -142,7 +152,7 @@ fn field_text(fields: &[ast::Field], name: &str) -> Option<Text> {
         })
 }
 
-fn field_literal(fields: &[ast::Field], name: &str) -> Option<String> {
+pub(super) fn field_literal(fields: &[ast::Field], name: &str) -> Option<String> {
     fields
         .iter()
         .find(|f| f.name.node == name)

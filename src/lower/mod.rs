@@ -12,6 +12,7 @@
 //! Only files without errors are lowered; a shape the checker should have
 //! refused becomes a `kflow::internal` diagnostic, never a panic.
 
+mod choices;
 mod conditions;
 mod messages;
 
@@ -33,6 +34,13 @@ pub(super) struct Dangling {
     /// finished as done, so an outcome its handlers left alone goes on, and
     /// is not caught again by handlers around it.
     pub(super) claimable: bool,
+}
+
+/// What a handler takes: an outcome, or the choice of one id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Handled {
+    Outcome(Outcome),
+    Choice(String),
 }
 
 /// A lowered statement or block.
@@ -139,6 +147,12 @@ impl Lowerer {
         id
     }
 
+    /// The id of choice `index` of the `buttons` or `list` at `node`.
+    fn choice_id(&self, node: NodeId, index: u8) -> Option<String> {
+        let ids = self.nodes.get(node.0 as usize)?.op.choice_ids()?;
+        ids.get(index as usize).map(|id| (*id).to_owned())
+    }
+
     pub(super) fn connect(&mut self, from: Dangling, to: NodeId) {
         if let Some(node) = self.nodes.get_mut(from.node.0 as usize) {
             node.edges.push(Edge { on: from.on, to });
@@ -183,29 +197,47 @@ impl Lowerer {
         };
         let fragment = self.kind(stmt, Some(claim))?;
         let mut exits = Vec::new();
-        let mut by_outcome: Vec<(Outcome, Vec<Dangling>)> = Vec::new();
+        // Claimable outcomes, grouped by what a handler names: an outcome,
+        // or for choices the chosen id (the same id may be a different
+        // index in each message an `if` ends in).
+        let mut by_outcome: Vec<(Handled, Vec<Dangling>)> = Vec::new();
         for exit in fragment.exits {
-            match exit.on {
+            let handled = match exit.on {
                 Outcome::Opened | Outcome::NotDelivered | Outcome::Timeout if exit.claimable => {
-                    match by_outcome.iter_mut().find(|(o, _)| *o == exit.on) {
-                        Some((_, v)) => v.push(exit),
-                        None => by_outcome.push((exit.on, vec![exit])),
-                    }
+                    Handled::Outcome(exit.on)
                 }
-                _ => exits.push(exit),
+                Outcome::Choice(i) if exit.claimable => match self.choice_id(exit.node, i) {
+                    Some(id) => Handled::Choice(id),
+                    None => {
+                        exits.push(exit);
+                        continue;
+                    }
+                },
+                _ => {
+                    exits.push(exit);
+                    continue;
+                }
+            };
+            match by_outcome.iter_mut().find(|(o, _)| *o == handled) {
+                Some((_, v)) => v.push(exit),
+                None => by_outcome.push((handled, vec![exit])),
             }
         }
         // Handler bodies are lowered in the order the handlers are written,
         // so node ids follow the source.
         for handler in &stmt.handlers {
-            let outcome = match handler.kind {
-                HandlerKind::LinkOpened => Outcome::Opened,
-                HandlerKind::NotDelivered => Outcome::NotDelivered,
-                HandlerKind::Timeout(_) => Outcome::Timeout,
+            let handled = match &handler.kind {
+                HandlerKind::LinkOpened => Handled::Outcome(Outcome::Opened),
+                HandlerKind::NotDelivered => Handled::Outcome(Outcome::NotDelivered),
+                HandlerKind::Timeout(_) => Handled::Outcome(Outcome::Timeout),
+                HandlerKind::Choice(id) => match id.as_literal() {
+                    Some(id) => Handled::Choice(id),
+                    None => continue,
+                },
             };
             // None for an unreachable or duplicate handler (both refused by
             // the checker): there is nothing for it to take.
-            let Some(at) = by_outcome.iter().position(|(o, _)| *o == outcome) else {
+            let Some(at) = by_outcome.iter().position(|(o, _)| *o == handled) else {
                 continue;
             };
             let (_, edges) = by_outcome.remove(at);
@@ -253,6 +285,8 @@ impl Lowerer {
         Ok(match &stmt.kind {
             StmtKind::If(if_stmt) => self.if_stmt(if_stmt, span, tail)?,
             StmtKind::Cta(cta) => self.cta(cta, span, tail)?,
+            StmtKind::Buttons(m) => self.buttons(m, span, tail)?,
+            StmtKind::List(m) => self.list(m, span, tail)?,
             StmtKind::Whatsapp(t) => {
                 self.single(Op::SendWhatsapp { text: text(t) }, span, &[Outcome::Done])
             }

@@ -3,8 +3,9 @@
 //! every condition's path, every declaration.
 
 use crate::platform::limits::{
-    CTA_BODY_MAX, CTA_BUTTON_MAX, CTA_FOOTER_MAX, CTA_HEADER_TEXT_MAX, SMS_BODY_MAX,
-    WHATSAPP_TEXT_MAX,
+    BUTTON_ID_MAX, BUTTON_TITLE_MAX, BUTTONS_BODY_MAX, CTA_BODY_MAX, CTA_BUTTON_MAX,
+    CTA_FOOTER_MAX, CTA_HEADER_TEXT_MAX, LIST_BODY_MAX, LIST_BUTTON_MAX, LIST_ROW_DESCRIPTION_MAX,
+    LIST_ROW_ID_MAX, LIST_ROW_TITLE_MAX, LIST_SECTION_TITLE_MAX, SMS_BODY_MAX, WHATSAPP_TEXT_MAX,
 };
 use crate::source::{Span, Spanned};
 use crate::syntax::ast::{Block, Cond, FieldValue, Fields, File, Item, Sms, Stmt, StmtKind, Text};
@@ -96,6 +97,22 @@ pub(crate) fn path_at(file: &File, offset: u32) -> Option<(&str, Span)> {
     found
 }
 
+/// What each string of a several-string field is, with its limit.
+fn parts_of(field: &str) -> &'static [(&'static str, Option<usize>)] {
+    match field {
+        "reply" => &[
+            ("button id", Some(BUTTON_ID_MAX)),
+            ("button title", Some(BUTTON_TITLE_MAX)),
+        ],
+        "row" => &[
+            ("row id", Some(LIST_ROW_ID_MAX)),
+            ("row title", Some(LIST_ROW_TITLE_MAX)),
+            ("row description", Some(LIST_ROW_DESCRIPTION_MAX)),
+        ],
+        _ => &[],
+    }
+}
+
 fn plain<'a>(text: &'a Text, name: &'a str) -> Site<'a> {
     Site {
         text,
@@ -131,10 +148,26 @@ fn stmt_texts<'a>(stmt: &'a Stmt, f: &mut dyn FnMut(Site<'a>)) {
             if let Some(name) = &cta.name {
                 f(plain(name, "action name"));
             }
-            field_texts(&cta.fields, f, |name, value| match (name, value) {
+            field_texts(&cta.fields, f, &|name, value| match (name, value) {
                 ("body", _) => Some(CTA_BODY_MAX),
                 ("footer", _) => Some(CTA_FOOTER_MAX),
                 ("button", _) => Some(CTA_BUTTON_MAX),
+                ("header", FieldValue::Word(kind, Some(_))) if kind.node == "text" => {
+                    Some(CTA_HEADER_TEXT_MAX)
+                }
+                _ => None,
+            });
+        }
+        StmtKind::Buttons(m) | StmtKind::List(m) => {
+            let list = matches!(stmt.kind, StmtKind::List(_));
+            if let Some(name) = &m.name {
+                f(plain(name, "action name"));
+            }
+            field_texts(&m.fields, f, &|name, value| match (name, value) {
+                ("body", _) if list => Some(LIST_BODY_MAX),
+                ("body", _) => Some(BUTTONS_BODY_MAX),
+                ("footer", _) => Some(CTA_FOOTER_MAX),
+                ("button", _) => Some(LIST_BUTTON_MAX),
                 ("header", FieldValue::Word(kind, Some(_))) if kind.node == "text" => {
                     Some(CTA_HEADER_TEXT_MAX)
                 }
@@ -147,18 +180,18 @@ fn stmt_texts<'a>(stmt: &'a Stmt, f: &mut dyn FnMut(Site<'a>)) {
         }),
         StmtKind::Template(t) => {
             f(plain(&t.name, "template name"));
-            field_texts(&t.fields, f, |_, _| None);
+            field_texts(&t.fields, f, &|_, _| None);
         }
         StmtKind::Sms(Sms::Text(text)) => f(Site {
             limit: Some(SMS_BODY_MAX),
             ..plain(text, "sms body")
         }),
         StmtKind::Sms(Sms::Fields(fields)) => {
-            field_texts(fields, f, |name, _| {
+            field_texts(fields, f, &|name, _| {
                 (name == "body").then_some(SMS_BODY_MAX)
             });
         }
-        StmtKind::Email(fields) => field_texts(fields, f, |_, _| None),
+        StmtKind::Email(fields) => field_texts(fields, f, &|_, _| None),
         StmtKind::Tag(text) | StmtKind::Untag(text) => f(plain(text, "tag")),
         StmtKind::If(i) => {
             for branch in &i.branches {
@@ -172,12 +205,34 @@ fn stmt_texts<'a>(stmt: &'a Stmt, f: &mut dyn FnMut(Site<'a>)) {
 fn field_texts<'a>(
     fields: &'a Fields,
     f: &mut dyn FnMut(Site<'a>),
-    limit: impl Fn(&str, &FieldValue) -> Option<usize>,
+    limit: &dyn Fn(&str, &FieldValue) -> Option<usize>,
 ) {
     for field in &fields.fields {
         let text = match &field.value {
             FieldValue::Text(text) | FieldValue::Word(_, Some(text)) => text,
             FieldValue::Duration(_) | FieldValue::Word(_, None) => continue,
+            FieldValue::Texts(texts) => {
+                let parts = parts_of(&field.name.node);
+                for (text, (name, limit)) in texts.iter().zip(parts) {
+                    f(Site {
+                        text,
+                        name,
+                        limit: *limit,
+                        span: text.span,
+                    });
+                }
+                continue;
+            }
+            FieldValue::Group(titles, inner) => {
+                for text in titles {
+                    f(Site {
+                        limit: Some(LIST_SECTION_TITLE_MAX),
+                        ..plain(text, "section title")
+                    });
+                }
+                field_texts(inner, f, &|_, _| None);
+                continue;
+            }
         };
         f(Site {
             text,

@@ -37,3 +37,27 @@ pub const SMS_UCS2_MULTI: usize = 67;
 pub const SMS_SENDER_ID_MAX: usize = 11;
 /// Longest wait the language allows (`wait`, handler timeouts): a year.
 pub const WAIT_MAX_SECONDS: u64 = crate::duration::MAX_SECONDS;
+/// Quick-reply buttons per message: 1 to 3 (§2.2, M-BTN).
+pub const BUTTONS_MAX: usize = 3;
+/// A reply button's title: 1 to 20 characters, unique in its message (§2.2, M-BTN).
+pub const BUTTON_TITLE_MAX: usize = 20;
+/// A reply button's id: 1 to 256 characters, unique in its message (§2.2, M-BTN).
+pub const BUTTON_ID_MAX: usize = 256;
+/// A buttons message's body: required, at most 1024 characters (§2.2, M-BTN).
+pub const BUTTONS_BODY_MAX: usize = 1024;
+/// A list message's body: required, at most 4096 characters (§2.3, M-LIST).
+pub const LIST_BODY_MAX: usize = 4096;
+/// The label of the button that opens a list: 1 to 20 characters (§2.3, M-LIST).
+pub const LIST_BUTTON_MAX: usize = 20;
+/// Sections of a list: 1 to 10 (§2.3, M-LIST).
+pub const LIST_SECTIONS_MAX: usize = 10;
+/// Rows of a list, counted across all its sections: 1 to 10 (§2.3, M-LIST).
+pub const LIST_ROWS_MAX: usize = 10;
+/// A list section's title: at most 24 characters (§2.3, M-LIST).
+pub const LIST_SECTION_TITLE_MAX: usize = 24;
+/// A list row's title: 1 to 24 characters (§2.3, M-LIST).
+pub const LIST_ROW_TITLE_MAX: usize = 24;
+/// A list row's description: at most 72 characters (§2.3, M-LIST).
+pub const LIST_ROW_DESCRIPTION_MAX: usize = 72;
+/// A list row's id: 1 to 200 characters, unique in its message (§2.3, M-LIST).
+pub const LIST_ROW_ID_MAX: usize = 200;

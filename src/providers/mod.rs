@@ -221,7 +221,11 @@ impl Providers {
         tracked_url: Option<&str>,
     ) -> SendResult {
         match &out.message {
-            Message::Cta { .. } | Message::Whatsapp { .. } | Message::Template { .. } => {
+            Message::Cta { .. }
+            | Message::Buttons { .. }
+            | Message::List { .. }
+            | Message::Whatsapp { .. }
+            | Message::Template { .. } => {
                 self.whatsapp
                     .send(out, callback_data, tracked_url, &self.retry)
                     .await

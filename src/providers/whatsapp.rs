@@ -283,6 +283,18 @@ fn classify(status: reqwest::StatusCode, body: &[u8], token: &Secret) -> Attempt
     }
 }
 
+/// An interactive header as the Cloud API takes it (§2.1, §2.2).
+fn header_json(header: &RenderedHeader) -> Value {
+    match header {
+        RenderedHeader::Text { text } => json!({ "type": "text", "text": text }),
+        RenderedHeader::Image { link } => json!({ "type": "image", "image": { "link": link } }),
+        RenderedHeader::Video { link } => json!({ "type": "video", "video": { "link": link } }),
+        RenderedHeader::Document { link } => {
+            json!({ "type": "document", "document": { "link": link } })
+        }
+    }
+}
+
 /// The request body for a WhatsApp message; `None` for SMS and email.
 pub(super) fn payload(
     out: &Outbound,
@@ -302,21 +314,9 @@ pub(super) fn payload(
             url,
             ..
         } => {
-            let header = match header {
-                RenderedHeader::Text { text } => json!({ "type": "text", "text": text }),
-                RenderedHeader::Image { link } => {
-                    json!({ "type": "image", "image": { "link": link } })
-                }
-                RenderedHeader::Video { link } => {
-                    json!({ "type": "video", "video": { "link": link } })
-                }
-                RenderedHeader::Document { link } => {
-                    json!({ "type": "document", "document": { "link": link } })
-                }
-            };
             let mut interactive = Map::new();
             interactive.insert("type".into(), json!("cta_url"));
-            interactive.insert("header".into(), header);
+            interactive.insert("header".into(), header_json(header));
             interactive.insert("body".into(), json!({ "text": body }));
             if let Some(footer) = footer {
                 interactive.insert("footer".into(), json!({ "text": footer }));
@@ -327,6 +327,78 @@ pub(super) fn payload(
                     "name": "cta_url",
                     "parameters": { "display_text": display_text, "url": tracked_url.unwrap_or(url) }
                 }),
+            );
+            m.insert("type".into(), json!("interactive"));
+            m.insert("interactive".into(), Value::Object(interactive));
+        }
+        Message::Buttons {
+            header,
+            body,
+            footer,
+            buttons,
+            ..
+        } => {
+            let mut interactive = Map::new();
+            interactive.insert("type".into(), json!("button"));
+            if let Some(header) = header {
+                interactive.insert("header".into(), header_json(header));
+            }
+            interactive.insert("body".into(), json!({ "text": body }));
+            if let Some(footer) = footer {
+                interactive.insert("footer".into(), json!({ "text": footer }));
+            }
+            let buttons: Vec<Value> = buttons
+                .iter()
+                .map(|b| json!({ "type": "reply", "reply": { "id": b.id, "title": b.title } }))
+                .collect();
+            interactive.insert("action".into(), json!({ "buttons": buttons }));
+            m.insert("type".into(), json!("interactive"));
+            m.insert("interactive".into(), Value::Object(interactive));
+        }
+        Message::List {
+            header,
+            body,
+            footer,
+            button,
+            sections,
+            ..
+        } => {
+            let mut interactive = Map::new();
+            interactive.insert("type".into(), json!("list"));
+            if let Some(header) = header {
+                interactive.insert("header".into(), json!({ "type": "text", "text": header }));
+            }
+            interactive.insert("body".into(), json!({ "text": body }));
+            if let Some(footer) = footer {
+                interactive.insert("footer".into(), json!({ "text": footer }));
+            }
+            let sections: Vec<Value> = sections
+                .iter()
+                .map(|s| {
+                    let rows: Vec<Value> = s
+                        .rows
+                        .iter()
+                        .map(|r| {
+                            let mut row = Map::new();
+                            row.insert("id".into(), json!(r.id));
+                            row.insert("title".into(), json!(r.title));
+                            if let Some(d) = &r.description {
+                                row.insert("description".into(), json!(d));
+                            }
+                            Value::Object(row)
+                        })
+                        .collect();
+                    let mut section = Map::new();
+                    if let Some(title) = &s.title {
+                        section.insert("title".into(), json!(title));
+                    }
+                    section.insert("rows".into(), Value::Array(rows));
+                    Value::Object(section)
+                })
+                .collect();
+            interactive.insert(
+                "action".into(),
+                json!({ "button": button, "sections": sections }),
             );
             m.insert("type".into(), json!("interactive"));
             m.insert("interactive".into(), Value::Object(interactive));

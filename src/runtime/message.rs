@@ -73,6 +73,34 @@ pub enum Message {
         /// How long the link stays active, in seconds from the send.
         timeout_seconds: u64,
     },
+    /// A WhatsApp interactive `button` message (quick replies).
+    Buttons {
+        /// The business number to send from, if not the default.
+        from: Option<String>,
+        /// The header, if any.
+        header: Option<RenderedHeader>,
+        /// Body text.
+        body: String,
+        /// Footer text.
+        footer: Option<String>,
+        /// The reply buttons, 1 to 3.
+        buttons: Vec<RenderedChoice>,
+    },
+    /// A WhatsApp interactive `list` message.
+    List {
+        /// The business number to send from, if not the default.
+        from: Option<String>,
+        /// The text header, if any.
+        header: Option<String>,
+        /// Body text.
+        body: String,
+        /// Footer text.
+        footer: Option<String>,
+        /// The label of the button that opens the list.
+        button: String,
+        /// The sections and their rows.
+        sections: Vec<RenderedSection>,
+    },
     /// A free-form WhatsApp text.
     Whatsapp {
         /// The text.
@@ -108,10 +136,27 @@ pub enum Message {
 }
 
 impl Message {
-    /// A short name for traces: `cta`, `whatsapp`, `template`, `sms`, `email`.
+    /// The channel it goes out on.
+    pub fn channel(&self) -> crate::ir::Channel {
+        use crate::ir::Channel;
+        match self {
+            Message::Cta { .. }
+            | Message::Buttons { .. }
+            | Message::List { .. }
+            | Message::Whatsapp { .. }
+            | Message::Template { .. } => Channel::Whatsapp,
+            Message::Sms { .. } => Channel::Sms,
+            Message::Email { .. } => Channel::Email,
+        }
+    }
+
+    /// A short name for traces: `cta`, `buttons`, `list`, `whatsapp`,
+    /// `template`, `sms`, `email`.
     pub fn kind(&self) -> &'static str {
         match self {
             Message::Cta { .. } => "cta",
+            Message::Buttons { .. } => "buttons",
+            Message::List { .. } => "list",
             Message::Whatsapp { .. } => "whatsapp",
             Message::Template { .. } => "template",
             Message::Sms { .. } => "sms",
@@ -144,4 +189,26 @@ pub enum RenderedHeader {
         /// The URL.
         link: String,
     },
+}
+
+/// A rendered reply button or list row.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RenderedChoice {
+    /// The id the reply webhook carries back.
+    pub id: String,
+    /// The title the contact sees.
+    pub title: String,
+    /// A list row's description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// A rendered list section.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RenderedSection {
+    /// The section's title, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Its rows.
+    pub rows: Vec<RenderedChoice>,
 }

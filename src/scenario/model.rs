@@ -21,7 +21,9 @@ pub(crate) const DEFAULT_CONTACT: &str = "contact";
 
 /// The message kinds a send can have, as `Message::kind` names them: what
 /// `[provider] fail` and expected actions may name.
-pub const KINDS: [&str; 5] = ["cta", "whatsapp", "template", "sms", "email"];
+pub const KINDS: [&str; 7] = [
+    "cta", "buttons", "list", "whatsapp", "template", "sms", "email",
+];
 
 /// Every outcome an expected path may name, as the IR spells them. `done`
 /// is left out: it is not a choice between paths.
@@ -125,12 +127,27 @@ pub enum EventKind {
     DeliveryFailed(MessageRef, String),
     /// The provider reports a message delivered.
     Delivered(MessageRef),
+    /// The contact taps a reply button (`button_reply = "id"`) or picks a
+    /// list row (`list_reply = "id"`) on a message: a WhatsApp reply that
+    /// answers that message.
+    Chose {
+        /// The chosen button's or row's id.
+        id: String,
+        /// A list row (true) or a reply button.
+        list: bool,
+        /// The message it answers; `last` is the last message of that
+        /// kind sent.
+        answers: MessageRef,
+    },
 }
 
 /// Which message an event is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MessageRef {
-    /// The last CTA the provider accepted before the event.
+    /// The last message of the kind the event is about that the provider
+    /// accepted before it: a CTA for `link_opened`; a CTA, `buttons` or
+    /// `list` message for statuses; a `buttons` message for
+    /// `button_reply` and a `list` for `list_reply`.
     Last,
     /// A message id, such as `msg-1` (the simulated provider numbers
     /// messages in send order).

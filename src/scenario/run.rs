@@ -95,9 +95,25 @@ async fn run_events(scenario: &Scenario, workflow: Workflow) -> Simulation {
         collect(&engine, &mut entries, &mut traced);
         let message_id = match &event.what {
             EventKind::Reply(_) => None,
-            EventKind::LinkOpened(r)
-            | EventKind::DeliveryFailed(r, _)
-            | EventKind::Delivered(r) => resolve(r, &engine.host().sent()),
+            EventKind::LinkOpened(r) => resolve(r, &engine.host().sent(), |m| {
+                matches!(m, Message::Cta { .. })
+            }),
+            // A status is about the last message that waits for one.
+            EventKind::DeliveryFailed(r, _) | EventKind::Delivered(r) => {
+                resolve(r, &engine.host().sent(), |m| {
+                    matches!(
+                        m,
+                        Message::Cta { .. } | Message::Buttons { .. } | Message::List { .. }
+                    )
+                })
+            }
+            EventKind::Chose { list, answers, .. } => {
+                resolve(answers, &engine.host().sent(), |m| match m {
+                    Message::List { .. } => *list,
+                    Message::Buttons { .. } => !*list,
+                    _ => false,
+                })
+            }
         };
         entries.push(TimelineEntry::Event {
             at,
@@ -117,6 +133,12 @@ async fn run_events(scenario: &Scenario, workflow: Workflow) -> Simulation {
                 })
             }
             (EventKind::Delivered(_), Some(message_id)) => Some(Event::Delivered { message_id }),
+            // A choice with no message to answer is still a reply.
+            (EventKind::Chose { id, .. }, answers) => Some(Event::Chose {
+                contact: scenario.contact.id.clone(),
+                answers,
+                id: id.clone(),
+            }),
             (_, None) => None,
         };
         if let Some(engine_event) = engine_event {
@@ -181,21 +203,21 @@ pub(crate) fn seconds(n: u64) -> chrono::Duration {
     chrono::Duration::seconds(i64::try_from(n).unwrap_or(i64::MAX / 1_000_000))
 }
 
-/// The message an event refers to: `last` is the last CTA the provider
-/// accepted so far.
-fn resolve(reference: &MessageRef, sent: &[Sent]) -> Option<String> {
+/// The message an event refers to: `last` is the last message of the
+/// event's kind (`kind`) the provider accepted so far.
+fn resolve(
+    reference: &MessageRef,
+    sent: &[Sent],
+    kind: impl Fn(&Message) -> bool,
+) -> Option<String> {
     match reference {
         MessageRef::Id(id) => Some(id.clone()),
-        MessageRef::Last => {
-            sent.iter()
-                .rev()
-                .find_map(|s| match (&s.outbound.message, &s.result) {
-                    (Message::Cta { .. }, SendResult::Accepted { message_id }) => {
-                        Some(message_id.clone())
-                    }
-                    _ => None,
-                })
-        }
+        MessageRef::Last => sent.iter().rev().find_map(|s| match &s.result {
+            SendResult::Accepted { message_id } if kind(&s.outbound.message) => {
+                Some(message_id.clone())
+            }
+            _ => None,
+        }),
     }
 }
 

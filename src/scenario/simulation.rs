@@ -215,10 +215,22 @@ impl Simulation {
             .collect()
     }
 
-    /// The outcomes taken, in order (`done` left out).
+    /// The outcomes taken, in order (`done` left out); a choice is
+    /// `chose:ID`, with the chosen button's or row's id.
     pub fn path(&self) -> Vec<String> {
         self.traces()
             .filter_map(|t| match t.kind {
+                TraceKind::Outcome {
+                    outcome: Outcome::Choice(i),
+                } => {
+                    let id = t
+                        .node
+                        .and_then(|n| self.program.node(n))
+                        .and_then(|n| n.op.choice_ids())
+                        .and_then(|ids| ids.get(i as usize).map(|id| (*id).to_owned()))
+                        .unwrap_or_else(|| i.to_string());
+                    Some(format!("chose:{id}"))
+                }
                 TraceKind::Outcome { outcome } if outcome != Outcome::Done => {
                     Some(outcome_name(outcome).to_owned())
                 }
@@ -256,6 +268,38 @@ impl Simulation {
                     texts.extend(footer.clone());
                     texts.push(display_text.clone());
                     texts.push(url.clone());
+                }
+                Message::Buttons {
+                    header,
+                    body,
+                    footer,
+                    buttons,
+                    ..
+                } => {
+                    texts.extend(header.as_ref().map(|h| header_value(h).to_owned()));
+                    texts.push(body.clone());
+                    texts.extend(footer.clone());
+                    texts.extend(buttons.iter().map(|b| b.title.clone()));
+                }
+                Message::List {
+                    header,
+                    body,
+                    footer,
+                    button,
+                    sections,
+                    ..
+                } => {
+                    texts.extend(header.clone());
+                    texts.push(body.clone());
+                    texts.extend(footer.clone());
+                    texts.push(button.clone());
+                    for s in sections {
+                        texts.extend(s.title.clone());
+                        for r in &s.rows {
+                            texts.push(r.title.clone());
+                            texts.extend(r.description.clone());
+                        }
+                    }
                 }
                 Message::Whatsapp { body } | Message::Sms { body, .. } => texts.push(body.clone()),
                 Message::Template { params, .. } => texts.extend(params.iter().cloned()),

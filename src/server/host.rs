@@ -93,11 +93,7 @@ fn failed(reason: String) -> SendResult {
 }
 
 fn channel(message: &Message) -> &'static str {
-    match message {
-        Message::Cta { .. } | Message::Whatsapp { .. } | Message::Template { .. } => "whatsapp",
-        Message::Sms { .. } => "sms",
-        Message::Email { .. } => "email",
-    }
+    message.channel().as_str()
 }
 
 impl ServeHost {

@@ -22,6 +22,10 @@ pub(super) enum Inbound {
         channel: Channel,
         /// The profile name WhatsApp reported, if any.
         name: Option<String>,
+        /// A tap on a reply button or a list row: what was chosen, on
+        /// which message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        choice: Option<Choice>,
     },
     /// A contact record from the admin API: fields, email, phone, tags.
     Contact {
@@ -43,6 +47,15 @@ pub(super) enum Inbound {
         /// For failures: the provider's code and text.
         error: Option<String>,
     },
+}
+
+/// A button or list reply (§6.4): the chosen id and the message it answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Choice {
+    /// `button_reply.id` or `list_reply.id`.
+    pub id: String,
+    /// `context.id`: the wamid of the message the reply answers.
+    pub answers: Option<String>,
 }
 
 /// An inbound item and the key that identifies it across retries.
@@ -110,6 +123,42 @@ struct WaProfile {
 struct WaMessage {
     from: String,
     id: String,
+    #[serde(default)]
+    context: Option<WaContext>,
+    #[serde(default)]
+    interactive: Option<WaInteractive>,
+}
+
+#[derive(Deserialize)]
+struct WaContext {
+    id: Option<String>,
+}
+
+/// `interactive` of an inbound message: a button or list reply. Other
+/// interactive types (flows, ...) are plain replies.
+#[derive(Deserialize)]
+struct WaInteractive {
+    button_reply: Option<WaChosen>,
+    list_reply: Option<WaChosen>,
+}
+
+#[derive(Deserialize)]
+struct WaChosen {
+    id: String,
+}
+
+impl WaMessage {
+    fn choice(&self) -> Option<Choice> {
+        let interactive = self.interactive.as_ref()?;
+        let chosen = interactive
+            .button_reply
+            .as_ref()
+            .or(interactive.list_reply.as_ref())?;
+        Some(Choice {
+            id: chosen.id.clone(),
+            answers: self.context.as_ref().and_then(|c| c.id.clone()),
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -164,6 +213,7 @@ pub(super) fn whatsapp(body: &[u8]) -> Result<Vec<Keyed>, BadBody> {
                     contact: e164(&m.from),
                     channel: Channel::Whatsapp,
                     name,
+                    choice: m.choice(),
                 },
             });
         }
@@ -209,6 +259,7 @@ pub(super) fn twilio_inbound(params: &[(String, String)]) -> Result<Keyed, BadBo
             contact: e164(from),
             channel: Channel::Sms,
             name: None,
+            choice: None,
         },
     })
 }
@@ -260,6 +311,7 @@ pub(super) fn email(body: &[u8]) -> Result<Keyed, BadBody> {
             contact: address,
             channel: Channel::Email,
             name: None,
+            choice: None,
         },
     })
 }
@@ -278,38 +330,54 @@ mod tests {
         whatsapp(&body).unwrap_or_else(|e| panic!("{name}: {}", e.0))
     }
 
-    fn ana_replied(id: &str) -> Keyed {
+    fn ana_replied(id: &str, choice: Option<(&str, &str)>) -> Keyed {
         Keyed {
             key: format!("wa:msg:{id}"),
             item: Inbound::Reply {
                 contact: "+351912345678".into(),
                 channel: Channel::Whatsapp,
                 name: Some("Ana Silva".into()),
+                choice: choice.map(|(id, answers)| Choice {
+                    id: id.into(),
+                    answers: Some(answers.into()),
+                }),
             },
         }
     }
 
     #[test]
     fn every_kind_of_inbound_message_is_a_whatsapp_reply() {
-        for (file, id) in [
+        for (file, id, choice) in [
             (
                 "text.json",
                 "wamid.HBgMMzUxOTEyMzQ1Njc4FQIAEhggQ0YyRTk0RkIwNkFGRjE2NzQ2AA==",
+                None,
             ),
             (
                 "button_reply.json",
                 "wamid.HBgMMzUxOTEyMzQ1Njc4FQIAEhgUM0E3QkI1RjM5RjQ1RTlGQkY1NjYA",
+                Some((
+                    "confirm",
+                    "wamid.HBgMMzUxOTEyMzQ1Njc4FQIAERgSQjZFRTdCMTk2QTRBMDk1RkI2AA==",
+                )),
             ),
             (
                 "list_reply.json",
                 "wamid.HBgMMzUxOTEyMzQ1Njc4FQIAEhgUM0FCRjAyRTk1OEFDNDQ4NzBCRjIA",
+                Some((
+                    "m9",
+                    "wamid.HBgMMzUxOTEyMzQ1Njc4FQIAERgSNDg5QTJDMjNBRTQ3QkNCMTQwAA==",
+                )),
             ),
+            // A template's quick-reply tap has another shape (`button`),
+            // which answers no `buttons` message: a plain reply.
             (
                 "template_button.json",
                 "wamid.HBgMMzUxOTEyMzQ1Njc4FQIAEhgUM0EyOTlBNzE0MkI2NUIzNTM4N0EA",
+                None,
             ),
         ] {
-            assert_eq!(cloud_api(file), vec![ana_replied(id)], "{file}");
+            assert_eq!(cloud_api(file), vec![ana_replied(id, choice)], "{file}");
         }
     }
 
@@ -355,7 +423,8 @@ mod tests {
                     item: Inbound::Reply {
                         contact: "+15551230000".into(),
                         channel: Channel::Whatsapp,
-                        name: Some("Ana".into())
+                        name: Some("Ana".into()),
+                        choice: None,
                     }
                 },
                 Keyed {

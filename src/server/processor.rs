@@ -180,6 +180,7 @@ async fn run_step(
                 contact,
                 channel,
                 name,
+                choice,
             } => {
                 if engine.contact(&contact).is_none() {
                     engine.upsert_contact(new_contact(&contact, channel));
@@ -191,7 +192,15 @@ async fn run_step(
                     c.fields.insert("name".into(), name);
                     engine.upsert_contact(c);
                 }
-                engine.handle(Event::Reply { contact, channel }).await;
+                let event = match choice {
+                    Some(c) if channel == crate::ir::Channel::Whatsapp => Event::Chose {
+                        contact,
+                        answers: c.answers,
+                        id: c.id,
+                    },
+                    _ => Event::Reply { contact, channel },
+                };
+                engine.handle(event).await;
             }
             Inbound::Contact { mut contact } => {
                 if let Some(old) = engine.contact(&contact.id) {

@@ -80,6 +80,7 @@ pub(super) async fn parse(body: &[u8], content_type: &str) -> Result<Keyed, BadB
             contact: address,
             channel: Channel::Email,
             name: None,
+            choice: None,
         },
     })
 }
@@ -169,7 +170,8 @@ mod tests {
             Inbound::Reply {
                 contact: "ana@example.com".into(),
                 channel: Channel::Email,
-                name: None
+                name: None,
+                choice: None,
             }
         );
     }

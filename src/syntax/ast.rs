@@ -88,7 +88,11 @@ pub enum StmtKind {
     /// `if ... else if ... else ...`.
     If(If),
     /// `cta [NAME] < fields >`.
-    Cta(Cta),
+    Cta(Interactive),
+    /// `buttons [NAME] < fields >`.
+    Buttons(Interactive),
+    /// `list [NAME] < fields >`.
+    List(Interactive),
     /// `whatsapp "text"`.
     Whatsapp(Text),
     /// `template "name" < fields >`.
@@ -115,6 +119,8 @@ impl StmtKind {
         match self {
             StmtKind::If(_) => "if",
             StmtKind::Cta(_) => "cta",
+            StmtKind::Buttons(_) => "buttons",
+            StmtKind::List(_) => "list",
             StmtKind::Whatsapp(_) => "whatsapp",
             StmtKind::Template(_) => "template",
             StmtKind::Sms(_) => "sms",
@@ -146,9 +152,10 @@ pub struct Branch {
     pub block: Block,
 }
 
-/// `cta [NAME] < fields >`.
+/// An interactive WhatsApp message, `cta`, `buttons` or `list`:
+/// `KEYWORD [NAME] < fields >`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Cta {
+pub struct Interactive {
     /// The optional internal action name.
     pub name: Option<Text>,
     /// The message fields.
@@ -203,6 +210,10 @@ pub enum FieldValue {
     /// A word, optionally followed by a string: `category utility`,
     /// `header image "https://..."`.
     Word(Spanned<String>, Option<Text>),
+    /// Two or more strings: `reply "confirm" "Confirm"`, `row "m9" "9:00" "Dr Lee"`.
+    Texts(Vec<Text>),
+    /// Nested fields, after any number of strings: `section "Mornings" < row ... >`.
+    Group(Vec<Text>, Fields),
 }
 
 impl FieldValue {
@@ -213,6 +224,14 @@ impl FieldValue {
             FieldValue::Duration(d) => d.span,
             FieldValue::Word(w, Some(t)) => w.span.to(t.span),
             FieldValue::Word(w, None) => w.span,
+            FieldValue::Texts(texts) => match (texts.first(), texts.last()) {
+                (Some(first), Some(last)) => first.span.to(last.span),
+                _ => Span::new(0, 0),
+            },
+            FieldValue::Group(texts, fields) => match texts.first() {
+                Some(first) => first.span.to(fields.span),
+                None => fields.span,
+            },
         }
     }
 }
@@ -344,7 +363,7 @@ pub struct Handler {
 }
 
 /// The outcomes a handler can name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HandlerKind {
     /// `on link opened`.
     LinkOpened,
@@ -352,6 +371,8 @@ pub enum HandlerKind {
     NotDelivered,
     /// `on timeout D`.
     Timeout(Duration),
+    /// `on reply "id"`: the contact chose the button or list row `id`.
+    Choice(Text),
 }
 
 impl HandlerKind {
@@ -361,6 +382,7 @@ impl HandlerKind {
             HandlerKind::LinkOpened => "on link opened",
             HandlerKind::NotDelivered => "on not delivered",
             HandlerKind::Timeout(_) => "on timeout",
+            HandlerKind::Choice(_) => "on reply",
         }
     }
 }

@@ -221,6 +221,10 @@ impl<'d> Converter<'d> {
                 let mut t = self.children(which);
                 HandlerKind::Timeout(self.duration(t.next("a timeout duration")?))
             }
+            Rule::on_choice => {
+                let mut t = self.children(which);
+                HandlerKind::Choice(self.string(t.next("a reply id")?))
+            }
             _ => return self.drift(&which, "a handler outcome"),
         };
         let body = self.block(c.next("a handler body")?)?;
@@ -239,10 +243,15 @@ impl<'d> Converter<'d> {
         let mut c = self.children(pair.clone());
         let kind = match rule {
             Rule::if_stmt => StmtKind::If(self.if_stmt(c)?),
-            Rule::cta_stmt => {
+            Rule::cta_stmt | Rule::buttons_stmt | Rule::list_stmt => {
                 let name = c.next_if(Rule::string).map(|p| self.string(p));
-                let fields = self.fields(c.next("cta fields")?)?;
-                StmtKind::Cta(Cta { name, fields })
+                let fields = self.fields(c.next("message fields")?)?;
+                let message = Interactive { name, fields };
+                match rule {
+                    Rule::cta_stmt => StmtKind::Cta(message),
+                    Rule::buttons_stmt => StmtKind::Buttons(message),
+                    _ => StmtKind::List(message),
+                }
             }
             Rule::whatsapp_stmt => StmtKind::Whatsapp(self.string(c.next("a whatsapp text")?)),
             Rule::template_stmt => {
@@ -314,7 +323,18 @@ impl<'d> Converter<'d> {
         let name = Spanned::new(name.as_str().to_owned(), self.span(&name));
         let v = c.next("a field value")?;
         let value = match v.as_rule() {
-            Rule::string => FieldValue::Text(self.string(v)),
+            Rule::string => {
+                let mut texts = vec![self.string(v)];
+                while let Some(p) = c.next_if(Rule::string) {
+                    texts.push(self.string(p));
+                }
+                match c.next_if(Rule::fields) {
+                    Some(p) => FieldValue::Group(texts, self.fields(p)?),
+                    None if texts.len() == 1 => FieldValue::Text(texts.remove(0)),
+                    None => FieldValue::Texts(texts),
+                }
+            }
+            Rule::fields => FieldValue::Group(Vec::new(), self.fields(v)?),
             Rule::duration => FieldValue::Duration(self.duration(v)),
             Rule::ident => {
                 let word = Spanned::new(v.as_str().to_owned(), self.span(&v));

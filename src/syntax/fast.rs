@@ -231,6 +231,11 @@ impl<'a> Parser<'a> {
                 self.skip();
                 HandlerKind::Timeout(self.duration()?)
             }
+            "reply" => {
+                self.pos += "reply".len();
+                self.skip();
+                HandlerKind::Choice(self.string()?)
+            }
             _ => return None,
         };
         let head = self.span(start, self.pos);
@@ -249,7 +254,7 @@ impl<'a> Parser<'a> {
                 self.skip();
                 return self.if_stmt(start, head);
             }
-            "cta" => {
+            "cta" | "buttons" | "list" => {
                 self.skip();
                 let name = if self.peek() == Some(b'"') {
                     let name = self.string()?;
@@ -258,10 +263,15 @@ impl<'a> Parser<'a> {
                 } else {
                     None
                 };
-                StmtKind::Cta(Cta {
+                let message = Interactive {
                     name,
                     fields: self.fields()?,
-                })
+                };
+                match word {
+                    "cta" => StmtKind::Cta(message),
+                    "buttons" => StmtKind::Buttons(message),
+                    _ => StmtKind::List(message),
+                }
             }
             "whatsapp" => {
                 self.skip();
@@ -383,7 +393,26 @@ impl<'a> Parser<'a> {
         let name = self.ident()?;
         self.skip();
         let value = match self.peek()? {
-            b'"' => FieldValue::Text(self.string()?),
+            b'"' => {
+                // `string+ ~ fields?`: without nested fields, the field
+                // covers the trivia after its last string.
+                let mut texts = vec![self.string()?];
+                loop {
+                    self.skip();
+                    if self.peek() != Some(b'"') {
+                        break;
+                    }
+                    texts.push(self.string()?);
+                }
+                if self.peek() == Some(b'<') {
+                    FieldValue::Group(texts, self.fields()?)
+                } else if texts.len() == 1 {
+                    FieldValue::Text(texts.remove(0))
+                } else {
+                    FieldValue::Texts(texts)
+                }
+            }
+            b'<' => FieldValue::Group(Vec::new(), self.fields()?),
             b if b.is_ascii_digit() => FieldValue::Duration(self.duration()?),
             b if is_ident_start(b) => {
                 let word = self.ident()?;

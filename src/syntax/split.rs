@@ -4,7 +4,8 @@
 //! an author wants every broken one reported at once. This pass walks the bytes
 //! once, understanding only comments, strings and `<`/`>`/`(`/`)`, and cuts the
 //! file where a top-level item starts (`workflow`, `field` or `on` at depth 0,
-//! and `on reply` at any depth, since only a trigger starts with it). Each item
+//! and `on reply WORD` at any depth, since only a trigger starts with it: a
+//! choice handler is `on reply "id"`). Each item
 //! is then parsed on its own. Along the way it reports what it can explain
 //! better than a parser could: unterminated strings, unclosed or unmatched
 //! brackets, nesting beyond [`MAX_DEPTH`] and control characters. Items with such
@@ -236,7 +237,14 @@ impl Scanner<'_> {
         let depth0 = self.open.is_empty();
         let starts_item = match word {
             b"workflow" | b"field" => depth0,
-            b"on" => depth0 || self.next_word(end) == Some(b"reply".as_slice()),
+            // Inside a block, `on reply "id"` is a choice handler; only
+            // `on reply CHANNEL` starts a trigger.
+            b"on" => {
+                depth0
+                    || self.next_word(end).is_some_and(|(w, after)| {
+                        w == b"reply" && self.next_word(after).is_some_and(|(w, _)| !w.is_empty())
+                    })
+            }
             _ => false,
         };
         if starts_item && start > self.item_start {
@@ -246,8 +254,9 @@ impl Scanner<'_> {
         end
     }
 
-    /// The next word after `from`, skipping whitespace and comments.
-    fn next_word(&self, from: usize) -> Option<&[u8]> {
+    /// The next word after `from`, skipping whitespace and comments, and
+    /// the offset after it (empty when something else comes next).
+    fn next_word(&self, from: usize) -> Option<(&[u8], usize)> {
         let mut i = from;
         loop {
             match self.bytes.get(i)? {
@@ -260,7 +269,7 @@ impl Scanner<'_> {
             .iter()
             .take_while(|&&b| is_ident_byte(b))
             .count();
-        Some(&self.bytes[i..i + len])
+        Some((&self.bytes[i..i + len], i + len))
     }
 
     fn control(&mut self, at: usize) {

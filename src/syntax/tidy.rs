@@ -9,7 +9,7 @@
 //! trivia.
 
 use crate::source::Span;
-use crate::syntax::ast::{Block, Cond, Fields, File, Item, Stmt, StmtKind};
+use crate::syntax::ast::{Block, Cond, FieldValue, Fields, File, Item, Stmt, StmtKind};
 
 /// Trims the spans of every item in `file`.
 pub(crate) fn trim_spans(file: &mut File) {
@@ -48,7 +48,7 @@ fn stmt(s: &mut Stmt) {
                 s.span = Span::new(s.span.start, end);
             }
         }
-        StmtKind::Cta(c) => fields(&mut c.fields),
+        StmtKind::Cta(c) | StmtKind::Buttons(c) | StmtKind::List(c) => fields(&mut c.fields),
         StmtKind::Template(t) => fields(&mut t.fields),
         StmtKind::Sms(crate::syntax::ast::Sms::Fields(f)) | StmtKind::Email(f) => fields(f),
         _ => {}
@@ -60,6 +60,9 @@ fn stmt(s: &mut Stmt) {
 
 fn fields(f: &mut Fields) {
     for field in &mut f.fields {
+        if let FieldValue::Group(_, inner) = &mut field.value {
+            fields(inner);
+        }
         field.span = Span::new(field.span.start, field.value.span().end);
     }
 }

@@ -44,7 +44,7 @@ impl Decided {
     pub(super) fn reason(&self, message_id: &str, now: DateTime<Utc>) -> String {
         let Some(&(outcome, at)) = self.by_message.get(message_id) else {
             return format!(
-                "no run waits on message {message_id}: it was not a waited CTA, or it was decided long ago"
+                "no run waits on message {message_id}: it was not a waited message, or it was decided long ago"
             );
         };
         let ago = (now - at).num_seconds().max(0) as u64;
@@ -61,6 +61,7 @@ impl Decided {
             Outcome::Timeout => {
                 format!("its timeout had already passed {ago}, and the run took the timeout path")
             }
+            Outcome::Choice(_) => format!("the contact already chose on it {ago}"),
             other => format!("its outcome ({other:?}) was decided {ago}"),
         }
     }

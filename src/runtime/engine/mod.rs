@@ -13,6 +13,7 @@
 //! [`timers`] is the timer queue; [`persist`] records what changed for a
 //! durable embedder and restores it; [`load`] validates an IR before it runs.
 
+mod choices;
 mod decided;
 mod ids;
 mod load;
@@ -54,6 +55,17 @@ pub enum Event {
         /// The channel.
         channel: Channel,
     },
+    /// The contact chose a quick-reply button or a list row: a WhatsApp
+    /// reply that also answers one message. The run waiting on that message
+    /// takes the choice's branch; for everything else it is a reply.
+    Chose {
+        /// The contact's id.
+        contact: String,
+        /// The message it answers (the Cloud API's `context.id`), if given.
+        answers: Option<String>,
+        /// The chosen button's or row's id.
+        id: String,
+    },
     /// The contact opened the link of the CTA with this message id.
     LinkOpened {
         /// The provider's message id from [`crate::runtime::SendResult::Accepted`].
@@ -83,6 +95,12 @@ pub enum Wait {
     Timer,
     /// A CTA outcome, for the message with this id.
     Cta {
+        /// The provider's message id.
+        message_id: String,
+    },
+    /// The contact's choice on a `buttons` or `list` message (or its
+    /// timeout, or its delivery failing), for the message with this id.
+    Choice {
         /// The provider's message id.
         message_id: String,
     },
@@ -250,7 +268,18 @@ impl<H: Host> Engine<H> {
     /// Handles one event at the host's current time.
     pub async fn handle(&mut self, event: Event) {
         match event {
-            Event::Reply { contact, channel } => self.reply(&contact, channel).await,
+            Event::Reply { contact, channel } => self.reply(&contact, channel, None).await,
+            Event::Chose {
+                contact,
+                answers,
+                id,
+            } => {
+                let chosen = choices::Chosen {
+                    answers: answers.as_deref(),
+                    id: &id,
+                };
+                self.reply(&contact, Channel::Whatsapp, Some(&chosen)).await
+            }
             Event::LinkOpened { message_id } => {
                 self.cta_outcome(&message_id, Outcome::Opened, || "link opened".into())
                     .await
@@ -263,23 +292,50 @@ impl<H: Host> Engine<H> {
             }
             Event::Delivered { message_id } => {
                 if let Some(&run) = self.by_message.get(&message_id) {
+                    let choice = matches!(
+                        self.runs.get(&run).map(|r| &r.wait),
+                        Some(Wait::Choice { .. })
+                    );
                     self.trace_run(run, None, || TraceKind::Ignored {
                         event: "delivered".into(),
-                        reason: "delivery is recorded; the CTA still waits for its link to be opened or its timeout".into(),
+                        reason: if choice {
+                            "delivery is recorded; the message still waits for the contact's choice or its timeout".into()
+                        } else {
+                            "delivery is recorded; the CTA still waits for its link to be opened or its timeout".into()
+                        },
                     });
                 }
             }
         }
     }
 
-    async fn reply(&mut self, contact_id: &str, channel: Channel) {
+    async fn reply(
+        &mut self,
+        contact_id: &str,
+        channel: Channel,
+        chosen: Option<&choices::Chosen<'_>>,
+    ) {
         let contact = self.intern(contact_id);
         let now = self.host.now();
         if channel == Channel::Whatsapp {
             self.contacts[contact as usize].last_whatsapp_inbound = Some(now);
             self.touch_contact(contact);
         }
+        if let Some(c) = chosen {
+            self.choice_without_run(c);
+        }
+        // Runs already told why this reply left them waiting.
+        let mut traced = std::collections::HashSet::new();
         for w in 0..self.workflows.len() as u32 {
+            // A choice goes to the run waiting on the message it answers.
+            if let Some(c) = chosen
+                && self.offer_choice(w, contact, c, &mut traced).await
+            {
+                continue;
+            }
+            if channel == Channel::Whatsapp {
+                self.choice_still_waits(w, contact, chosen, &mut traced);
+            }
             // A run waiting for a reply on this channel (`await reply`)
             // takes it, whichever trigger started the run.
             let waiting = CHANNELS.iter().find_map(|&t| {
@@ -304,7 +360,9 @@ impl<H: Host> Engine<H> {
                 // No trigger for this channel: tell the runs in progress
                 // why the reply changed nothing for them.
                 for t in CHANNELS {
-                    if let Some(&run_id) = self.active.get(&run_key(w, contact, t)) {
+                    if let Some(&run_id) = self.active.get(&run_key(w, contact, t))
+                        && !traced.contains(&run_id)
+                    {
                         let why = format!(
                             "this workflow has no `on reply {}` trigger and this run does not wait for such a reply",
                             channel.as_str()
@@ -315,11 +373,13 @@ impl<H: Host> Engine<H> {
                 continue;
             };
             if let Some(&run_id) = self.active.get(&run_key(w, contact, channel)) {
-                let why = format!(
-                    "a run of this workflow from `on reply {}` is already in progress for this contact",
-                    channel.as_str()
-                );
-                self.ignore_reply(run_id, channel, why);
+                if !traced.contains(&run_id) {
+                    let why = format!(
+                        "a run of this workflow from `on reply {}` is already in progress for this contact",
+                        channel.as_str()
+                    );
+                    self.ignore_reply(run_id, channel, why);
+                }
                 continue;
             }
             let run_id = self.next_run;
@@ -361,12 +421,55 @@ impl<H: Host> Engine<H> {
         });
     }
 
+    /// Traces a choice on a message no run waits on (any more), with what
+    /// became of it, when the engine still remembers.
+    fn choice_without_run(&self, chosen: &choices::Chosen<'_>) {
+        let Some(message_id) = chosen.answers else {
+            return;
+        };
+        if self.by_message.contains_key(message_id) || !self.host.tracing() {
+            return;
+        }
+        self.host.trace(TraceEvent {
+            at: self.host.now(),
+            workflow: String::new(),
+            run: 0,
+            contact: String::new(),
+            node: None,
+            span: None,
+            kind: TraceKind::Ignored {
+                event: format!("choice `{}`", chosen.id),
+                reason: format!(
+                    "{}; it counts as a plain WhatsApp reply",
+                    self.decided.reason(message_id, self.host.now())
+                ),
+            },
+        });
+    }
+
     async fn cta_outcome(
         &mut self,
         message_id: &str,
         outcome: Outcome,
         label: impl FnOnce() -> String,
     ) {
+        // A link belongs to a CTA: a message answered by a choice has none.
+        let wrong_kind = outcome == Outcome::Opened
+            && self.by_message.get(message_id).is_some_and(|run| {
+                matches!(
+                    self.runs.get(run).map(|r| &r.wait),
+                    Some(Wait::Choice { .. })
+                )
+            });
+        if wrong_kind {
+            if let Some(&run_id) = self.by_message.get(message_id) {
+                self.trace_run(run_id, None, || TraceKind::Ignored {
+                    event: label(),
+                    reason: "this message offers buttons or a list, not a link; the run still waits for a choice".into(),
+                });
+            }
+            return;
+        }
         match self.by_message.remove(message_id) {
             Some(run_id) => {
                 self.decided.note(message_id, outcome, self.host.now());
@@ -441,7 +544,7 @@ impl<H: Host> Engine<H> {
             let outcome = match &run.wait {
                 Wait::Nothing => continue,
                 Wait::Timer => Outcome::Done,
-                Wait::Cta { message_id } => {
+                Wait::Cta { message_id } | Wait::Choice { message_id } => {
                     self.by_message.remove(message_id.as_str());
                     self.decided.note(message_id, Outcome::Timeout, at);
                     Outcome::Timeout

@@ -171,7 +171,7 @@ impl<H: Host> Engine<H> {
                 .or_else(|| loaded.triggers.first().map(|t| t.channel))
                 .unwrap_or(Channel::Whatsapp);
             let due_micros = record.due.map(|d| d.timestamp_micros());
-            if let Wait::Cta { message_id } = &record.wait {
+            if let Wait::Cta { message_id } | Wait::Choice { message_id } = &record.wait {
                 self.by_message.insert(message_id.clone(), record.id);
             }
             if let Some(due) = due_micros {

@@ -55,6 +55,42 @@ impl<H: Host> Engine<H> {
                     None => Step::Next(failed),
                 }
             }
+            Op::SendButtons {
+                timeout_seconds,
+                waits,
+                ..
+            }
+            | Op::SendList {
+                timeout_seconds,
+                waits,
+                ..
+            } => {
+                let failed = if *waits {
+                    Outcome::NotDelivered
+                } else {
+                    Outcome::Done
+                };
+                let kind = if matches!(node.op, Op::SendButtons { .. }) {
+                    "buttons"
+                } else {
+                    "list"
+                };
+                let rendered = match self.render_choices(run_id, node, now) {
+                    Ok(m) => m,
+                    Err(reason) => {
+                        self.not_sent(run_id, node, kind, reason);
+                        return Step::Next(failed);
+                    }
+                };
+                match self.send(run_id, node, rendered).await {
+                    Some(message_id) if *waits => {
+                        self.by_message.insert(message_id.clone(), run_id);
+                        self.wait(run_id, *timeout_seconds, Wait::Choice { message_id }, kind)
+                    }
+                    Some(_) => Step::Next(Outcome::Done),
+                    None => Step::Next(failed),
+                }
+            }
             Op::SendWhatsapp { text } => {
                 let contact = &self.contacts[contact_ix];
                 let mut missing = Vec::new();
@@ -280,20 +316,7 @@ impl<H: Host> Engine<H> {
         let to = whatsapp_ready(&self.contacts[contact_ix], now)?;
         let values = self.values(contact_ix);
         let mut missing = Vec::new();
-        let header = match &message.header {
-            Header::Text { text } => RenderedHeader::Text {
-                text: values.text(text, &mut missing),
-            },
-            Header::Image { link } => RenderedHeader::Image {
-                link: values.url(link, &mut missing),
-            },
-            Header::Video { link } => RenderedHeader::Video {
-                link: values.url(link, &mut missing),
-            },
-            Header::Document { link } => RenderedHeader::Document {
-                link: values.url(link, &mut missing),
-            },
-        };
+        let header = render_header(&values, &message.header, &mut missing);
         let body = values.text(&message.body, &mut missing);
         let footer = message
             .footer
@@ -344,8 +367,30 @@ impl<H: Host> Engine<H> {
     }
 }
 
+/// Renders an interactive header: text as text, media links as URLs.
+pub(super) fn render_header(
+    values: &Values<'_>,
+    header: &Header,
+    missing: &mut Vec<String>,
+) -> RenderedHeader {
+    match header {
+        Header::Text { text } => RenderedHeader::Text {
+            text: values.text(text, missing),
+        },
+        Header::Image { link } => RenderedHeader::Image {
+            link: values.url(link, missing),
+        },
+        Header::Video { link } => RenderedHeader::Video {
+            link: values.url(link, missing),
+        },
+        Header::Document { link } => RenderedHeader::Document {
+            link: values.url(link, missing),
+        },
+    }
+}
+
 /// The number to send a WhatsApp session message to, if the window is open.
-fn whatsapp_ready(contact: &Contact, now: DateTime<Utc>) -> Result<String, String> {
+pub(super) fn whatsapp_ready(contact: &Contact, now: DateTime<Utc>) -> Result<String, String> {
     let Some(phone) = contact.phone.clone() else {
         return Err("the contact has no phone number".into());
     };
@@ -355,7 +400,7 @@ fn whatsapp_ready(contact: &Contact, now: DateTime<Utc>) -> Result<String, Strin
     Ok(phone)
 }
 
-fn limit(what: &str, text: &str, min: usize, max: usize) -> Result<(), String> {
+pub(super) fn limit(what: &str, text: &str, min: usize, max: usize) -> Result<(), String> {
     let n = text.chars().count();
     if n < min || n > max {
         Err(format!(
@@ -366,7 +411,7 @@ fn limit(what: &str, text: &str, min: usize, max: usize) -> Result<(), String> {
     }
 }
 
-fn absolute_url(what: &str, text: &str) -> Result<(), String> {
+pub(super) fn absolute_url(what: &str, text: &str) -> Result<(), String> {
     if is_absolute_http(text) {
         Ok(())
     } else {

@@ -63,7 +63,7 @@ impl<H: Host> Engine<H> {
             if run.due_micros.is_some() {
                 self.deadline_cancelled();
             }
-            if let Wait::Cta { message_id } = &run.wait {
+            if let Wait::Cta { message_id } | Wait::Choice { message_id } = &run.wait {
                 self.by_message.remove(message_id);
             }
             self.stats.ended += 1;
@@ -163,6 +163,8 @@ impl<H: Host> Engine<H> {
                 Step::Next(if holds { Outcome::True } else { Outcome::False })
             }
             Op::SendCta { .. }
+            | Op::SendButtons { .. }
+            | Op::SendList { .. }
             | Op::SendWhatsapp { .. }
             | Op::SendTemplate { .. }
             | Op::SendSms { .. }

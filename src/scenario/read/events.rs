@@ -38,6 +38,8 @@ impl Reader<'_> {
                 ("link_opened", event.link_opened.is_some()),
                 ("delivery_failed", event.delivery_failed.is_some()),
                 ("delivered", event.delivered.is_some()),
+                ("button_reply", event.button_reply.is_some()),
+                ("list_reply", event.list_reply.is_some()),
             ]
             .iter()
             .filter(|(_, present)| *present)
@@ -52,7 +54,7 @@ impl Reader<'_> {
                 return self.error(
                     span,
                     format!(
-                        "an event needs exactly one of `reply`, `link_opened`, `delivery_failed` or `delivered` (found {found})"
+                        "an event needs exactly one of `reply`, `button_reply`, `list_reply`, `link_opened`, `delivery_failed` or `delivered` (found {found})"
                     ),
                 );
             }
@@ -61,6 +63,19 @@ impl Reader<'_> {
             {
                 return self.error(reason.span(), "`reason` goes only with `delivery_failed`");
             }
+            if let Some(answers) = &event.answers
+                && event.button_reply.is_none()
+                && event.list_reply.is_none()
+            {
+                return self.error(
+                    answers.span(),
+                    "`answers` goes only with `button_reply` or `list_reply`",
+                );
+            }
+            let answers = match &event.answers {
+                Some(message) => self.message_ref(message, "answers")?,
+                None => MessageRef::Last,
+            };
             let what = if let Some(channel) = event.reply {
                 EventKind::Reply(self.channel(&channel)?)
             } else if let Some(message) = event.link_opened {
@@ -73,10 +88,23 @@ impl Reader<'_> {
                 EventKind::DeliveryFailed(self.message_ref(&message, "delivery_failed")?, reason)
             } else if let Some(message) = event.delivered {
                 EventKind::Delivered(self.message_ref(&message, "delivered")?)
+            } else if let Some(id) = event.button_reply.or(event.list_reply.clone()) {
+                let list = event.list_reply.is_some();
+                if id.get_ref().is_empty() {
+                    return self.error(
+                        id.span(),
+                        "name the chosen button or row by its id, such as \"confirm\"",
+                    );
+                }
+                EventKind::Chose {
+                    id: id.into_inner(),
+                    list,
+                    answers,
+                }
             } else {
                 return self.error(
                     span,
-                    "an event needs `reply`, `link_opened`, `delivery_failed` or `delivered`",
+                    "an event needs `reply`, `button_reply`, `list_reply`, `link_opened`, `delivery_failed` or `delivered`",
                 );
             };
             events.push(ScenarioEvent { at, what });
@@ -120,7 +148,7 @@ impl Reader<'_> {
             self.error(
                 value.span(),
                 format!(
-                    "`{key}` = `{text}`: name the message as \"last\" (the last CTA sent) or by its id, such as \"msg-1\" (the simulated provider numbers messages in send order)"
+                    "`{key}` = `{text}`: name the message as \"last\" (the last one of its kind sent) or by its id, such as \"msg-1\" (the simulated provider numbers messages in send order)"
                 ),
             )
         }

@@ -27,12 +27,13 @@ impl Reader<'_> {
                 let mut path = Vec::new();
                 for item in items {
                     let name = item.get_ref().as_str();
-                    if !OUTCOMES.iter().any(|(n, _)| *n == name) {
+                    let chose = name.strip_prefix("chose:").is_some_and(|id| !id.is_empty());
+                    if !chose && !OUTCOMES.iter().any(|(n, _)| *n == name) {
                         let names: Vec<&str> = OUTCOMES.iter().map(|(n, _)| *n).collect();
                         return self.error(
                             item.span(),
                             format!(
-                                "`path`: `{name}` is not an outcome{}; outcomes are {}",
+                                "`path`: `{name}` is not an outcome{}; outcomes are {} and `chose:ID` for a button or row",
                                 suggest(name, &names),
                                 names.join(", ")
                             ),
@@ -124,7 +125,7 @@ impl Reader<'_> {
 
 /// Whether `action` is one a timeline can show.
 pub(super) fn check_action(action: &str) -> Result<(), String> {
-    const FORMS: &str = "actions are `cta`, `whatsapp`, `template NAME`, `sms`, `email` (each optionally followed by `failed` or `not sent`), `tag NAME` and `untag NAME`";
+    const FORMS: &str = "actions are `cta`, `buttons`, `list`, `whatsapp`, `template NAME`, `sms`, `email` (each optionally followed by `failed` or `not sent`), `tag NAME` and `untag NAME`";
     let (kind, rest) = action.split_once(' ').unwrap_or((action, ""));
     match kind {
         "tag" | "untag" if rest.is_empty() => {
@@ -144,7 +145,7 @@ pub(super) fn check_action(action: &str) -> Result<(), String> {
                 Ok(())
             }
         }
-        "cta" | "whatsapp" | "sms" | "email" => match rest {
+        "cta" | "buttons" | "list" | "whatsapp" | "sms" | "email" => match rest {
             "" | "failed" | "not sent" => Ok(()),
             _ => Err(format!(
                 "`{action}`: after `{kind}` only `failed` or `not sent` may follow; {FORMS}"
@@ -152,8 +153,8 @@ pub(super) fn check_action(action: &str) -> Result<(), String> {
         },
         "" => Err(format!("an action is empty; {FORMS}")),
         _ => {
-            const WORDS: [&str; 7] = [
-                "cta", "whatsapp", "template", "sms", "email", "tag", "untag",
+            const WORDS: [&str; 9] = [
+                "cta", "buttons", "list", "whatsapp", "template", "sms", "email", "tag", "untag",
             ];
             Err(format!(
                 "`{kind}` is not an action{}; {FORMS}",

@@ -59,6 +59,9 @@ struct RawEvent {
     link_opened: Option<Spanned<String>>,
     delivery_failed: Option<Spanned<String>>,
     delivered: Option<Spanned<String>>,
+    button_reply: Option<Spanned<String>>,
+    list_reply: Option<Spanned<String>>,
+    answers: Option<Spanned<String>>,
     reason: Option<Spanned<String>>,
 }
 

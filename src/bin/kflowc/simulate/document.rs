@@ -32,6 +32,12 @@ impl Render<'_> {
                         EventKind::Delivered(r) => {
                             json!({"what": "delivered", "message": r.to_string()})
                         }
+                        EventKind::Chose { id, list, answers } => json!({
+                            "what": if *list { "list_reply" } else { "button_reply" },
+                            "id": id,
+                            "contact": self.sim.contact().id,
+                            "message": answers.to_string(),
+                        }),
                     };
                     if !matches!(kind, EventKind::Reply(_)) {
                         event["message_id"] = json!(message_id);

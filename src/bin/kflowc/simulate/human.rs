@@ -162,6 +162,21 @@ impl Render<'_> {
                 format!("delivery failed ({}): {reason}{unresolved}", id(r))
             }
             EventKind::Delivered(r) => format!("delivered ({}){unresolved}", id(r)),
+            EventKind::Chose {
+                id: chosen,
+                list,
+                answers,
+            } => {
+                let what = if *list { "list row" } else { "button" };
+                let kind = if *list { "list" } else { "buttons" };
+                match message_id {
+                    Some(m) => format!("{} taps {what} {chosen:?} on {m}", self.sim.contact().id),
+                    None => format!(
+                        "{} taps {what} {chosen:?} ({answers}): no `{kind}` message has been sent, so it answers none and counts as a plain reply",
+                        self.sim.contact().id
+                    ),
+                }
+            }
         }
     }
 
@@ -252,6 +267,14 @@ impl Render<'_> {
                     (Outcome::Done, Some(node)) if matches!(node.op, Op::Wait { .. }) => {
                         format!("wait over{line}")
                     }
+                    (Outcome::Choice(i), Some(node)) => {
+                        let id = node
+                            .op
+                            .choice_ids()
+                            .and_then(|ids| ids.get(*i as usize).map(|id| (*id).to_owned()))
+                            .unwrap_or_else(|| i.to_string());
+                        format!("outcome chose {id:?}{line}")
+                    }
                     (outcome, _) => {
                         format!("outcome {}{line}", outcome_name(*outcome))
                     }
@@ -313,6 +336,66 @@ impl Render<'_> {
                             kflow::duration::format(*timeout_seconds)
                         ),
                     );
+                }
+            }
+            Message::Buttons {
+                from,
+                header,
+                body,
+                footer,
+                buttons,
+            } => {
+                if let Some(from) = from {
+                    add("from", from.clone());
+                }
+                if let Some(header) = header {
+                    let (kind, value) = header_text(header);
+                    add(
+                        "header",
+                        if kind == "text" {
+                            format!("text {value:?}")
+                        } else {
+                            format!("{kind} {value}")
+                        },
+                    );
+                }
+                add("body", format!("{body:?}"));
+                if let Some(footer) = footer {
+                    add("footer", format!("{footer:?}"));
+                }
+                for b in buttons {
+                    add("reply", format!("{:?} {:?}", b.id, b.title));
+                }
+            }
+            Message::List {
+                from,
+                header,
+                body,
+                footer,
+                button,
+                sections,
+            } => {
+                if let Some(from) = from {
+                    add("from", from.clone());
+                }
+                if let Some(header) = header {
+                    add("header", format!("text {header:?}"));
+                }
+                add("body", format!("{body:?}"));
+                if let Some(footer) = footer {
+                    add("footer", format!("{footer:?}"));
+                }
+                add("button", format!("{button:?}"));
+                for s in sections {
+                    if let Some(title) = &s.title {
+                        add("section", format!("{title:?}"));
+                    }
+                    for r in &s.rows {
+                        match &r.description {
+                            Some(d) => add("row", format!("{:?} {:?} {d:?}", r.id, r.title)),
+                            None => add("row", format!("{:?} {:?}", r.id, r.title)),
+                        }
+                    }
                 }
             }
             Message::Whatsapp { body } => add("body", format!("{body:?}")),
