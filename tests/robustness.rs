@@ -279,6 +279,13 @@ fn fast_path_agrees_with_pest_on_seeds_and_quirks() {
         "on reply sms < x >",
         "on reply sms < stop > >",
         "on reply sms < tag \"é\\é\" >\r\n",
+        // Several strings and nested fields end on their last token or
+        // block; `on reply "id"` is a handler, not a trigger.
+        "on reply sms < buttons < reply \"a\"  \"b\"   # c\n > on reply \"a\" < > >",
+        "on reply sms < list < section \"s\" < row \"a\" \"b\" \"c\" > section < > > >",
+        "on reply sms < list < section\"s\"<row\"a\"\"b\">> >",
+        "on reply sms < buttons \"n\" < reply \"a\" \"b\" \"c\" \"d\" < x \"y\" > > >",
+        "on reply sms < on reply \"a\" < > >",
     ] {
         assert_fast_path_agrees(text);
     }
@@ -672,6 +679,10 @@ const TOKENS: &[&str] = &[
     "if",
     "else",
     "cta",
+    "buttons",
+    "list",
+    "section",
+    "row",
     "template",
     "wait",
     "await",
@@ -978,6 +989,24 @@ fn fields() -> impl Strategy<Value = String> {
         prop::sample::select(&["utility", "marketing", "authentication"][..])
             .prop_map(|c| format!("category {c}")),
         duration().prop_map(|d| format!("timeout {d}")),
+        // Several strings, and nested fields: buttons' replies, a list's
+        // sections and rows.
+        (string_lit(), string_lit()).prop_map(|(a, b)| format!("reply {a} {b}")),
+        (
+            prop::option::of(string_lit()),
+            prop::collection::vec((string_lit(), string_lit(), ws()), 0..3),
+            ws()
+        )
+            .prop_map(|(title, rows, w)| {
+                let rows: String = rows
+                    .into_iter()
+                    .map(|(a, b, w)| format!("row {a} {b}{w}"))
+                    .collect();
+                match title {
+                    Some(t) => format!("section {t} <{w}{rows}>"),
+                    None => format!("section <{w}{rows}>"),
+                }
+            }),
     ];
     (prop::collection::vec((field, ws()), 0..6), ws()).prop_map(|(fields, w)| {
         format!(
@@ -1027,6 +1056,8 @@ fn simple_stmt() -> BoxedStrategy<String> {
             Some(n) => format!("cta {n} {f}"),
             None => format!("cta {f}"),
         }),
+        (prop::sample::select(&["buttons", "list"][..]), fields())
+            .prop_map(|(k, f)| format!("{k} {f}")),
         string_lit().prop_map(|s| format!("whatsapp {s}")),
         (string_lit(), fields()).prop_map(|(n, f)| format!("template {n} {f}")),
         string_lit().prop_map(|s| format!("sms {s}")),
@@ -1057,6 +1088,7 @@ fn handler_head() -> impl Strategy<Value = String> {
         Just("on link opened".to_owned()),
         Just("on not delivered".to_owned()),
         duration().prop_map(|d| format!("on timeout {d}")),
+        string_lit().prop_map(|s| format!("on reply {s}")),
     ]
 }
 

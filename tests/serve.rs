@@ -96,17 +96,34 @@ async fn providers() -> MockServer {
     server
 }
 
+/// The workflows most tests serve.
+const WORKFLOWS: &[&str] = &[
+    "examples/booking_cta.kflow",
+    "tests/serve/sms_reply.kflow",
+    "tests/serve/email_reply.kflow",
+];
+
 fn start(providers: &MockServer, dir: &Path) -> Service {
+    start_serving(providers, dir, WORKFLOWS)
+}
+
+/// `kflowc serve` with `workflows` (paths in the repository).
+fn start_serving(providers: &MockServer, dir: &Path, workflows: &[&str]) -> Service {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let root = env!("CARGO_MANIFEST_DIR");
+    let workflows = workflows
+        .iter()
+        .map(|w| format!("\"{root}/{w}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
     let config = format!(
         r#"
 [server]
 listen = "127.0.0.1:{port}"
 public_url = "{base}"
 database = "kflow.db"
-workflows = ["{root}/examples/booking_cta.kflow", "{root}/tests/serve/sms_reply.kflow", "{root}/tests/serve/email_reply.kflow"]
+workflows = [{workflows}]
 time_scale = 600.0
 admin_token_env = "KFLOW_ADMIN_TOKEN"
 email_token_env = "KFLOW_EMAIL_TOKEN"
@@ -592,4 +609,94 @@ async fn a_sendgrid_inbound_parse_post_is_an_email_reply() {
         .await
         .expect("answered");
     assert_eq!(broken.status(), 400);
+}
+
+/// A tap as the Cloud API posts it (`interactive.button_reply` with
+/// `context.id`, §6.4), from `from`, answering `answers`.
+fn button_reply(from: &str, id: &str, answers: &str, chosen: &str) -> String {
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550100001", "phone_number_id": "PNID"},
+        "contacts": [{"profile": {"name": "Test"}, "wa_id": from}],
+        "messages": [{"context": {"from": "15550100001", "id": answers}, "from": from, "id": id,
+            "timestamp": "1749416383", "type": "interactive",
+            "interactive": {"type": "button_reply", "button_reply": {"id": chosen, "title": "Reschedule"}}}]
+    }}]}]})
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_button_tap_takes_its_branch_over_real_http() {
+    let providers = providers().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let service = start_serving(
+        &providers,
+        dir.path(),
+        &["examples/appointment_buttons.kflow"],
+    );
+    let ana = "15551230040";
+    assert_eq!(
+        post_whatsapp(&service, &inbound_whatsapp(ana, "wamid.in.1")).await,
+        200
+    );
+    let sent = wait_for(Duration::from_secs(10), async || {
+        whatsapp_sent_to(&providers, &format!("+{ana}"))
+            .await
+            .into_iter()
+            .next()
+    })
+    .await
+    .expect("the reminder went out");
+    // The payload of the reference's section 2.2.
+    assert_eq!(sent["type"], "interactive");
+    assert_eq!(sent["interactive"]["type"], "button");
+    assert_eq!(
+        sent["interactive"]["action"]["buttons"],
+        json!([
+            {"type": "reply", "reply": {"id": "confirm", "title": "Confirm"}},
+            {"type": "reply", "reply": {"id": "reschedule", "title": "Reschedule"}},
+            {"type": "reply", "reply": {"id": "cancel", "title": "Cancel"}}
+        ])
+    );
+    assert_eq!(
+        sent["interactive"]["header"],
+        json!({"type": "text", "text": "Your visit tomorrow"})
+    );
+    let reminder = wait_for(Duration::from_secs(5), async || {
+        let sends = received(&providers, "/v25.0/PNID/messages").await;
+        (sends.len() == 1).then_some(())
+    })
+    .await;
+    assert!(reminder.is_some(), "exactly one send so far");
+    // The stand-in numbered the reminder `wamid.<to>.<n>`; with one send it is 1.
+    let wamid = format!("wamid.{ana}.1");
+
+    // A tap on some other message changes nothing; the tap on the reminder
+    // takes the Reschedule branch, whose message goes out in the window
+    // the tap reopened.
+    let other = button_reply(ana, "wamid.in.2", "wamid.someone-else", "confirm");
+    assert_eq!(post_whatsapp(&service, &other).await, 200);
+    let tap = button_reply(ana, "wamid.in.3", &wamid, "reschedule");
+    assert_eq!(post_whatsapp(&service, &tap).await, 200);
+    let follow_up = wait_for(Duration::from_secs(10), async || {
+        let sent = whatsapp_sent_to(&providers, &format!("+{ana}")).await;
+        (sent.len() >= 2).then_some(sent)
+    })
+    .await
+    .expect("the branch's message went out");
+    assert_eq!(follow_up.len(), 2, "{follow_up:#?}");
+    assert_eq!(follow_up[1]["type"], "text");
+    assert!(
+        follow_up[1]["text"]["body"]
+            .as_str()
+            .is_some_and(|b| b.contains("an agent will write to you shortly")),
+        "{follow_up:#?}"
+    );
+    // A retried webhook (same message id) is not a second tap.
+    assert_eq!(post_whatsapp(&service, &tap).await, 200);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        whatsapp_sent_to(&providers, &format!("+{ana}")).await.len(),
+        2
+    );
 }

@@ -100,7 +100,7 @@ pub(crate) const LIST: Kind = Kind {
     ],
 };
 
-const SECTION: Kind = Kind {
+pub(crate) const SECTION: Kind = Kind {
     keyword: "section",
     duplicate: Code::InteractiveDuplicateField,
     missing: Code::InteractiveMissingField,

@@ -106,7 +106,8 @@ const EMAIL: Kind = Kind {
 };
 
 /// The fields of the message kind that `keyword` starts (`cta`,
-/// `template`, `sms`, `email`), for editors that complete them.
+/// `buttons`, `list`, `template`, `sms`, `email`, and a list's `section`),
+/// for editors that complete them.
 pub(crate) fn message_fields(keyword: &str) -> Option<&'static [Spec]> {
     match keyword {
         "cta" => Some(CTA.specs),
@@ -115,6 +116,7 @@ pub(crate) fn message_fields(keyword: &str) -> Option<&'static [Spec]> {
         "email" => Some(EMAIL.specs),
         "buttons" => Some(super::interactive::BUTTONS.specs),
         "list" => Some(super::interactive::LIST.specs),
+        "section" => Some(super::interactive::SECTION.specs),
         _ => None,
     }
 }

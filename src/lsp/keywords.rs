@@ -8,6 +8,8 @@ pub(crate) const STATEMENTS: &[&str] = &[
     "if",
     "else",
     "cta",
+    "buttons",
+    "list",
     "whatsapp",
     "template",
     "sms",
@@ -20,6 +22,7 @@ pub(crate) const STATEMENTS: &[&str] = &[
     "on link opened",
     "on not delivered",
     "on timeout",
+    "on reply",
 ];
 
 /// What a condition can test.
@@ -36,9 +39,11 @@ pub(crate) fn explain(word: &str) -> Option<&'static str> {
         "workflow" => "`workflow \"Name\"`: the workflow's display name, at most once per file",
         "field" => "`field contact.key`: declares a custom contact field for `{{contact.key}}`",
         "on" => {
-            "`on reply CHANNEL < ... >` starts a trigger; inside a block, `on link opened`, `on not delivered` and `on timeout D` handle the statement before"
+            "`on reply CHANNEL < ... >` starts a trigger; inside a block, `on link opened`, `on reply \"id\"`, `on not delivered` and `on timeout D` handle the statement before"
         }
-        "reply" => "`on reply CHANNEL`: each reply of a contact on the channel starts a run",
+        "reply" => {
+            "`on reply CHANNEL`: each reply of a contact on the channel starts a run; after a `buttons` or `list`, `on reply \"id\"` runs when the contact chooses that button or row"
+        }
         "whatsapp" => {
             "`whatsapp \"text\"`: a free-form WhatsApp text (up to 4096 characters; only inside the 24-hour window)"
         }
@@ -52,6 +57,16 @@ pub(crate) fn explain(word: &str) -> Option<&'static str> {
         "else" => "`else < ... >` runs when no condition before it held",
         "cta" => {
             "`cta [NAME] < header ... body ... url ... button ... >`: a WhatsApp interactive message with one URL button"
+        }
+        "buttons" => {
+            "`buttons [NAME] < body ... reply \"id\" \"Title\" ... >`: a WhatsApp interactive message with one to three quick-reply buttons, answered by `on reply \"id\"`"
+        }
+        "list" => {
+            "`list [NAME] < body ... button \"...\" section \"Title\" < row \"id\" \"Title\" > >`: a WhatsApp list of up to ten rows, answered by `on reply \"id\"`"
+        }
+        "section" => "`section \"Title\" < row ... >`: a group of a list's rows",
+        "row" => {
+            "`row \"id\" \"Title\" [\"Description\"]`: a row of a list (title up to 24, description up to 72)"
         }
         "template" => {
             "`template \"name\" < language \"en\" category utility >`: an approved WhatsApp template, sendable outside the window"

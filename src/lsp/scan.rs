@@ -73,8 +73,10 @@ pub(crate) fn place(text: &str, offset: usize) -> Place<'_> {
                 i = end;
             }
             b'<' => {
-                stack.push(match last_word {
-                    Some(k @ ("cta" | "template" | "sms" | "email")) => {
+                stack.push(match (stack.last(), last_word) {
+                    // A block inside a message's fields is a list's section.
+                    (Some(Block::Fields(_)), _) => Block::Fields("section"),
+                    (_, Some(k @ ("cta" | "buttons" | "list" | "template" | "sms" | "email"))) => {
                         Block::Fields(static_keyword(k))
                     }
                     _ => Block::Statements,
@@ -115,6 +117,8 @@ pub(crate) fn place(text: &str, offset: usize) -> Place<'_> {
 fn static_keyword(k: &str) -> &'static str {
     match k {
         "cta" => "cta",
+        "buttons" => "buttons",
+        "list" => "list",
         "template" => "template",
         "sms" => "sms",
         _ => "email",

@@ -168,6 +168,8 @@ pub use clock::{VirtualClock, WallClock};
 pub use contact::{Contact, Fields, WINDOW};
 pub use engine::{Changes, Engine, Event, LoadError, RestoreProblem, RunRecord, Stats, Wait};
 pub use host::Host;
-pub use message::{Message, Outbound, RenderedHeader, SendResult, StepRef};
+pub use message::{
+    Message, Outbound, RenderedChoice, RenderedHeader, RenderedSection, SendResult, StepRef,
+};
 pub use sim::{Sent, SimHost, TagChange};
 pub use trace::{TraceEvent, TraceKind};

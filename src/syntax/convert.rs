@@ -51,6 +51,8 @@ fn is_noise(rule: Rule) -> bool {
             | Rule::kw_if
             | Rule::kw_else
             | Rule::kw_cta
+            | Rule::kw_buttons
+            | Rule::kw_list
             | Rule::kw_whatsapp
             | Rule::kw_template
             | Rule::kw_sms

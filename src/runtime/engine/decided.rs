@@ -40,6 +40,11 @@ impl Decided {
         }
     }
 
+    /// Whether the decision about `message_id` is still remembered.
+    pub(super) fn knows(&self, message_id: &str) -> bool {
+        self.by_message.contains_key(message_id)
+    }
+
     /// Why an event about `message_id` at `now` finds no run waiting on it.
     pub(super) fn reason(&self, message_id: &str, now: DateTime<Utc>) -> String {
         let Some(&(outcome, at)) = self.by_message.get(message_id) else {

@@ -421,13 +421,17 @@ impl<H: Host> Engine<H> {
         });
     }
 
-    /// Traces a choice on a message no run waits on (any more), with what
-    /// became of it, when the engine still remembers.
+    /// Traces a choice on a message no run waits on any more, with what
+    /// became of it, while the engine remembers. (A choice on a message it
+    /// never waited on is explained to the runs it leaves waiting.)
     fn choice_without_run(&self, chosen: &choices::Chosen<'_>) {
         let Some(message_id) = chosen.answers else {
             return;
         };
-        if self.by_message.contains_key(message_id) || !self.host.tracing() {
+        if self.by_message.contains_key(message_id)
+            || !self.decided.knows(message_id)
+            || !self.host.tracing()
+        {
             return;
         }
         self.host.trace(TraceEvent {
