@@ -5,8 +5,8 @@
 //! and every run must be in a state consistent with what it was told and what
 //! it sent.
 //!
-//! The providers are wiremock stand-ins in this process that answer at once
-//! and record every request with its callback data (the effect key
+//! The providers are wiremock stand-ins in this process that answer (the
+//! WhatsApp one after 80 ms, the others at once) and record every request with its callback data (the effect key
 //! `workflow:run:node`). The stream is sent from a task here: contact records,
 //! WhatsApp replies from many contacts (some notifications repeated, as Meta
 //! does), `failed` statuses for some CTAs, tracking-link opens for others,
@@ -14,9 +14,12 @@
 //! that gets no answer (the process was killed) is not acknowledged and is
 //! sent again after the restart, as Meta and a browser would.
 //!
-//! Four kills, placed by a seeded generator (`KFLOW_CRASH_SEED` overrides the
+//! Five kills, placed by a seeded generator (`KFLOW_CRASH_SEED` overrides the
 //! seed): two at random moments, one while a CTA request is at the WhatsApp
-//! stand-in (its answer is never received: the send is in doubt), and one
+//! stand-in (its answer is never received: the send is in doubt), one while
+//! several CTAs are at the stand-in at once (the stand-in answers after
+//! 80 ms, as a real API takes time, and replies come in bursts whose sends
+//! the service makes together: every one of them is in doubt), and one
 //! while a timeout's SMS is at the Twilio stand-in after a late `failed`
 //! status for the same CTA was acknowledged. That last one checks that a
 //! decision the service already acted on (the timeout branch: the SMS went
@@ -65,8 +68,14 @@ const CONTACTS: usize = 48;
 const TIME_SCALE: f64 = 400.0;
 /// The seed when `KFLOW_CRASH_SEED` is not set.
 const DEFAULT_SEED: u64 = 0x6b66_6c77_0c2a_5401;
-/// Replies are released one per this interval.
-const REPLY_EVERY: Duration = Duration::from_millis(200);
+/// Replies are released [`REPLY_BURST`] at a time, one burst per this interval.
+const REPLY_EVERY: Duration = Duration::from_millis(1200);
+/// Replies released together: their CTAs are decided in one step and are at
+/// the WhatsApp stand-in at the same time.
+const REPLY_BURST: usize = 6;
+/// How long the WhatsApp stand-in takes to answer, as the Cloud API does:
+/// long enough for several sends to be in flight when a kill lands.
+const WA_DELAY: Duration = Duration::from_millis(80);
 /// Requests in flight at once from the stream.
 const IN_FLIGHT: usize = 6;
 /// Bound on the whole stream, drain included.
@@ -150,6 +159,8 @@ struct Sent {
 enum Trigger {
     /// The CTA request that makes this many.
     Cta(usize),
+    /// A WhatsApp request while this many (it included) are at the stand-in.
+    Burst(usize),
     /// The next SMS to a [`Class::LateStatus`] contact.
     LateSms,
 }
@@ -163,6 +174,9 @@ struct Fired {
 
 struct Recorder {
     sent: Mutex<Vec<Sent>>,
+    /// When each WhatsApp request came: those of the last [`WA_DELAY`] are
+    /// still waiting for their answer.
+    whatsapp_at: Mutex<Vec<Instant>>,
     next: AtomicUsize,
     armed: Mutex<Option<Trigger>>,
     fire: Mutex<mpsc::Sender<Fired>>,
@@ -190,9 +204,19 @@ impl Recorder {
         all.push(sent.clone());
         let ctas = all.iter().filter(|s| s.kind == "interactive").count();
         drop(all);
+        let outstanding = if sent.channel == "whatsapp" {
+            let mut times = lock(&self.whatsapp_at);
+            let now = Instant::now();
+            times.retain(|t| now.duration_since(*t) < WA_DELAY);
+            times.push(now);
+            times.len()
+        } else {
+            0
+        };
         let mut armed = lock(&self.armed);
         let fires = match *armed {
             Some(Trigger::Cta(n)) => sent.kind == "interactive" && ctas >= n,
+            Some(Trigger::Burst(n)) => outstanding >= n,
             Some(Trigger::LateSms) => {
                 sent.channel == "sms" && index(&sent.to).map(class) == Some(Class::LateStatus)
             }
@@ -294,6 +318,10 @@ impl Respond for Stand {
                     ResponseTemplate::new(202).insert_header("X-Message-Id", id.as_str()),
                 )
             }
+        };
+        let response = match self.channel {
+            "whatsapp" => response.set_delay(WA_DELAY),
+            _ => response,
         };
         let contact = sent.to.clone();
         if self.recorder.record(sent) {
@@ -467,6 +495,9 @@ enum Kill {
     /// While a timeout's SMS to a late-status contact is at the stand-in,
     /// once the late status is acknowledged.
     LateSms,
+    /// While this many WhatsApp sends are at the stand-in at once: their
+    /// answers are all lost, and every one of them is in doubt.
+    Burst(usize),
 }
 
 /// What the killer did, for the summary.
@@ -506,6 +537,24 @@ fn killer(
                         recorder.arm(None);
                         service.kill();
                         format!("CTA #{at} never came; killed anyway")
+                    }
+                }
+            }
+            Kill::Burst(n) => {
+                recorder.arm(Some(Trigger::Burst(n)));
+                match fired.recv_timeout(TRIGGER_LIMIT) {
+                    Ok(f) => {
+                        service.kill();
+                        let _ = f.done.send(());
+                        format!(
+                            "while {n} WhatsApp sends were at the stand-in (the last to {})",
+                            f.contact
+                        )
+                    }
+                    Err(_) => {
+                        recorder.arm(None);
+                        service.kill();
+                        format!("{n} WhatsApp sends were never in flight at once; killed anyway")
                     }
                 }
             }
@@ -721,7 +770,8 @@ async fn stream(
         }
         // Replies, one by one, once every contact record is stored.
         if let Some(from) = replies_from {
-            while released < CONTACTS && now >= from + REPLY_EVERY * released as u32 {
+            while released < CONTACTS && now >= from + REPLY_EVERY * (released / REPLY_BURST) as u32
+            {
                 let i = released;
                 let id = format!("wamid.IN.{i}.{:08x}", rng.next() as u32);
                 let event = Event {
@@ -1229,6 +1279,7 @@ async fn acknowledged_events_survive_sigkill_and_nothing_is_sent_twice() {
     let (fire, fired) = mpsc::channel();
     let recorder = Arc::new(Recorder {
         sent: Mutex::new(Vec::new()),
+        whatsapp_at: Mutex::new(Vec::new()),
         next: AtomicUsize::new(1),
         armed: Mutex::new(None),
         fire: Mutex::new(fire),
@@ -1252,12 +1303,14 @@ async fn acknowledged_events_survive_sigkill_and_nothing_is_sent_twice() {
             Kill::Cta(rng.range(2, 6) as usize),
             Duration::from_millis(rng.range(50, 400)),
         ),
+        (Kill::Burst(3), Duration::from_millis(rng.range(50, 400))),
         (
             Kill::After(Duration::from_millis(rng.range(800, 2500))),
             Duration::from_millis(rng.range(50, 400)),
         ),
         (Kill::LateSms, Duration::from_millis(rng.range(50, 400))),
     ];
+    let kill_count = plan.len();
     let kills = Arc::new(Mutex::new(Vec::new()));
     let late_acked = Arc::new(Mutex::new(HashSet::new()));
     let killer = {
@@ -1268,7 +1321,7 @@ async fn acknowledged_events_survive_sigkill_and_nothing_is_sent_twice() {
     };
     let killer_done = {
         let kills = kills.clone();
-        move || lock(&kills).len() == 4
+        move || lock(&kills).len() == kill_count
     };
 
     let base = format!("http://127.0.0.1:{port}");

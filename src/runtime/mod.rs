@@ -166,7 +166,9 @@ mod trace;
 
 pub use clock::{VirtualClock, WallClock};
 pub use contact::{Contact, Fields, WINDOW};
-pub use engine::{Changes, Engine, Event, LoadError, RestoreProblem, RunRecord, Stats, Wait};
+pub use engine::{
+    Changes, Engine, Event, LoadError, PendingSend, RestoreProblem, RunRecord, Stats, Wait,
+};
 pub use host::Host;
 pub use message::{
     Message, Outbound, RenderedChoice, RenderedHeader, RenderedSection, SendResult, StepRef,

@@ -16,6 +16,7 @@ mod inbound;
 mod metrics;
 mod processor;
 mod sendgrid_parse;
+mod sends;
 pub mod signature;
 
 use std::sync::Arc;

@@ -50,6 +50,8 @@ pub(super) fn restore(
     let resumed = run_count.saturating_sub(refused.len());
     problems.extend(refused);
     engine.record_changes();
+    // Sends of different runs overlap (see `sends.rs`).
+    engine.defer_sends();
     tracing::info!(
         contacts = contact_count,
         runs = resumed,
@@ -175,6 +177,16 @@ async fn run_step(
                 continue;
             }
         };
+        // A contact's event waits for the sends its runs already decided,
+        // so it meets the state it would have met with awaited sends.
+        let contact_of = match &event {
+            Inbound::Reply { contact, .. } => Some(contact.as_str()),
+            Inbound::Contact { contact } => Some(contact.id.as_str()),
+            Inbound::LinkOpened { .. } | Inbound::Status { .. } => None,
+        };
+        if contact_of.is_some_and(|c| engine.is_sending(c)) {
+            super::sends::drain(engine).await;
+        }
         match event {
             Inbound::Reply {
                 contact,
@@ -247,6 +259,9 @@ async fn run_step(
         }
     }
     engine.fire_due().await;
+    // Every send is made and answered before the step commits: no stored
+    // run is ever waiting on a send.
+    super::sends::drain(engine).await;
     let processed: Vec<u64> = items.iter().map(|(seq, _)| *seq).collect();
     let taken = processed.len();
     StepCommit::new(engine.take_changes(), statuses, processed, at)?

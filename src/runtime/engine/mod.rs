@@ -109,6 +109,22 @@ pub enum Wait {
         /// The channel.
         channel: Channel,
     },
+    /// Its send is with the host ([`Engine::defer_sends`]). Never stored:
+    /// an embedder completes every send before it records the changes.
+    Sending,
+}
+
+/// A send the engine decided and handed to the embedder to make
+/// ([`Engine::defer_sends`]): the run waits until
+/// [`Engine::complete_send`] brings the host's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingSend {
+    /// The run that sends.
+    pub run: u64,
+    /// The node sending.
+    pub node: NodeId,
+    /// The rendered message.
+    pub outbound: super::message::Outbound,
 }
 
 /// A run in progress is found by its workflow, its contact and the channel
@@ -173,6 +189,10 @@ pub struct Engine<H> {
     stats: Stats,
     /// What changed, when a durable embedder asked for [`Engine::record_changes`].
     journal: Option<Journal>,
+    /// Whether sends are handed to the embedder instead of awaited.
+    defer_sends: bool,
+    /// Sends handed out and not yet completed, in the order decided.
+    sending: Vec<PendingSend>,
 }
 
 /// How a node ended.
@@ -204,6 +224,63 @@ impl<H: Host> Engine<H> {
             next_seq: 0,
             stats: Stats::default(),
             journal: None,
+            defer_sends: false,
+            sending: Vec::new(),
+        }
+    }
+
+    /// From now on, a send is not awaited: the run waits while the
+    /// embedder makes it ([`Engine::take_pending_sends`]), so the sends of
+    /// different runs can be in flight at once, and
+    /// [`Engine::complete_send`] goes on with the run. The decisions are the
+    /// same as with awaited sends as long as the embedder completes a
+    /// contact's sends before it hands the engine that contact's next event
+    /// ([`Engine::is_sending`]): each run's own steps stay in order.
+    pub fn defer_sends(&mut self) {
+        self.defer_sends = true;
+    }
+
+    /// The sends decided since the last call, in the order decided.
+    pub fn take_pending_sends(&mut self) -> Vec<PendingSend> {
+        std::mem::take(&mut self.sending)
+    }
+
+    /// Whether a send of this contact's waits among the pending sends.
+    pub fn is_sending(&self, contact: &str) -> bool {
+        self.sending.iter().any(|p| p.outbound.contact == contact)
+    }
+
+    /// The host's answer to a send handed out by
+    /// [`Engine::take_pending_sends`]: the run goes on exactly as if the
+    /// send had been awaited (a waited CTA, `buttons` or `list` waits for
+    /// its outcome, a refused one takes Not Delivered). A send whose run no
+    /// longer waits for it changes nothing.
+    pub async fn complete_send(&mut self, pending: PendingSend, result: super::SendResult) {
+        let Some(run) = self.runs.get_mut(&pending.run) else {
+            return;
+        };
+        if run.wait != Wait::Sending || run.node != pending.node {
+            return;
+        }
+        run.wait = Wait::Nothing;
+        let program = std::sync::Arc::clone(&self.workflows[run.workflow as usize].program);
+        let Some(node) = program.node(pending.node) else {
+            self.end(pending.run);
+            return;
+        };
+        match self.after_send(pending.run, node, pending.outbound, result) {
+            Step::Next(outcome) => {
+                if outcome != Outcome::Done && self.host.tracing() {
+                    self.trace_run(pending.run, Some(node.id), || TraceKind::Outcome {
+                        outcome,
+                    });
+                }
+                if self.follow(pending.run, outcome) {
+                    self.execute(pending.run).await;
+                }
+            }
+            Step::Suspend => {}
+            Step::End => self.end(pending.run),
         }
     }
 
@@ -546,7 +623,7 @@ impl<H: Host> Engine<H> {
                 continue;
             }
             let outcome = match &run.wait {
-                Wait::Nothing => continue,
+                Wait::Nothing | Wait::Sending => continue,
                 Wait::Timer => Outcome::Done,
                 Wait::Cta { message_id } | Wait::Choice { message_id } => {
                     self.by_message.remove(message_id.as_str());

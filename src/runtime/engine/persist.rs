@@ -149,6 +149,15 @@ impl<H: Host> Engine<H> {
                 });
                 continue;
             };
+            if record.wait == Wait::Sending {
+                problems.push(RestoreProblem {
+                    run: record.id,
+                    reason:
+                        "it was stored while its send was in flight, which the engine never records"
+                            .into(),
+                });
+                continue;
+            }
             if self.workflows[w].node(record.node).is_none() {
                 problems.push(RestoreProblem {
                     run: record.id,

@@ -46,25 +46,9 @@ impl<H: Host> Engine<H> {
                         return Step::Next(failed);
                     }
                 };
-                match self.send(run_id, node, rendered).await {
-                    Some(message_id) if *waits => {
-                        self.by_message.insert(message_id.clone(), run_id);
-                        self.wait(run_id, *timeout_seconds, Wait::Cta { message_id }, "cta")
-                    }
-                    Some(_) => Step::Next(Outcome::Done),
-                    None => Step::Next(failed),
-                }
+                self.dispatch(run_id, node, rendered).await
             }
-            Op::SendButtons {
-                timeout_seconds,
-                waits,
-                ..
-            }
-            | Op::SendList {
-                timeout_seconds,
-                waits,
-                ..
-            } => {
+            Op::SendButtons { waits, .. } | Op::SendList { waits, .. } => {
                 let failed = if *waits {
                     Outcome::NotDelivered
                 } else {
@@ -82,14 +66,7 @@ impl<H: Host> Engine<H> {
                         return Step::Next(failed);
                     }
                 };
-                match self.send(run_id, node, rendered).await {
-                    Some(message_id) if *waits => {
-                        self.by_message.insert(message_id.clone(), run_id);
-                        self.wait(run_id, *timeout_seconds, Wait::Choice { message_id }, kind)
-                    }
-                    Some(_) => Step::Next(Outcome::Done),
-                    None => Step::Next(failed),
-                }
+                self.dispatch(run_id, node, rendered).await
             }
             Op::SendWhatsapp { text } => {
                 let contact = &self.contacts[contact_ix];
@@ -109,11 +86,13 @@ impl<H: Host> Engine<H> {
                 match check {
                     Ok(to) => {
                         let out = self.outbound(run_id, node, to, Message::Whatsapp { body });
-                        self.send(run_id, node, out).await;
+                        self.dispatch(run_id, node, out).await
                     }
-                    Err(reason) => self.not_sent(run_id, node, "whatsapp", reason),
+                    Err(reason) => {
+                        self.not_sent(run_id, node, "whatsapp", reason);
+                        Step::Next(Outcome::Done)
+                    }
                 }
-                Step::Next(Outcome::Done)
             }
             Op::SendTemplate {
                 name,
@@ -151,13 +130,13 @@ impl<H: Host> Engine<H> {
                             params,
                         };
                         let out = self.outbound(run_id, node, to, message);
-                        self.send(run_id, node, out).await;
+                        self.dispatch(run_id, node, out).await
                     }
                     None => {
-                        self.not_sent(run_id, node, "template", "the contact has no phone number")
+                        self.not_sent(run_id, node, "template", "the contact has no phone number");
+                        Step::Next(Outcome::Done)
                     }
                 }
-                Step::Next(Outcome::Done)
             }
             Op::SendSms { body, from } => {
                 let mut missing = Vec::new();
@@ -182,11 +161,13 @@ impl<H: Host> Engine<H> {
                                 from: from.clone(),
                             },
                         );
-                        self.send(run_id, node, out).await;
+                        self.dispatch(run_id, node, out).await
                     }
-                    Err(reason) => self.not_sent(run_id, node, "sms", reason),
+                    Err(reason) => {
+                        self.not_sent(run_id, node, "sms", reason);
+                        Step::Next(Outcome::Done)
+                    }
                 }
-                Step::Next(Outcome::Done)
             }
             Op::SendEmail {
                 subject,
@@ -206,13 +187,13 @@ impl<H: Host> Engine<H> {
                             from: from.clone(),
                         };
                         let out = self.outbound(run_id, node, to, message);
-                        self.send(run_id, node, out).await;
+                        self.dispatch(run_id, node, out).await
                     }
                     None => {
-                        self.not_sent(run_id, node, "email", "the contact has no email address")
+                        self.not_sent(run_id, node, "email", "the contact has no email address");
+                        Step::Next(Outcome::Done)
                     }
                 }
-                Step::Next(Outcome::Done)
             }
             // Not a send: `step` decides every other operation itself.
             _ => Step::Next(Outcome::Done),
@@ -270,29 +251,84 @@ impl<H: Host> Engine<H> {
         });
     }
 
-    /// Sends and traces; the message id when the provider accepted it.
-    pub(super) async fn send(
+    /// Hands a rendered message to the host and says how its node ends.
+    /// When the embedder defers sends ([`Engine::defer_sends`]), the run
+    /// waits in [`Wait::Sending`] instead, and [`Engine::complete_send`]
+    /// goes on from here once the host has answered.
+    pub(super) async fn dispatch(&mut self, run_id: u64, node: &ir::Node, out: Outbound) -> Step {
+        if self.defer_sends {
+            let Some(run) = self.runs.get_mut(&run_id) else {
+                return Step::End;
+            };
+            run.wait = Wait::Sending;
+            self.sending.push(super::PendingSend {
+                run: run_id,
+                node: node.id,
+                outbound: out,
+            });
+            return Step::Suspend;
+        }
+        let result = self.host.send(&out).await;
+        self.after_send(run_id, node, out, result)
+    }
+
+    /// Traces a send's result and decides how its node ends: a waited
+    /// CTA, `buttons` or `list` the provider accepted waits for its
+    /// outcome, one it refused takes Not Delivered; every other send is
+    /// done either way.
+    pub(super) fn after_send(
         &mut self,
         run_id: u64,
         node: &ir::Node,
         out: Outbound,
-    ) -> Option<String> {
-        let result = self.host.send(&out).await;
-        if !self.host.tracing() {
-            return match result {
-                SendResult::Accepted { message_id } => Some(message_id),
-                SendResult::Failed { .. } => None,
-            };
-        }
-        let id = match &result {
+        result: SendResult,
+    ) -> Step {
+        let accepted = match &result {
             SendResult::Accepted { message_id } => Some(message_id.clone()),
             SendResult::Failed { .. } => None,
         };
-        self.trace_run(run_id, Some(node.id), || TraceKind::Sent {
-            message: Box::new(out),
-            result,
-        });
-        id
+        if self.host.tracing() {
+            self.trace_run(run_id, Some(node.id), || TraceKind::Sent {
+                message: Box::new(out),
+                result,
+            });
+        }
+        let (timeout_seconds, waits, cta) = match &node.op {
+            Op::SendCta {
+                timeout_seconds,
+                waits,
+                ..
+            } => (*timeout_seconds, *waits, true),
+            Op::SendButtons {
+                timeout_seconds,
+                waits,
+                ..
+            }
+            | Op::SendList {
+                timeout_seconds,
+                waits,
+                ..
+            } => (*timeout_seconds, *waits, false),
+            _ => return Step::Next(Outcome::Done),
+        };
+        match accepted {
+            Some(message_id) if waits => {
+                self.by_message.insert(message_id.clone(), run_id);
+                if cta {
+                    self.wait(run_id, timeout_seconds, Wait::Cta { message_id }, "cta")
+                } else {
+                    let what = if matches!(node.op, Op::SendButtons { .. }) {
+                        "buttons"
+                    } else {
+                        "list"
+                    };
+                    self.wait(run_id, timeout_seconds, Wait::Choice { message_id }, what)
+                }
+            }
+            Some(_) => Step::Next(Outcome::Done),
+            None if waits => Step::Next(Outcome::NotDelivered),
+            None => Step::Next(Outcome::Done),
+        }
     }
 
     pub(super) fn report_missing(&self, run_id: u64, node: &ir::Node, missing: Vec<String>) {
