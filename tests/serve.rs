@@ -447,11 +447,13 @@ async fn the_seed_branches_run_against_real_http() {
         .into_iter()
         .any(|r| form(&r).contains(&("To".to_owned(), "+15551230001".to_owned())));
     assert!(!sms_to_1, "an opened link ends the wait: no timeout SMS");
-    // The link is expired now.
-    assert_eq!(
-        http.get(&link).send().await.expect("answered").status(),
-        410
-    );
+    // The link is expired now, and its page says so and until when.
+    let gone = http.get(&link).send().await.expect("answered");
+    assert_eq!(gone.status(), 410);
+    let page = gone.text().await.expect("a page");
+    assert!(page.contains("This link has expired"), "{page}");
+    assert!(page.contains("It was valid until "), "{page}");
+    assert!(page.contains(" UTC"), "{page}");
     // One CTA per contact: the retried notification started nothing.
     assert_eq!(whatsapp_sent_to(&providers, "+15551230004").await.len(), 1);
 

@@ -774,11 +774,12 @@ async fn links_open_once_then_again_until_they_expire() {
     );
     assert_eq!(
         store.open_link("tok1", t(100)).await.expect("store write"),
-        LinkOpen::Expired
+        LinkOpen::Expired { at: t(100) }
     );
     assert_eq!(
         store.open_link("tok2", t(101)).await.expect("store write"),
-        LinkOpen::Expired
+        LinkOpen::Expired { at: t(100) },
+        "an expired link says when it expired"
     );
     assert_eq!(
         store.open_link("nope", t(0)).await.expect("store write"),

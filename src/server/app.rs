@@ -378,8 +378,17 @@ async fn put_contact(
     .await
 }
 
-const EXPIRED_PAGE: &str =
-    "<!doctype html><meta charset=utf-8><title>Link expired</title><p>This link has expired.</p>\n";
+/// The page of an expired link: the contact followed a link after the
+/// time its message gave them, and deserves to know that, and what to do.
+fn expired_page(at: chrono::DateTime<chrono::Utc>) -> String {
+    format!(
+        "<!doctype html><meta charset=utf-8><meta name=viewport content=\"width=device-width\"><title>Link expired</title>\n\
+         <h1>This link has expired</h1>\n\
+         <p>It was valid until {} UTC, the time the message it came in gave for it. \
+         If you still need it, reply to that message.</p>\n",
+        at.format("%-d %B %Y, %H:%M")
+    )
+}
 
 async fn link(State(state): State<Arc<AppState>>, Path(token): Path<String>) -> Response {
     let now = state.clock.now();
@@ -425,7 +434,12 @@ fn link_answer(state: &AppState, open: LinkOpen) -> Response {
             redirect(&url)
         }
         LinkOpen::Again { url } => redirect(&url),
-        LinkOpen::Expired => (StatusCode::GONE, Html(EXPIRED_PAGE)).into_response(),
+        LinkOpen::Expired { at } => (
+            StatusCode::GONE,
+            [(header::CACHE_CONTROL, "no-store")],
+            Html(expired_page(at)),
+        )
+            .into_response(),
         LinkOpen::Unknown => (StatusCode::NOT_FOUND, "no such link\n").into_response(),
     }
 }

@@ -30,7 +30,10 @@ pub enum LinkOpen {
         url: String,
     },
     /// The token has expired.
-    Expired,
+    Expired {
+        /// When it stopped working.
+        at: DateTime<Utc>,
+    },
     /// No such token.
     Unknown,
 }
@@ -112,7 +115,8 @@ fn look_up(
         return Ok((LinkOpen::Unknown, false));
     };
     if micros(now) >= expires_at {
-        return Ok((LinkOpen::Expired, false));
+        let at = super::time(3, expires_at)?;
+        return Ok((LinkOpen::Expired { at }, false));
     }
     if opened_at.is_some() {
         return Ok((LinkOpen::Again { url }, false));
