@@ -220,6 +220,12 @@ fn json_is_one_document_with_the_timeline_and_sends() {
         .collect();
     assert_eq!(actions, ["cta", "tag opened-personal-link"]);
     assert_eq!(doc["path"], serde_json::json!(["window_open", "opened"]));
+    assert_eq!(doc["costs"]["sends"][0]["billing"], "free_service");
+    assert_eq!(doc["costs"]["whatsapp_free"], 1);
+    assert_eq!(
+        doc["costs"]["whatsapp_billed"],
+        serde_json::json!({"marketing": 0, "utility": 0})
+    );
     let timeline = doc["timeline"].as_array().expect("a timeline");
     assert_eq!(timeline[0]["source"], "scenario");
     assert_eq!(timeline[0]["event"]["what"], "reply");
@@ -288,4 +294,29 @@ fn usage_problems_exit_2() {
             stderr(&output)
         );
     }
+}
+
+/// A utility template sent a day after the reply is billed; the SMS of a
+/// fallback is billed by its segments.
+#[test]
+fn simulate_json_bills_what_was_sent_when_it_was_sent() {
+    let cost = |scenario: &str| {
+        let output = run(&["simulate", "--scenario", scenario, "--format", "json"]);
+        assert_eq!(code(&output), 0, "{}", stderr(&output));
+        let doc: Value = serde_json::from_slice(&output.stdout).expect("one JSON document");
+        doc["costs"].clone()
+    };
+    let closed = cost("examples/window_closed_template.window_closed.toml");
+    let billings: Vec<&str> = closed["sends"]
+        .as_array()
+        .expect("sends")
+        .iter()
+        .map(|s| s["billing"].as_str().expect("a billing"))
+        .collect();
+    assert_eq!(billings, ["free_service", "utility"]);
+    assert_eq!(closed["whatsapp_billed"]["utility"], 1);
+    let reopened = cost("examples/window_closed_template.reopened.toml");
+    assert_eq!(reopened["whatsapp_billed"]["utility"], 0, "{reopened:#}");
+    let sms = cost("examples/booking_cta.timeout.toml");
+    assert_eq!(sms["sms_segments"], 1, "{sms:#}");
 }

@@ -54,6 +54,19 @@ impl Billing {
         matches!(self, Billing::Utility | Billing::Marketing)
     }
 
+    /// The name JSON reports give it: `free_service`, `free_utility`,
+    /// `utility`, `marketing`, `sms`, `email`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Billing::FreeService => "free_service",
+            Billing::FreeUtility => "free_utility",
+            Billing::Utility => "utility",
+            Billing::Marketing => "marketing",
+            Billing::Sms { .. } => "sms",
+            Billing::Email => "email",
+        }
+    }
+
     /// One line for people: `billed: marketing template`.
     pub fn describe(self) -> String {
         match self {

@@ -100,4 +100,4 @@ pub use model::{
 #[cfg(feature = "scenario")]
 pub use read::{ScenarioError, has_expect};
 pub use run::{RUN_ON_LIMIT, Workflow, provider_reason, run};
-pub use simulation::{Action, Simulation, TimelineEntry};
+pub use simulation::{Action, SentCost, Simulation, TimelineEntry};

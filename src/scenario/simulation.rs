@@ -15,6 +15,8 @@ use crate::runtime::{
 use crate::source::LineIndex;
 
 use super::model::{EventKind, KINDS, offset_label, outcome_name};
+use crate::check::costs::Billing;
+use crate::platform::limits::WINDOW_SECONDS;
 
 /// One line of the timeline, in the order things happened.
 #[derive(Debug, Clone)]
@@ -41,6 +43,19 @@ pub struct Action {
     pub at: u64,
     /// `cta`, `template NAME failed`, `sms not sent`, `tag X`, ...
     pub action: String,
+}
+
+/// One accepted send and how it is billed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentCost {
+    /// Seconds after the start.
+    pub at: u64,
+    /// The simulated provider's id (`msg-1`).
+    pub message_id: String,
+    /// `cta`, `buttons`, `list`, `whatsapp`, `template`, `sms` or `email`.
+    pub kind: &'static str,
+    /// How it is billed.
+    pub billing: Billing,
 }
 
 /// What happened in one simulation.
@@ -127,6 +142,61 @@ impl Simulation {
     /// Every tag change.
     pub fn tags(&self) -> &[TagChange] {
         &self.tags
+    }
+
+    /// What each send the provider accepted is billed, as the pricing facts
+    /// of `docs/language.md` ("Costs") say, now that the time of each send
+    /// and the contact's replies are known: a session message is free (it
+    /// was only sent inside the window), a utility template is free when
+    /// the window was open at that moment and billed otherwise, a marketing
+    /// template is always billed, an SMS by the segments of its rendered
+    /// text, an email by the email provider. A refused send is not billed.
+    pub fn costs(&self) -> Vec<SentCost> {
+        // When the contact last wrote on WhatsApp, as of each moment: the
+        // scenario's starting value, then every WhatsApp reply or tap.
+        let mut replies: Vec<DateTime<Utc>> =
+            self.contact.last_whatsapp_inbound.into_iter().collect();
+        for entry in &self.entries {
+            if let TimelineEntry::Event { at, kind, .. } = entry
+                && matches!(
+                    kind,
+                    EventKind::Reply(crate::ir::Channel::Whatsapp) | EventKind::Chose { .. }
+                )
+            {
+                replies.push(*at);
+            }
+        }
+        let window_open = |at: DateTime<Utc>| {
+            replies
+                .iter()
+                .any(|r| *r <= at && at - *r < chrono::Duration::seconds(WINDOW_SECONDS))
+        };
+        self.sent
+            .iter()
+            .filter_map(|s| {
+                let SendResult::Accepted { message_id } = &s.result else {
+                    return None;
+                };
+                let billing = match &s.outbound.message {
+                    Message::Template { category, .. } if category == "marketing" => {
+                        Billing::Marketing
+                    }
+                    Message::Template { .. } if window_open(s.at) => Billing::FreeUtility,
+                    Message::Template { .. } => Billing::Utility,
+                    Message::Sms { body, .. } => Billing::Sms {
+                        segments: crate::platform::sms::segments(body).0.max(1),
+                    },
+                    Message::Email { .. } => Billing::Email,
+                    _ => Billing::FreeService,
+                };
+                Some(SentCost {
+                    at: self.offset(s.at),
+                    message_id: message_id.clone(),
+                    kind: s.outbound.message.kind(),
+                    billing,
+                })
+            })
+            .collect()
     }
 
     /// Runs still waiting when the simulation stopped.

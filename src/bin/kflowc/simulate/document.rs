@@ -75,6 +75,40 @@ impl Render<'_> {
                 value
             })
             .collect();
+        let costs = self.sim.costs();
+        let cost_entries: Vec<Value> = costs
+            .iter()
+            .map(|c| {
+                let mut entry = json!({
+                    "offset": offset_label(c.at),
+                    "offset_seconds": c.at,
+                    "message_id": c.message_id,
+                    "kind": c.kind,
+                    "billing": c.billing.as_str(),
+                    "billed_by_whatsapp": c.billing.billable_by_whatsapp(),
+                    "description": match c.billing {
+                        // The simulation knows the window was closed.
+                        kflow::costs::Billing::Utility => {
+                            "billed by WhatsApp: a utility template sent outside the window"
+                                .to_owned()
+                        }
+                        other => other.describe(),
+                    },
+                });
+                if let kflow::costs::Billing::Sms { segments } = c.billing {
+                    entry["segments"] = json!(segments);
+                }
+                entry
+            })
+            .collect();
+        let count = |name: &str| costs.iter().filter(|c| c.billing.as_str() == name).count();
+        let sms_segments: usize = costs
+            .iter()
+            .map(|c| match c.billing {
+                kflow::costs::Billing::Sms { segments } => segments,
+                _ => 0,
+            })
+            .sum();
         json!({
             "version": JSON_VERSION,
             "scenario": self.sim.scenario_path().display().to_string(),
@@ -91,6 +125,16 @@ impl Render<'_> {
             "sends": sends,
             "tags": self.sim.tags(),
             "actions": actions,
+            "costs": {
+                "sends": cost_entries,
+                "whatsapp_billed": {
+                    "marketing": count("marketing"),
+                    "utility": count("utility"),
+                },
+                "whatsapp_free": count("free_service") + count("free_utility"),
+                "sms_segments": sms_segments,
+                "emails": count("email"),
+            },
             "path": self.sim.path(),
             "missing": self.sim.missing(),
             "waiting": self.sim.waiting(),
