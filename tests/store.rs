@@ -405,7 +405,7 @@ async fn every_notification_is_stored_once() {
 
     // Pruning drops processed rows received before the cutoff only.
     let pruned = store
-        .write(|tx| store::inbox::prune(tx, Utc::now() + Duration::days(1)))
+        .write(|tx| store::retention::prune(tx, "inbox", Utc::now() + Duration::days(1), 100))
         .await
         .expect("store write");
     assert_eq!(pruned, 1);

@@ -28,6 +28,10 @@ pub struct ServeConfig {
     /// Account custom values (`{{custom_values.key}}`).
     #[serde(default)]
     pub custom_values: BTreeMap<String, String>,
+    /// How long processed events, completed sends, statuses and expired
+    /// links are kept.
+    #[serde(default)]
+    pub retention: super::retention::RetentionSection,
 }
 
 /// `[server]`.
@@ -132,6 +136,10 @@ impl ServeConfig {
                     .flat_map(|t| t.unknown.keys().map(|k| format!("twilio.{k}"))),
             )
             .collect();
+        config
+            .retention
+            .read()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         if !unknown.is_empty() {
             return Err(format!(
                 "{}: unknown key(s) {}",
@@ -175,6 +183,33 @@ mod tests {
             err.contains("whatsapp.messages_per_secnd") && err.contains("twilio.form"),
             "{err}"
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn retention_defaults_and_mistakes() {
+        let dir = std::env::temp_dir().join(format!("kflow-retention-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("kflow.toml");
+        let base = "[server]\npublic_url = \"https://x\"\ndatabase = \"k.db\"\nworkflows = [\"a.kflow\"]\n[whatsapp]\nphone_number_id = \"P\"\n";
+        std::fs::write(&path, base).expect("write");
+        let read = ServeConfig::load(&path)
+            .expect("valid")
+            .retention
+            .read()
+            .expect("defaults read");
+        assert_eq!(read.keep.map(|(_, s)| s), [30 * 86_400; 4]);
+        assert_eq!((read.every, read.batch), (600, 500));
+        for (section, names) in [
+            ("inbox = \"30 days\"", "[retention] inbox = \"30 days\""),
+            ("links = \"0s\"", "[retention] links must be more than zero"),
+            ("batch = 0", "[retention] batch must be at least 1"),
+            ("inbx = \"1d\"", "unknown field `inbx`"),
+        ] {
+            std::fs::write(&path, format!("{base}[retention]\n{section}\n")).expect("write");
+            let err = ServeConfig::load(&path).expect_err(section);
+            assert!(err.contains(names), "{section}: {err}");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -31,6 +31,8 @@ pub(super) struct Metrics {
     pub timers: AtomicU64,
     /// Inbox events waiting (gauge).
     pub inbox_pending: AtomicU64,
+    /// Rows deleted past their retention (`[retention]`).
+    pub rows_pruned: AtomicU64,
 }
 
 impl Metrics {
@@ -42,7 +44,7 @@ impl Metrics {
     /// Renders every metric.
     pub(super) fn render(&self) -> String {
         let mut out = String::new();
-        let rows: [(&str, &str, &str, &AtomicU64); 12] = [
+        let rows: [(&str, &str, &str, &AtomicU64); 13] = [
             (
                 "kflow_webhooks_accepted_total",
                 "counter",
@@ -114,6 +116,12 @@ impl Metrics {
                 "gauge",
                 "Inbox events waiting for the engine",
                 &self.inbox_pending,
+            ),
+            (
+                "kflow_rows_pruned_total",
+                "counter",
+                "Stored rows deleted past their retention",
+                &self.rows_pruned,
             ),
         ];
         for (name, kind, help, value) in rows {

@@ -15,6 +15,7 @@ mod host;
 mod inbound;
 mod metrics;
 mod processor;
+pub mod retention;
 mod sendgrid_parse;
 mod sends;
 pub mod signature;
@@ -181,6 +182,20 @@ pub async fn serve(
     let addr = listener
         .local_addr()
         .map_err(|e| StartError::Other(e.to_string()))?;
+    let retention = config.retention.read().map_err(StartError::Other)?;
+    if retention.keep[0].1 < retention::META_RETRIES_SECONDS {
+        tracing::warn!(
+            inbox = %config.retention.inbox,
+            "[retention] inbox is under 7 days: a webhook Meta retries later than that is processed again"
+        );
+    }
+    let pruner = tokio::spawn(retention::run(
+        store.clone(),
+        state.clock.clone(),
+        retention,
+        metrics.clone(),
+        shutdown.clone(),
+    ));
     let processor = tokio::spawn(processor::run(
         engine,
         store,
@@ -199,6 +214,7 @@ pub async fn serve(
         .map_err(|e| StartError::Other(e.to_string()))?;
     tracing::info!("stopped taking requests; finishing the engine's batch");
     let _ = processor.await;
+    let _ = pruner.await;
     tracing::info!("stopped");
     Ok(())
 }

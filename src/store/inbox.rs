@@ -108,11 +108,3 @@ pub fn mark_processed(conn: &Connection, seq: u64, now: DateTime<Utc>) -> rusqli
         .execute(params![seq, micros(now)])?;
     Ok(changed == 1)
 }
-
-/// Deletes processed events received before `cutoff`, returning how many.
-/// Their keys stop de-duplicating, so keep a cutoff at least 7 days back
-/// (how long Meta retries a webhook). Unprocessed events are never pruned.
-pub fn prune(conn: &Connection, cutoff: DateTime<Utc>) -> rusqlite::Result<usize> {
-    conn.prepare_cached("DELETE FROM inbox WHERE processed_at IS NOT NULL AND received_at < ?1")?
-        .execute([micros(cutoff)])
-}

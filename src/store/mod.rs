@@ -48,7 +48,7 @@
 //!   notification carries a key (a message id, or a message id and status)
 //!   and a key already present is not stored again
 //!   ([`Enqueued::Duplicate`]). Processed rows stay, so their keys keep
-//!   de-duplicating, until [`inbox::prune`] removes those received before a
+//!   de-duplicating, until [`retention`] prunes those received before a
 //!   cutoff (keep at least 7 days). A partial index on unprocessed rows keeps
 //!   [`inbox::pending`] fast however many processed rows there are.
 //! - `contacts(id, data)` — each runtime [`Contact`] as JSON, with its
@@ -84,6 +84,7 @@ pub mod links;
 pub mod messages;
 pub mod meta;
 mod one_call;
+pub mod retention;
 pub mod runs;
 mod schema;
 mod writer;

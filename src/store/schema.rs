@@ -83,6 +83,14 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         opened_at  INTEGER
     );
     "#,
+    // 2: indexes for retention (`retention.rs`): each prune batch finds its
+    // oldest rows without scanning the table.
+    r#"
+    CREATE INDEX inbox_processed ON inbox (received_at) WHERE processed_at IS NOT NULL;
+    CREATE INDEX effects_completed ON effects (completed_at) WHERE result IS NOT NULL;
+    CREATE INDEX messages_updated ON messages (updated_at);
+    CREATE INDEX links_expiry ON links (expires_at);
+    "#,
 ];
 
 /// The schema version this build writes.
