@@ -169,6 +169,16 @@ codes! {
     /// A marketing template where the window is open: billed, where a
     /// session message would be free.
     TemplatePaidInWindow = "kflow::template::paid_in_window", Warning;
+    /// A template the account's templates.json does not have.
+    TemplateUnknown = "kflow::template::unknown", Error;
+    /// A template the account has, but not in the language named.
+    TemplateNotInLanguage = "kflow::template::not_in_language", Error;
+    /// A template whose category differs from the account's.
+    TemplateCategoryMismatch = "kflow::template::category_mismatch", Error;
+    /// A template send whose parameters do not match its body's placeholders.
+    TemplateParams = "kflow::template::params", Error;
+    /// A template the account has but WhatsApp has not approved.
+    TemplateNotApproved = "kflow::template::not_approved", Warning;
     /// An SMS body that is empty or over 1600 characters.
     SmsBodyLength = "kflow::sms::body_length", Error;
     /// An SMS body long enough to be billed as several segments.

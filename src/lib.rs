@@ -49,7 +49,7 @@ pub mod syntax;
 pub use diag::{Code, Diagnostic, Severity};
 pub use source::{SourceFile, Span};
 
-pub use check::{Checked, Clean, check_source, costs};
+pub use check::{Checked, Clean, catalogue, check_source, check_source_with, costs};
 
 /// Checks a file and lowers it to IR; a file with errors is refused with all
 /// its diagnostics (warnings alone do not refuse it).

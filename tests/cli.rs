@@ -448,3 +448,50 @@ fn costs_list_every_send_with_its_price() {
     assert_eq!(code(&refused), 2);
     assert!(stderr(&refused).contains("--costs"));
 }
+
+/// The codes of a JSON report.
+fn json_codes(report: &Value) -> Vec<String> {
+    report["diagnostics"]
+        .as_array()
+        .expect("diagnostics is an array")
+        .iter()
+        .map(|d| d["code"].as_str().expect("a code").to_owned())
+        .collect()
+}
+
+#[test]
+fn templates_json_beside_a_file_or_named_holds_its_templates() {
+    let dir = scratch("templates");
+    let file = dir.join("reminder.kflow");
+    std::fs::write(
+        &file,
+        "on reply sms < template \"appointment_remainder\" < language \"en_US\" category utility > >\n",
+    )
+    .expect("write");
+    let path = file.to_str().expect("UTF-8 path");
+    let catalogue =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui/template_unknown.templates.json");
+    // Without a catalogue the template is not looked up.
+    let alone = run(&["check", "--format", "json", path]);
+    assert_eq!(code(&alone), 0, "{}", stderr(&alone));
+    // Beside the file, it is found by itself.
+    std::fs::copy(&catalogue, dir.join("templates.json")).expect("copy");
+    let beside = run(&["check", "--format", "json", path]);
+    assert_eq!(code(&beside), 1);
+    assert_eq!(json_codes(&json(&beside)), ["kflow::template::unknown"]);
+    // Named, it wins; one that does not read is an error that says why.
+    let broken = dir.join("broken.json");
+    std::fs::write(&broken, "{\"data\": 3}").expect("write");
+    let named = run(&[
+        "check",
+        "--templates",
+        broken.to_str().expect("UTF-8"),
+        path,
+    ]);
+    assert_eq!(code(&named), 2, "{}", stderr(&named));
+    assert!(
+        stderr(&named).contains("broken.json: not a Graph API message_templates answer"),
+        "{}",
+        stderr(&named)
+    );
+}

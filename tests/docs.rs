@@ -18,7 +18,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use kflow::{Code, SourceFile, check_source};
+use kflow::{Code, SourceFile, check_source_with};
 
 /// Codes the document may mark untriggerable instead of giving an example.
 const UNTRIGGERABLE: &[Code] = &[Code::Internal];
@@ -36,6 +36,9 @@ struct Block {
     expect: Option<String>,
     /// The block's text, as a file.
     text: String,
+    /// The account's templates, from the last ```` ```json templates ````
+    /// block of the same section, if there is one.
+    templates: Option<String>,
 }
 
 /// What the test reads from the document.
@@ -59,13 +62,18 @@ fn read_doc(markdown: &str) -> Doc {
         headings: Vec::new(),
         marked_untriggerable: Vec::new(),
     };
-    // (fence line, is kflow, lines so far) while inside a fenced block.
-    let mut open: Option<(usize, bool, Vec<&str>)> = None;
+    // (fence line, info string, lines so far) while inside a fenced block.
+    let mut open: Option<(usize, &str, Vec<&str>)> = None;
+    // A `json templates` block: the catalogue of the section's examples.
+    let mut templates: Option<String> = None;
     for (i, line) in markdown.lines().enumerate() {
         let number = i + 1;
         match open.take() {
-            Some((start, is_kflow, lines)) if line.trim() == "```" => {
-                if is_kflow {
+            Some((_, "json templates", lines)) if line.trim() == "```" => {
+                templates = Some(lines.join("\n"));
+            }
+            Some((start, info, lines)) if line.trim() == "```" => {
+                if info == "kflow" {
                     let expect = lines
                         .first()
                         .and_then(|first| first.trim().strip_prefix(EXPECT_PREFIX))
@@ -76,18 +84,23 @@ fn read_doc(markdown: &str) -> Doc {
                         line: start,
                         expect,
                         text,
+                        templates: templates.clone(),
                     });
                 }
             }
-            Some((start, is_kflow, mut lines)) => {
+            Some((start, info, mut lines)) => {
                 lines.push(line);
-                open = Some((start, is_kflow, lines));
+                open = Some((start, info, lines));
             }
             None => {
                 if let Some(info) = line.trim_start().strip_prefix("```") {
-                    open = Some((number, info.trim() == "kflow", Vec::new()));
-                } else if let Some(code) = heading_code(line) {
-                    doc.headings.push(code);
+                    open = Some((number, info.trim(), Vec::new()));
+                } else if line.starts_with('#') {
+                    // A catalogue holds for its own section only.
+                    templates = None;
+                    if let Some(code) = heading_code(line) {
+                        doc.headings.push(code);
+                    }
                 } else if line.trim() == UNTRIGGERABLE_MARKER {
                     let section = doc.headings.last().cloned().unwrap_or_default();
                     doc.marked_untriggerable.push(section);
@@ -113,9 +126,12 @@ fn all_names() -> Vec<&'static str> {
 }
 
 /// The diagnostics of one block, as `code (severity): message` lines.
-fn check(text: &str) -> Vec<(String, String)> {
+fn check(text: &str, templates: Option<&str>) -> Vec<(String, String)> {
     let source = SourceFile::new("doc.kflow", text).expect("a doc example fits a SourceFile");
-    check_source(&source)
+    let templates = templates.map(|json| {
+        kflow::catalogue::Catalogue::from_graph_json(json).expect("a ```json templates block reads")
+    });
+    check_source_with(&source, templates.as_ref())
         .diagnostics
         .iter()
         .map(|d| {
@@ -137,7 +153,7 @@ fn every_kflow_block_checks_as_it_says() {
     let names = all_names();
     let mut failures = Vec::new();
     for block in &doc.blocks {
-        let found = check(&block.text);
+        let found = check(&block.text, block.templates.as_deref());
         let shown = || {
             found
                 .iter()

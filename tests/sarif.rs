@@ -139,11 +139,43 @@ fn every_example_and_ui_file_gives_a_valid_log() {
     assert_github_shape(&log);
     let run = &log["runs"][0];
     let results = run["results"].as_array().expect("results");
+    // The codes that need the account's templates, from the ui files that
+    // come with a catalogue, checked against it.
+    let catalogued: Vec<String> = std::fs::read_dir("tests/ui")
+        .expect("tests/ui")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().to_string_lossy().into_owned())
+        .filter(|p| p.ends_with(".templates.json"))
+        .collect();
+    let mut with_templates = Vec::new();
+    for catalogue in &catalogued {
+        let file = catalogue.replace(".templates.json", ".kflow");
+        let (log, _) = kflowc(&[
+            "check",
+            "--format",
+            "sarif",
+            "--templates",
+            catalogue,
+            &file,
+        ]);
+        assert_valid(&log);
+        with_templates.extend(
+            log["runs"][0]["results"]
+                .as_array()
+                .expect("results")
+                .iter()
+                .cloned(),
+        );
+    }
+    assert!(catalogued.len() >= 5, "{catalogued:?}");
     // Every code with a ui file shows up (the ui files cover every
     // triggerable code).
     for code in Code::ALL.iter().filter(|&&c| c != Code::Internal) {
         assert!(
-            results.iter().any(|r| r["ruleId"] == code.as_str()),
+            results
+                .iter()
+                .chain(&with_templates)
+                .any(|r| r["ruleId"] == code.as_str()),
             "{code} missing"
         );
     }

@@ -2,6 +2,8 @@
 //! code it must produce (`cta_body_length.kflow` -> `kflow::cta::body_length`;
 //! a suffix such as `_else` marks another case of the same code). Each file
 //! must emit its code, and its rendered report is pinned by an insta snapshot.
+//! A `STEM.templates.json` beside a file is the account's template catalogue
+//! it is checked against (the `kflow::template::*` codes that need one).
 
 use std::path::Path;
 
@@ -33,7 +35,11 @@ fn every_ui_file_emits_its_code_and_matches_its_snapshot() {
         let text = String::from_utf8(bytes).expect("ui files are UTF-8");
         let name = format!("tests/ui/{stem}.kflow");
         let source = SourceFile::new(name, text).expect("small file");
-        let checked = kflow::check_source(&source);
+        // A file may come with the account's templates beside it.
+        let templates = std::fs::read_to_string(path.with_extension("templates.json"))
+            .ok()
+            .map(|json| kflow::catalogue::Catalogue::from_graph_json(&json).expect("a catalogue"));
+        let checked = kflow::check_source_with(&source, templates.as_ref());
         let codes: Vec<&str> = checked
             .diagnostics
             .iter()

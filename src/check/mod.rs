@@ -5,6 +5,7 @@
 //! contents in [`messages`]; the walk that follows execution (outcomes,
 //! handlers, the WhatsApp window) in [`flow`].
 
+pub mod catalogue;
 pub(crate) mod claim;
 mod conditions;
 pub mod costs;
@@ -68,12 +69,21 @@ impl<'a> Clean<'a> {
 
 /// Parses and checks one file, reporting every problem at once.
 pub fn check_source(source: &SourceFile) -> Checked {
+    check_source_with(source, None)
+}
+
+/// [`check_source`], with the account's templates (`templates.json`) to
+/// hold every `template` statement to, when known.
+pub fn check_source_with(source: &SourceFile, templates: Option<&catalogue::Catalogue>) -> Checked {
     let parsed = crate::syntax::parse(source);
     let syntax_failed = parsed.diagnostics.iter().any(Diagnostic::is_error);
     let mut diagnostics = parsed.diagnostics;
     // A trigger that did not parse is missing from the AST; do not also tell
     // the author the file has none.
-    let (checked, mut costs) = check(&parsed.file, source.text().len());
+    let (mut checked, mut costs) = check(&parsed.file, source.text().len());
+    if let Some(templates) = templates {
+        catalogue::check(&parsed.file, templates, &mut checked);
+    }
     costs.sort_by_key(|c| (c.span.start, c.span.end));
     diagnostics.extend(
         checked

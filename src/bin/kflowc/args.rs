@@ -116,6 +116,12 @@ pub(crate) struct CheckArgs {
     #[arg(long)]
     pub(crate) deny_warnings: bool,
 
+    /// The account's templates: the Graph API's `message_templates`
+    /// answer, saved as JSON. Without it, a `templates.json` next to a file
+    /// is used for that file, when there is one.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) templates: Option<PathBuf>,
+
     /// The file name reports use for standard input.
     #[arg(long, value_name = "NAME", default_value = "<stdin>")]
     pub(crate) stdin_name: String,

@@ -32,6 +32,7 @@ pub(crate) fn run(args: &CheckArgs) -> Exit {
         );
         return Exit::Failure;
     }
+    let mut catalogues = Catalogues::new(args.templates.clone());
     let mut out = Output::new(args.format, args.docs_url.as_deref());
     let mut cost_tables = String::new();
     let mut counts = Counts::default();
@@ -47,7 +48,15 @@ pub(crate) fn run(args: &CheckArgs) -> Exit {
                 continue;
             }
         };
-        let result = kflow::check_source(&file);
+        let templates = match catalogues.for_input(input) {
+            Ok(t) => t,
+            Err(error) => {
+                eprintln!("error: {error}");
+                failed = true;
+                None
+            }
+        };
+        let result = kflow::check_source_with(&file, templates.as_deref());
         let diagnostics = result.diagnostics;
         drop_tree(result.file, file.text().len());
         if args.costs {
@@ -241,6 +250,53 @@ impl Output {
             json::write(&reports, &mut out)?;
         }
         out.flush()
+    }
+}
+
+/// The template catalogues files are checked against: the one `--templates`
+/// names, or the `templates.json` beside each file, each read once.
+struct Catalogues {
+    given: Option<std::path::PathBuf>,
+    read: std::collections::HashMap<
+        std::path::PathBuf,
+        Option<std::rc::Rc<kflow::catalogue::Catalogue>>,
+    >,
+}
+
+impl Catalogues {
+    fn new(given: Option<std::path::PathBuf>) -> Catalogues {
+        Catalogues {
+            given,
+            read: std::collections::HashMap::new(),
+        }
+    }
+
+    /// The catalogue for `input`; an error names the file and what is wrong.
+    fn for_input(
+        &mut self,
+        input: &input::Input,
+    ) -> Result<Option<std::rc::Rc<kflow::catalogue::Catalogue>>, String> {
+        let path = match (&self.given, input) {
+            (Some(given), _) => given.clone(),
+            (None, input::Input::File(file)) => file
+                .parent()
+                .unwrap_or(std::path::Path::new("."))
+                .join("templates.json"),
+            (None, input::Input::Stdin) => return Ok(None),
+        };
+        if let Some(known) = self.read.get(&path) {
+            return Ok(known.clone());
+        }
+        let catalogue = match std::fs::read_to_string(&path) {
+            Ok(text) => Some(std::rc::Rc::new(
+                kflow::catalogue::Catalogue::from_graph_json(&text)
+                    .map_err(|e| format!("{}: {e}", path.display()))?,
+            )),
+            Err(e) if e.kind() == io::ErrorKind::NotFound && self.given.is_none() => None,
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        self.read.insert(path, catalogue.clone());
+        Ok(catalogue)
     }
 }
 
