@@ -23,7 +23,7 @@ pub enum Enqueued {
 /// One stored event.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InboxItem {
-    /// Arrival order: 1, 2, 3, ...; never reused, even after [`prune`].
+    /// Arrival order: 1, 2, 3, ...; never reused, even after retention prunes old rows ([`super::retention`]).
     pub seq: u64,
     /// The key that identifies the notification across retries.
     pub dedupe_key: String,

@@ -511,6 +511,18 @@ impl<H: Host> Engine<H> {
         {
             return;
         }
+        self.trace_runless(TraceKind::Ignored {
+            event: format!("choice `{}`", chosen.id),
+            reason: format!(
+                "{}; it counts as a plain WhatsApp reply",
+                self.decided.reason(message_id, self.host.now())
+            ),
+        });
+    }
+
+    /// Traces an event that concerns no run (run 0): one that found no run
+    /// to change.
+    fn trace_runless(&self, kind: TraceKind) {
         self.host.trace(TraceEvent {
             at: self.host.now(),
             workflow: String::new(),
@@ -518,13 +530,7 @@ impl<H: Host> Engine<H> {
             contact: String::new(),
             node: None,
             span: None,
-            kind: TraceKind::Ignored {
-                event: format!("choice `{}`", chosen.id),
-                reason: format!(
-                    "{}; it counts as a plain WhatsApp reply",
-                    self.decided.reason(message_id, self.host.now())
-                ),
-            },
+            kind,
         });
     }
 
@@ -558,17 +564,9 @@ impl<H: Host> Engine<H> {
             }
             None => {
                 if self.host.tracing() {
-                    self.host.trace(TraceEvent {
-                        at: self.host.now(),
-                        workflow: String::new(),
-                        run: 0,
-                        contact: String::new(),
-                        node: None,
-                        span: None,
-                        kind: TraceKind::Ignored {
-                            event: label(),
-                            reason: self.decided.reason(message_id, self.host.now()),
-                        },
+                    self.trace_runless(TraceKind::Ignored {
+                        event: label(),
+                        reason: self.decided.reason(message_id, self.host.now()),
                     });
                 }
             }

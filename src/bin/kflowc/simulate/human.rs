@@ -312,15 +312,7 @@ impl Render<'_> {
                 if let Some(from) = from {
                     add("from", from.clone());
                 }
-                let (kind, value) = header_text(header);
-                add(
-                    "header",
-                    if kind == "text" {
-                        format!("text {value:?}")
-                    } else {
-                        format!("{kind} {value}")
-                    },
-                );
+                add("header", header_line(header));
                 add("body", format!("{body:?}"));
                 if let Some(footer) = footer {
                     add("footer", format!("{footer:?}"));
@@ -349,15 +341,7 @@ impl Render<'_> {
                     add("from", from.clone());
                 }
                 if let Some(header) = header {
-                    let (kind, value) = header_text(header);
-                    add(
-                        "header",
-                        if kind == "text" {
-                            format!("text {value:?}")
-                        } else {
-                            format!("{kind} {value}")
-                        },
-                    );
+                    add("header", header_line(header));
                 }
                 add("body", format!("{body:?}"));
                 if let Some(footer) = footer {
@@ -430,5 +414,15 @@ impl Render<'_> {
             }
         }
         details
+    }
+}
+
+/// A header as the timeline shows it: `text "Hi"`, `image https://...`.
+fn header_line(header: &kflow::runtime::RenderedHeader) -> String {
+    let (kind, value) = header_text(header);
+    if kind == "text" {
+        format!("text {value:?}")
+    } else {
+        format!("{kind} {value}")
     }
 }
