@@ -82,7 +82,7 @@ fn opening_creates_the_schema_and_reopening_changes_nothing() {
     assert_eq!(
         tables,
         [
-            "contacts", "effects", "inbox", "links", "messages", "meta", "runs"
+            "contacts", "effects", "inbox", "links", "messages", "meta", "programs", "runs"
         ]
     );
 
@@ -440,9 +440,11 @@ async fn processing_commits_with_its_effects() {
                 &RunRecord {
                     id: 1,
                     workflow: "w".into(),
+                    version: String::new(),
                     contact: "c".into(),
                     data: "not json".into(),
                     due_at: None,
+                    waiting_on: None,
                 },
             )
         })
@@ -804,9 +806,11 @@ fn run(id: u64, due: Option<i64>) -> RunRecord {
     RunRecord {
         id,
         workflow: "booking".into(),
+        version: "v1".into(),
         contact: format!("c{id}"),
         data: format!(r#"{{"node":{id}}}"#),
         due_at: due.map(t),
+        waiting_on: None,
     }
 }
 
@@ -901,4 +905,130 @@ async fn contacts_and_counters_survive_a_restart() {
             .expect("store read"),
         Some("x".to_owned())
     );
+}
+
+// ----- what one processing step loads -----
+
+/// The service loads, per step, only the runs of the contacts an event
+/// names, of the messages a status or click names, and of the deadlines
+/// due; a run set aside is never loaded until it is brought back.
+#[tokio::test]
+async fn a_step_loads_runs_by_contact_message_and_deadline() {
+    let (_dir, store) = fresh();
+    let mut waiting = run(1, Some(30));
+    waiting.waiting_on = Some("wamid.1".into());
+    let mut second = run(2, None);
+    second.contact = "c1".into();
+    for r in [
+        waiting,
+        second,
+        run(3, Some(10)),
+        run(4, Some(50)),
+        run(5, None),
+    ] {
+        store.save_run(r).await.expect("store write");
+    }
+    let ids = |runs: Vec<RunRecord>| runs.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let of = |contacts: &[&str]| {
+        let contacts: Vec<String> = contacts.iter().map(|c| c.to_string()).collect();
+        ids(store
+            .read(|c| store::runs::of_contacts(c, &contacts))
+            .expect("store read"))
+    };
+    assert_eq!(of(&["c1"]), [1, 2], "every run of the contact");
+    assert_eq!(of(&["c3", "c5", "nobody"]), [3, 5]);
+    assert_eq!(of(&[]), Vec::<u64>::new());
+    let waiting_on = |ids: &[&str]| {
+        let ids: Vec<String> = ids.iter().map(|c| c.to_string()).collect();
+        store
+            .read(|c| store::runs::contacts_waiting_on(c, &ids))
+            .expect("store read")
+    };
+    assert_eq!(waiting_on(&["wamid.1", "wamid.unknown"]), ["c1"]);
+    let due = |at: i64, max: usize| {
+        store
+            .read(|c| store::runs::contacts_due(c, t(at), max))
+            .expect("store read")
+    };
+    assert_eq!(due(30, 10), ["c3", "c1"], "by deadline, inclusive");
+    assert_eq!(due(30, 1), ["c3"]);
+    assert_eq!(
+        store.read(store::runs::next_due).expect("store read"),
+        Some(t(10))
+    );
+    assert_eq!(store.read(store::runs::counts).expect("store read"), (5, 3));
+
+    // Set aside: not loaded by contact, message or deadline, not counted.
+    store
+        .write(|tx| {
+            store::runs::strand(tx, 3, "workflow `w` is not loaded")?;
+            store::runs::strand(tx, 1, "version v9 of workflow `w` is not loaded")
+        })
+        .await
+        .expect("store write");
+    assert_eq!(of(&["c1", "c3"]), [2]);
+    assert!(waiting_on(&["wamid.1"]).is_empty());
+    assert_eq!(due(100, 10), ["c4"]);
+    assert_eq!(
+        store.read(store::runs::next_due).expect("store read"),
+        Some(t(50))
+    );
+    assert_eq!(store.read(store::runs::counts).expect("store read"), (3, 1));
+    // Brought back at the next start.
+    let back = store
+        .write(|tx| store::runs::unstrand_all(tx))
+        .await
+        .expect("store write");
+    assert_eq!(back, 2);
+    assert_eq!(of(&["c1", "c3"]), [1, 2, 3]);
+}
+
+#[tokio::test]
+async fn contacts_load_by_id_in_one_statement() {
+    let (_dir, store) = fresh();
+    let mut ana = Contact::new("ana");
+    ana.tags.insert("vip".into());
+    let ben = Contact::new("ben");
+    for c in [ana.clone(), ben.clone()] {
+        store
+            .write(move |tx| store::contacts::save(tx, &c))
+            .await
+            .expect("store write");
+    }
+    let ids: Vec<String> = ["ben", "ana", "carl"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut found = store
+        .read(|c| store::contacts::load_many(c, &ids))
+        .expect("store read");
+    found.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(found, [ana, ben]);
+}
+
+/// Every version runs started on is kept: saved at start, ensured by the
+/// commits of its runs, and loaded back by name and version.
+#[tokio::test]
+async fn program_versions_are_kept_by_name_and_version() {
+    let (_dir, store) = fresh();
+    store
+        .write(|tx| {
+            store::programs::save(tx, "w", "v1", r#"{"one":1}"#, t(0))?;
+            store::programs::ensure(tx, "w", "v1", r#"{"changed":true}"#, t(5))?;
+            store::programs::ensure(tx, "w", "v2", r#"{"two":2}"#, t(5))
+        })
+        .await
+        .expect("store write");
+    let load = |v: &str| {
+        store
+            .read(|c| store::programs::load(c, "w", v))
+            .expect("store read")
+    };
+    assert_eq!(
+        load("v1").as_deref(),
+        Some(r#"{"one":1}"#),
+        "ensure keeps what is saved"
+    );
+    assert_eq!(load("v2").as_deref(), Some(r#"{"two":2}"#));
+    assert_eq!(load("v3"), None);
 }

@@ -32,12 +32,13 @@ use super::inbound::{self, Inbound, Keyed};
 use super::metrics::Metrics;
 use super::sendgrid_parse;
 use super::signature;
-use crate::store::{self, Enqueued, LinkOpen, Store};
+use crate::store::db::{Db, NewEvent, Route};
+use crate::store::{Enqueued, LinkOpen};
 
 /// What the handlers share.
 pub(super) struct AppState {
-    /// The store.
-    pub store: Store,
+    /// The database.
+    pub db: Db,
     /// Wakes the processor when something was stored.
     pub wake: Arc<Notify>,
     /// Counters.
@@ -102,8 +103,20 @@ fn reject(state: &AppState, status: StatusCode, reason: impl Into<String>) -> Re
 async fn accept(state: &AppState, source: &str, items: Vec<Keyed>) -> Response {
     let mut rows = Vec::with_capacity(items.len());
     for k in items {
+        let route = match &k.item {
+            Inbound::Reply { contact, .. } => Route::Contact(contact.clone()),
+            Inbound::Contact { contact } => Route::Contact(contact.id.clone()),
+            Inbound::Status { message_id, .. } => Route::Message(message_id.clone()),
+            // Clicks are stored by `link`, with the link's contact.
+            Inbound::LinkOpened { token } => Route::Message(token.clone()),
+        };
         match serde_json::to_string(&k.item) {
-            Ok(payload) => rows.push((k.key, source.to_owned(), payload)),
+            Ok(payload) => rows.push(NewEvent {
+                key: k.key,
+                source: source.to_owned(),
+                payload,
+                route,
+            }),
             Err(e) => {
                 return reject(
                     state,
@@ -113,7 +126,7 @@ async fn accept(state: &AppState, source: &str, items: Vec<Keyed>) -> Response {
             }
         }
     }
-    let stored = state.store.enqueue_all(rows, state.clock.now()).await;
+    let stored = state.db.enqueue_all(rows, state.clock.now()).await;
     match stored {
         Ok(enqueued) => {
             let duplicates = enqueued
@@ -394,10 +407,7 @@ async fn link(State(state): State<Arc<AppState>>, Path(token): Path<String>) -> 
     let now = state.clock.now();
     // Anyone can request any token: look first, so unknown, expired and
     // repeated opens are answered from a read and never queue a write.
-    match state
-        .store
-        .read(|conn| store::links::peek(conn, &token, now))
-    {
+    match state.db.link_peek(&token, now).await {
         Ok(LinkOpen::First { .. }) => {}
         Ok(other) => return link_answer(&state, other),
         Err(e) => {
@@ -409,16 +419,7 @@ async fn link(State(state): State<Arc<AppState>>, Path(token): Path<String>) -> 
     })
     .unwrap_or_default();
     let key = format!("link:{token}");
-    let opened = state
-        .store
-        .write(move |tx| {
-            let open = store::links::open(tx, &token, now)?;
-            if matches!(open, LinkOpen::First { .. }) {
-                store::inbox::enqueue(tx, &key, "link", &event, now)?;
-            }
-            Ok(open)
-        })
-        .await;
+    let opened = state.db.link_open(&token, &key, &event, now).await;
     match opened {
         Ok(open) => link_answer(&state, open),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("try again: {e}\n")).into_response(),
@@ -457,13 +458,21 @@ fn redirect(url: &str) -> Response {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    if let Ok(pending) = state.store.read(store::inbox::pending_count) {
+    if let Ok(pending) = state.db.pending_count().await {
         state
             .metrics
             .inbox_pending
             .store(pending, Ordering::Relaxed);
     }
+    // Runs live in the store, not in the process: counted when asked.
+    if let Ok(counts) = state.db.run_counts().await {
+        let m = &state.metrics;
+        m.runs_active.store(counts.active, Ordering::Relaxed);
+        m.timers.store(counts.timers, Ordering::Relaxed);
+    }
     let mut body = state.metrics.render();
-    body.push_str(&Metrics::render_store(&state.store.stats()));
+    if let Some(stats) = state.db.writer_stats() {
+        body.push_str(&Metrics::render_store(&stats));
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

@@ -198,7 +198,7 @@ mod tests {
             .retention
             .read()
             .expect("defaults read");
-        assert_eq!(read.keep.map(|(_, s)| s), [30 * 86_400; 4]);
+        assert_eq!(read.keep.map(|(_, s)| s), [30 * 86_400; 5]);
         assert_eq!((read.every, read.batch), (600, 500));
         for (section, names) in [
             ("inbox = \"30 days\"", "[retention] inbox = \"30 days\""),

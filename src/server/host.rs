@@ -19,7 +19,8 @@ use super::clock::ServiceClock;
 use super::metrics::Metrics;
 use crate::providers::Providers;
 use crate::runtime::{Host, Message, Outbound, SendResult, StepRef};
-use crate::store::{self, EffectState, Store};
+use crate::store::EffectState;
+use crate::store::db::{Db, EffectBegin, EffectEnd};
 
 /// The service's host.
 pub(super) struct ServeHost {
@@ -28,17 +29,17 @@ pub(super) struct ServeHost {
     /// the time in a step gives the same answer, so a step redone after a
     /// crash decides exactly as the first attempt did.
     frozen: std::sync::Mutex<Option<DateTime<Utc>>>,
-    store: Store,
+    db: Db,
     providers: Arc<Providers>,
     public_url: String,
     metrics: Arc<Metrics>,
 }
 
 impl ServeHost {
-    /// A host sending through `providers`, recording in `store`.
+    /// A host sending through `providers`, recording in `db`.
     pub(super) fn new(
         clock: ServiceClock,
-        store: Store,
+        db: Db,
         providers: Arc<Providers>,
         public_url: &str,
         metrics: Arc<Metrics>,
@@ -46,7 +47,7 @@ impl ServeHost {
         ServeHost {
             clock,
             frozen: std::sync::Mutex::new(None),
-            store,
+            db,
             providers,
             public_url: public_url.trim_end_matches('/').to_owned(),
             metrics,
@@ -122,20 +123,19 @@ impl ServeHost {
             _ => None,
         };
         let token = link.as_ref().map(|(t, _, _)| t.clone());
-        let begun = {
-            let key = key.clone();
-            self.store
-                .write(move |tx| {
-                    let state = store::effects::begin(tx, &key, run, &request, now)?;
-                    if state == EffectState::Fresh
-                        && let Some((token, url, expires)) = &link
-                    {
-                        store::links::create(tx, token, None, Some(run), url, *expires)?;
-                    }
-                    Ok(state)
-                })
-                .await
-        };
+        let begun = self
+            .db
+            .effect_begin(
+                EffectBegin {
+                    key: key.clone(),
+                    run,
+                    contact: out.contact.clone(),
+                    request,
+                    link,
+                },
+                now,
+            )
+            .await;
         match begun {
             Err(e) => {
                 tracing::error!(
@@ -194,21 +194,32 @@ impl ServeHost {
         token: Option<String>,
         out: &Outbound,
     ) {
-        let json = serde_json::to_string(result).unwrap_or_default();
+        let end = EffectEnd {
+            key: key.clone(),
+            result: serde_json::to_string(result).unwrap_or_default(),
+            run: out.step.run,
+            contact: out.contact.clone(),
+            channel: channel(&out.message),
+            message_id: id,
+            token,
+        };
         let run = out.step.run;
-        let channel = channel(&out.message);
         let now = self.current();
-        let logged = key.clone();
-        let written = self.store.write(move |tx| {
-            store::effects::complete(tx, &key, &json, now)?;
-            if let Some(id) = &id {
-                store::messages::record_sent(tx, id, Some(run), channel, now)?;
-                if let Some(token) = &token {
-                    store::links::attach_message(tx, token, id)?;
-                }
+        let logged = key;
+        let written = self.db.effect_end(end, now);
+        if !self.db.writes_in_call_order() {
+            // Nothing is written until awaited: the result must be stored
+            // before the step's commit, so wait for it here.
+            if let Err(e) = written.await {
+                tracing::error!(
+                    effect = %logged,
+                    run,
+                    error = %e,
+                    "could not record the result of a send (it stays in doubt)"
+                );
             }
-            Ok(())
-        });
+            return;
+        }
         // The job is queued now and commits with the writer's next batch,
         // ahead of the step's own commit (jobs run in call order); the engine
         // need not wait for its fsync before its next send.

@@ -27,6 +27,7 @@ use tokio::sync::{Notify, watch};
 use crate::runtime::Engine;
 use crate::source::SourceFile;
 use crate::store::Store;
+use crate::store::db::Db;
 
 /// Why the service could not start.
 #[derive(Debug)]
@@ -40,13 +41,8 @@ pub enum StartError {
 /// The moment service time and wall time agreed, stored on first start.
 /// This is the one place the service reads the wall clock rather than its
 /// own: the origin is, by definition, a wall-clock reading.
-async fn clock_origin(
-    store: &Store,
-) -> Result<chrono::DateTime<chrono::Utc>, crate::store::StoreError> {
-    let wall = chrono::Utc::now();
-    store
-        .write(move |tx| crate::store::meta::clock_origin(tx, wall))
-        .await
+async fn clock_origin(db: &Db) -> Result<chrono::DateTime<chrono::Utc>, crate::store::StoreError> {
+    db.clock_origin(chrono::Utc::now()).await
 }
 
 /// Reads an environment variable holding a secret.
@@ -57,27 +53,55 @@ fn secret(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Result<String, St
 }
 
 /// Reads and compiles every workflow file; the first that does not compile
-/// stops the start with its diagnostics.
+/// stops the start with its diagnostics. Two files naming the same
+/// workflow, or more workflows than one reply can start runs of, are
+/// refused.
 fn compile_workflows(paths: &[std::path::PathBuf]) -> Result<Vec<crate::ir::Program>, StartError> {
-    let mut programs = Vec::with_capacity(paths.len());
+    if paths.len() as u64 > processor::RUNS_PER_EVENT {
+        return Err(StartError::Other(format!(
+            "{} workflows are configured; one service runs at most {}",
+            paths.len(),
+            processor::RUNS_PER_EVENT
+        )));
+    }
+    let mut programs: Vec<crate::ir::Program> = Vec::with_capacity(paths.len());
     for path in paths {
         let text = std::fs::read_to_string(path)
             .map_err(|e| StartError::Other(format!("{}: {e}", path.display())))?;
         let source = SourceFile::new(path.display().to_string(), text)
             .map_err(|e| StartError::Other(e.to_string()))?;
         match crate::compile(&source) {
-            Ok(p) => programs.push(p),
+            Ok(p) => {
+                if programs.iter().any(|q| q.workflow == p.workflow) {
+                    return Err(StartError::Other(format!(
+                        "{}: another workflow file is also named `{}`; runs are kept by workflow name, so each name must be one file's",
+                        path.display(),
+                        p.workflow
+                    )));
+                }
+                programs.push(p)
+            }
             Err(diagnostics) => return Err(StartError::Workflow(source, diagnostics)),
         }
     }
     Ok(programs)
 }
 
+/// A workflow version's name: the first 16 hex digits of the SHA-256 of its
+/// IR, so any change to the compiled workflow is a new version and the same
+/// workflow is the same version on every worker.
+fn version_of(ir: &str) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(ir.as_bytes());
+    hex::encode(&digest[..8])
+}
+
 /// Tells the operator about sends a crash left in doubt: how many, then
 /// each one's ledger key. They are never repeated automatically.
-fn report_in_doubt(store: &Store) -> Result<(), StartError> {
-    let in_doubt = store
+async fn report_in_doubt(db: &Db) -> Result<(), StartError> {
+    let in_doubt = db
         .in_doubt()
+        .await
         .map_err(|e| StartError::Other(e.to_string()))?;
     if in_doubt.is_empty() {
         return Ok(());
@@ -114,6 +138,7 @@ pub async fn serve(
         schema_version = crate::store::schema_version(),
         "store opened"
     );
+    let db = Db::Sqlite(store);
     let providers = crate::providers::Providers::new(
         &config.whatsapp.api,
         config.twilio.as_ref().map(|t| &t.api),
@@ -123,38 +148,55 @@ pub async fn serve(
     )
     .map_err(|e| StartError::Other(e.to_string()))?;
     let metrics = Arc::new(metrics::Metrics::default());
-    let origin = clock_origin(&store)
-        .await
-        .map_err(|e| StartError::Other(e.to_string()))?;
+    let fail = |e: crate::store::StoreError| StartError::Other(e.to_string());
+    let origin = clock_origin(&db).await.map_err(fail)?;
     let clock = clock::ServiceClock::new(config.server.time_scale, origin);
     let host = host::ServeHost::new(
         clock.clone(),
-        store.clone(),
+        db.clone(),
         Arc::new(providers),
         &config.server.public_url,
         metrics.clone(),
     );
     let mut engine = Engine::new(host);
     let mut names = Vec::with_capacity(programs.len());
+    let mut irs = std::collections::HashMap::new();
     for program in programs {
-        names.push(program.workflow.clone());
+        let ir = serde_json::to_string(&program).map_err(|e| StartError::Other(e.to_string()))?;
+        let version = version_of(&ir);
+        db.save_program(&program.workflow, &version, &ir, clock.now())
+            .await
+            .map_err(fail)?;
+        names.push(format!("{} ({version})", program.workflow));
+        irs.insert((program.workflow.clone(), version.clone()), ir.into());
         engine
-            .load(program)
+            .load_version(program, version)
             .map_err(|e| StartError::Other(e.to_string()))?;
     }
     tracing::info!(count = names.len(), workflows = ?names, "workflows loaded");
     for (k, v) in &config.custom_values {
         engine.set_custom_value(k.clone(), v.clone());
     }
-    let problems =
-        processor::restore(&mut engine, &store).map_err(|e| StartError::Other(e.to_string()))?;
-    for p in problems {
-        tracing::warn!(run = p.run, reason = %p.reason, "not resumed");
+    // Runs and contacts stay in the store; nothing of them is read here.
+    let unstranded = db.unstrand().await.map_err(fail)?;
+    if unstranded > 0 {
+        tracing::info!(runs = unstranded, "runs set aside before are tried again");
     }
-    report_in_doubt(&store)?;
+    let run_ids_from = db.run_ids_from().await.map_err(fail)?;
+    engine.record_changes();
+    // Sends of different runs overlap (see `sends.rs`).
+    engine.defer_sends();
+    report_in_doubt(&db).await?;
+    let processor = processor::Processor {
+        engine,
+        db: db.clone(),
+        programs: irs,
+        run_ids_from,
+        metrics: metrics.clone(),
+    };
 
     let state = Arc::new(app::AppState {
-        store: store.clone(),
+        db: db.clone(),
         wake: Arc::new(Notify::new()),
         metrics: metrics.clone(),
         meta_app_secret: secret(env, &config.whatsapp.app_secret_env)?.into_bytes(),
@@ -190,18 +232,16 @@ pub async fn serve(
         );
     }
     let pruner = tokio::spawn(retention::run(
-        store.clone(),
+        db.clone(),
         state.clock.clone(),
         retention,
         metrics.clone(),
         shutdown.clone(),
     ));
     let processor = tokio::spawn(processor::run(
-        engine,
-        store,
+        processor,
         state.wake.clone(),
         shutdown.clone(),
-        metrics,
     ));
     ready(addr);
     let router = app::router(state, config.server.max_body_bytes);

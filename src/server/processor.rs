@@ -1,15 +1,27 @@
 //! The engine's loop in the service: durable inbox in, durable state out.
 //!
 //! Webhook handlers only store what they received (the inbox) and answer.
-//! This loop takes stored events in arrival order, hands them to the engine,
-//! fires due timers, and then writes, in one transaction, everything that
-//! changed (contacts, runs, the run counter, message statuses) together with
-//! the marks that those events are processed. A crash at any point leaves
-//! either the old state with the events still pending (they are processed
-//! again on restart) or the new state with the events marked: never half.
-//! Sends made while processing an event that is processed again are found in
-//! the effect ledger and not repeated (see `host.rs`).
+//! This loop takes stored events in arrival order, loads from the store
+//! the contacts they name and every run of those contacts (and the runs
+//! whose deadlines fell due), hands the events to the engine, fires the due
+//! timers, and then writes, in one transaction, everything that changed
+//! (contacts, runs, message statuses) together with the marks that those
+//! events are processed. Then the engine forgets what it loaded: the store
+//! holds every contact and waiting run, the process only what one step
+//! works on, so memory does not grow with the runs waiting and a start
+//! reads nothing but the workflows.
+//!
+//! A crash at any point leaves either the old state with the events still
+//! pending (they are processed again on restart) or the new state with the
+//! events marked: never half. Each step is recorded before it may send
+//! anything (`Db::begin_step`), and a step a crash interrupted is redone
+//! first, with exactly the same events at the same instant, from the same
+//! committed state: the engine then makes the same decisions (run ids come
+//! from the inbox sequence numbers of the replies that start them, not from
+//! a counter), and every send it repeats is found in the effect ledger
+//! instead of being made again (see `host.rs`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -18,76 +30,62 @@ use tokio::sync::{Notify, watch};
 use super::host::ServeHost;
 use super::inbound::Inbound;
 use super::metrics::Metrics;
-use crate::runtime::{Changes, Engine, Event, RestoreProblem, RunRecord};
+use crate::ir::Program;
+use crate::runtime::{Engine, Event, RunRecord};
+use crate::store::db::{Db, StepCommit, StepKeys, StepWork};
 use crate::store::messages::{self, MessageStatus};
-use crate::store::{self, Store, StoreError};
+use crate::store::{self, StoreError};
 
-/// How many inbox events one transaction covers at most.
+/// How many inbox events one step covers at most.
 const BATCH: usize = 256;
 
-/// Loads stored contacts and runs into `engine`; returns the runs that
-/// could not be resumed, and why.
-pub(super) fn restore(
-    engine: &mut Engine<ServeHost>,
-    store: &Store,
-) -> Result<Vec<RestoreProblem>, StoreError> {
-    let contacts = store.contacts()?;
-    let stored = store.load_runs()?;
-    let mut problems = Vec::new();
-    let mut runs = Vec::new();
-    for row in stored {
-        match serde_json::from_str::<RunRecord>(&row.data) {
-            Ok(run) => runs.push(run),
-            Err(e) => problems.push(RestoreProblem {
-                run: row.id,
-                reason: format!("unreadable record: {e}"),
-            }),
-        }
-    }
-    let next_run = store.read(store::meta::next_run)?.unwrap_or(1);
-    let (contact_count, run_count) = (contacts.len(), runs.len());
-    let refused = engine.restore(contacts, runs, next_run);
-    let resumed = run_count.saturating_sub(refused.len());
-    problems.extend(refused);
-    engine.record_changes();
-    // Sends of different runs overlap (see `sends.rs`).
-    engine.defer_sends();
-    tracing::info!(
-        contacts = contact_count,
-        runs = resumed,
-        not_resumed = problems.len(),
-        next_run,
-        "state restored from the store"
-    );
-    Ok(problems)
+/// How many due runs one step loads at most.
+const DUE_BATCH: usize = 4096;
+
+/// Run ids given per inbox event: an event starts at most one run per
+/// workflow, and the service loads at most this many workflows.
+pub(super) const RUNS_PER_EVENT: u64 = 256;
+
+/// The engine and what the loop keeps beside it.
+pub(super) struct Processor {
+    pub(super) engine: Engine<ServeHost>,
+    pub(super) db: Db,
+    /// The IR (JSON) of each version loaded, by workflow and version, saved
+    /// with the runs that use it.
+    pub(super) programs: HashMap<(String, String), Arc<str>>,
+    /// The first run id derived from inbox sequence numbers.
+    pub(super) run_ids_from: u64,
+    pub(super) metrics: Arc<Metrics>,
 }
 
 /// Runs the loop until `shutdown` is notified.
 pub(super) async fn run(
-    mut engine: Engine<ServeHost>,
-    store: Store,
+    mut processor: Processor,
     wake: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
-    metrics: Arc<Metrics>,
 ) {
     loop {
         if *shutdown.borrow() {
             return;
         }
-        let processed = match step(&mut engine, &store, &metrics).await {
-            Ok(n) => n,
+        let busy = match processor.step().await {
+            Ok(busy) => busy,
             Err(e) => {
                 tracing::error!(error = %e, "processing failed, retrying");
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
                 continue;
             }
         };
-        if processed >= BATCH {
+        if busy {
             continue;
         }
-        let sleep = match engine.next_due() {
-            Some(due) => engine.host().clock().real_until(due),
-            None => std::time::Duration::from_secs(3600),
+        let sleep = match processor.db.next_due().await {
+            Ok(Some(due)) => processor.engine.host().clock().real_until(due),
+            Ok(None) => std::time::Duration::from_secs(3600),
+            Err(e) => {
+                tracing::error!(error = %e, "could not read the next deadline, retrying");
+                std::time::Duration::from_millis(200)
+            }
         };
         tokio::select! {
             _ = wake.notified() => {}
@@ -97,86 +95,150 @@ pub(super) async fn run(
     }
 }
 
-/// What a step covers, recorded durably before the step may send anything
-/// and deleted in the step's own commit. A crash in between leaves it
-/// behind, and the next start redoes exactly that step: the same events, in
-/// the same order, with the clock held at the same instant, from the same
-/// committed state. The engine then makes the same decisions, and every send
-/// it repeats is found in the effect ledger instead of being made again.
-/// Without this, a redo could see an event that arrived during the crashed
-/// step, or a later clock, and take a different branch than the sends that
-/// were already made.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Intent {
-    /// The inbox events, in processing order.
-    seqs: Vec<u64>,
-    /// The instant the step runs at.
-    at: chrono::DateTime<chrono::Utc>,
-}
+impl Processor {
+    /// Processes one step; true when there may be more to do at once (a
+    /// full batch of events or of due runs).
+    async fn step(&mut self) -> Result<bool, StoreError> {
+        let now = self.engine.host().clock().now();
+        let Some(work) = self.db.begin_step(BATCH, now).await? else {
+            return Ok(false);
+        };
+        self.engine.host().freeze(work.at);
+        let result = self.run_step(work).await;
+        // Committed or not, the store holds the truth: what the step loaded
+        // is forgotten, and a failed step is redone from the store.
+        self.engine.evict();
+        self.engine.host().thaw();
+        result
+    }
 
-/// The step a crash interrupted, if any. One that no longer parses is
-/// ignored: the next step then starts afresh from the pending events.
-fn load_intent(store: &Store) -> Result<Option<Intent>, StoreError> {
-    let raw = store.read(store::meta::step_intent)?;
-    Ok(raw.and_then(|r| serde_json::from_str(&r).ok()))
-}
-
-/// The payloads of inbox events `seqs` not yet processed, in that order.
-fn load_items(store: &Store, seqs: &[u64]) -> Result<Vec<(u64, String)>, StoreError> {
-    store.read(|conn| store::inbox::pending_payloads(conn, seqs))
-}
-
-/// Processes one batch of inbox events and due timers, then commits.
-/// Returns how many inbox events it took.
-async fn step(
-    engine: &mut Engine<ServeHost>,
-    store: &Store,
-    metrics: &Metrics,
-) -> Result<usize, StoreError> {
-    let (items, at) = match load_intent(store)? {
-        Some(intent) => (load_items(store, &intent.seqs)?, intent.at),
-        None => {
-            let items: Vec<(u64, String)> = store
-                .pending(BATCH)?
-                .into_iter()
-                .map(|i| (i.seq, i.payload))
-                .collect();
-            let at = engine.host().clock().now();
-            if items.is_empty() && engine.next_due().is_none_or(|due| due > at) {
-                return Ok(0);
-            }
-            let intent = serde_json::to_string(&Intent {
-                seqs: items.iter().map(|(seq, _)| *seq).collect(),
-                at,
-            })?;
-            store
-                .write(move |tx| store::meta::set_step_intent(tx, &intent))
-                .await?;
-            (items, at)
+    async fn run_step(&mut self, work: StepWork) -> Result<bool, StoreError> {
+        let StepWork { at, items, redo } = work;
+        if redo {
+            tracing::info!(events = items.len(), %at, "redoing a step a crash interrupted");
         }
-    };
-    engine.host().freeze(at);
-    let result = run_step(engine, store, metrics, items, at).await;
-    engine.host().thaw();
-    result
-}
+        let mut events = Vec::with_capacity(items.len());
+        for (seq, payload) in &items {
+            match serde_json::from_str::<Inbound>(payload) {
+                Ok(e) => events.push((*seq, e)),
+                Err(e) => {
+                    tracing::warn!(inbox_seq = *seq, error = %e, "inbox item is unreadable, skipped")
+                }
+            }
+        }
+        let (links, stranded) = self.load(&events, at).await?;
+        let mut statuses: Vec<(String, MessageStatus, Option<String>)> = Vec::new();
+        for (seq, event) in events {
+            self.engine
+                .number_runs_from(self.run_ids_from + seq * RUNS_PER_EVENT);
+            self.handle(event, &links, &mut statuses).await?;
+        }
+        let fired = self.engine.fire_due().await;
+        // Every send is made and answered before the step commits: no stored
+        // run is ever waiting on a send.
+        super::sends::drain(&mut self.engine).await;
+        let processed: Vec<u64> = items.iter().map(|(seq, _)| *seq).collect();
+        let taken = processed.len();
+        let mut commit = self.commit(statuses, processed, at)?;
+        commit.stranded = stranded;
+        self.db.commit_step(commit).await?;
+        let stats = self.engine.stats();
+        self.metrics
+            .events_processed
+            .fetch_add(taken as u64, Ordering::Relaxed);
+        self.metrics
+            .runs_started
+            .store(stats.started, Ordering::Relaxed);
+        Ok(taken >= BATCH || fired >= DUE_BATCH)
+    }
 
-async fn run_step(
-    engine: &mut Engine<ServeHost>,
-    store: &Store,
-    metrics: &Metrics,
-    items: Vec<(u64, String)>,
-    at: chrono::DateTime<chrono::Utc>,
-) -> Result<usize, StoreError> {
-    let mut statuses: Vec<(String, MessageStatus, Option<String>)> = Vec::new();
-    for (seq, payload) in &items {
-        let event: Inbound = match serde_json::from_str(payload) {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::warn!(inbox_seq = *seq, error = %e, "inbox item is unreadable, skipped");
+    /// Loads what the step's events and deadlines need: the contacts they
+    /// name, every run of those contacts, and the runs due at `at` with
+    /// theirs. Returns the message each clicked link was sent in, and the
+    /// runs that cannot be resumed, with why.
+    async fn load(
+        &mut self,
+        events: &[(u64, Inbound)],
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(HashMap<String, String>, Vec<(u64, String)>), StoreError> {
+        let mut keys = StepKeys {
+            due: Some(at),
+            due_limit: DUE_BATCH,
+            ..StepKeys::default()
+        };
+        let mut links = HashMap::new();
+        for (_, event) in events {
+            match event {
+                Inbound::Reply { contact, .. } => keys.contacts.push(contact.clone()),
+                Inbound::Contact { contact } => keys.contacts.push(contact.id.clone()),
+                Inbound::Status { message_id, .. } => keys.messages.push(message_id.clone()),
+                Inbound::LinkOpened { token } => {
+                    if let Some(message_id) = self.db.link_message_id(token).await? {
+                        keys.messages.push(message_id.clone());
+                        links.insert(token.clone(), message_id);
+                    }
+                }
+            }
+        }
+        let state = self.db.step_state(&keys).await?;
+        let mut runs = Vec::with_capacity(state.runs.len());
+        let mut stranded = Vec::new();
+        for row in state.runs {
+            match serde_json::from_str::<RunRecord>(&row.data) {
+                Ok(run) => runs.push(run),
+                Err(e) => stranded.push((row.id, format!("unreadable record: {e}"))),
+            }
+        }
+        self.load_versions(&runs).await?;
+        for problem in self.engine.hydrate(state.contacts, runs) {
+            stranded.push((problem.run, problem.reason));
+        }
+        // A run that cannot be resumed is set aside (kept, never loaded
+        // again until the next start), so its deadline does not come back
+        // every step.
+        for (run, reason) in &stranded {
+            tracing::warn!(run, %reason, "not resumed; set aside until the next start");
+        }
+        Ok((links, stranded))
+    }
+
+    /// Loads, from the store, the versions of workflows that runs started
+    /// on before the workflow changed.
+    async fn load_versions(&mut self, runs: &[RunRecord]) -> Result<(), StoreError> {
+        for run in runs {
+            if run.version.is_empty() || self.engine.has_version(&run.workflow, &run.version) {
                 continue;
             }
-        };
+            let Some(ir) = self.db.load_program(&run.workflow, &run.version).await? else {
+                continue;
+            };
+            match serde_json::from_str::<Program>(&ir) {
+                Ok(program) => match self.engine.load_old_version(program, run.version.clone()) {
+                    Ok(()) => {
+                        tracing::info!(workflow = %run.workflow, version = %run.version, "loaded an earlier version for its waiting runs");
+                        self.programs
+                            .insert((run.workflow.clone(), run.version.clone()), ir.into());
+                    }
+                    Err(e) => {
+                        tracing::warn!(workflow = %run.workflow, version = %run.version, error = %e, "an earlier version cannot be loaded")
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!(workflow = %run.workflow, version = %run.version, error = %e, "an earlier version is unreadable")
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands one inbox event to the engine.
+    async fn handle(
+        &mut self,
+        event: Inbound,
+        links: &HashMap<String, String>,
+        statuses: &mut Vec<(String, MessageStatus, Option<String>)>,
+    ) -> Result<(), StoreError> {
+        let engine = &mut self.engine;
         // A contact's event waits for the sends its runs already decided,
         // so it meets the state it would have met with awaited sends.
         let contact_of = match &event {
@@ -222,9 +284,12 @@ async fn run_step(
                 engine.upsert_contact(contact);
             }
             Inbound::LinkOpened { token } => {
-                let message_id = store.read(|conn| store::links::message_id(conn, &token))?;
-                if let Some(message_id) = message_id {
-                    engine.handle(Event::LinkOpened { message_id }).await;
+                if let Some(message_id) = links.get(&token) {
+                    engine
+                        .handle(Event::LinkOpened {
+                            message_id: message_id.clone(),
+                        })
+                        .await;
                 }
             }
             Inbound::Status {
@@ -233,13 +298,15 @@ async fn run_step(
                 error,
             } => {
                 let Ok(status) = status.parse::<MessageStatus>() else {
-                    continue;
+                    return Ok(());
                 };
-                let stored = pending_status(&statuses, &message_id)
-                    .or(store.message(&message_id)?.map(|m| m.status));
+                let stored = match pending_status(statuses, &message_id) {
+                    Some(s) => Some(s),
+                    None => self.db.message_status(&message_id).await?,
+                };
                 if messages::transition(stored, status).is_none() {
-                    Metrics::inc(&metrics.duplicates);
-                    continue;
+                    Metrics::inc(&self.metrics.duplicates);
+                    return Ok(());
                 }
                 statuses.push((message_id.clone(), status, error.clone()));
                 match status {
@@ -257,26 +324,45 @@ async fn run_step(
                 }
             }
         }
+        Ok(())
     }
-    engine.fire_due().await;
-    // Every send is made and answered before the step commits: no stored
-    // run is ever waiting on a send.
-    super::sends::drain(engine).await;
-    let processed: Vec<u64> = items.iter().map(|(seq, _)| *seq).collect();
-    let taken = processed.len();
-    StepCommit::new(engine.take_changes(), statuses, processed, at)?
-        .write(store)
-        .await?;
-    let stats = engine.stats();
-    metrics
-        .events_processed
-        .fetch_add(taken as u64, Ordering::Relaxed);
-    metrics
-        .runs_active
-        .store(stats.active as u64, Ordering::Relaxed);
-    metrics.runs_started.store(stats.started, Ordering::Relaxed);
-    metrics.timers.store(stats.timers as u64, Ordering::Relaxed);
-    Ok(taken)
+
+    /// Everything the step changed, ready to be written in one transaction;
+    /// fails, before anything is written, if a run does not serialise.
+    fn commit(
+        &mut self,
+        statuses: Vec<(String, MessageStatus, Option<String>)>,
+        processed: Vec<u64>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<StepCommit, StoreError> {
+        let changes = self.engine.take_changes();
+        let runs = changes
+            .runs
+            .iter()
+            .map(stored_run)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut programs = Vec::new();
+        for run in &runs {
+            let key = (run.workflow.clone(), run.version.clone());
+            if let Some(ir) = self.programs.get(&key)
+                && !programs
+                    .iter()
+                    .any(|(w, v, _): &(String, String, Arc<str>)| *w == key.0 && *v == key.1)
+            {
+                programs.push((key.0, key.1, Arc::clone(ir)));
+            }
+        }
+        Ok(StepCommit {
+            contacts: changes.contacts,
+            runs,
+            ended: changes.ended,
+            statuses,
+            processed,
+            at,
+            programs,
+            stranded: Vec::new(),
+        })
+    }
 }
 
 fn pending_status(
@@ -299,78 +385,22 @@ fn new_contact(id: &str, channel: crate::ir::Channel) -> crate::runtime::Contact
     c
 }
 
-/// Everything one step changed, ready to be written in one transaction:
-/// the engine's changes, the delivery statuses, and the marks that the
-/// step's events are processed, which also clears the step's intent.
-struct StepCommit {
-    contacts: Vec<crate::runtime::Contact>,
-    runs: Vec<store::RunRecord>,
-    ended: Vec<u64>,
-    next_run: u64,
-    statuses: Vec<(String, MessageStatus, Option<String>)>,
-    processed: Vec<u64>,
-    at: chrono::DateTime<chrono::Utc>,
-}
-
-impl StepCommit {
-    /// Encodes the changed runs as stored records; fails, before anything is
-    /// written, if a run does not serialise.
-    fn new(
-        changes: Changes,
-        statuses: Vec<(String, MessageStatus, Option<String>)>,
-        processed: Vec<u64>,
-        at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<StepCommit, StoreError> {
-        let runs = changes
-            .runs
-            .iter()
-            .map(stored_run)
-            .collect::<Result<_, _>>()?;
-        Ok(StepCommit {
-            contacts: changes.contacts,
-            runs,
-            ended: changes.ended,
-            next_run: changes.next_run,
-            statuses,
-            processed,
-            at,
-        })
-    }
-
-    /// Writes it all in one job; resolves once it is durable.
-    async fn write(self, store: &Store) -> Result<(), StoreError> {
-        store
-            .write(move |tx| {
-                for contact in &self.contacts {
-                    store::contacts::save(tx, contact)?;
-                }
-                for run in &self.runs {
-                    store::runs::save(tx, run)?;
-                }
-                for id in &self.ended {
-                    store::runs::delete(tx, *id)?;
-                }
-                store::meta::set_next_run(tx, self.next_run)?;
-                for (id, status, error) in &self.statuses {
-                    messages::apply_status(tx, id, *status, error.as_deref(), self.at)?;
-                }
-                for seq in &self.processed {
-                    store::inbox::mark_processed(tx, *seq, self.at)?;
-                }
-                store::meta::clear_step_intent(tx)
-            })
-            .await
-    }
-}
-
 /// A run as the store keeps it: its state as JSON, with the columns the
 /// store indexes.
 fn stored_run(run: &RunRecord) -> Result<store::RunRecord, serde_json::Error> {
+    let waiting_on = match &run.wait {
+        crate::runtime::Wait::Cta { message_id } | crate::runtime::Wait::Choice { message_id } => {
+            Some(message_id.clone())
+        }
+        _ => None,
+    };
     Ok(store::RunRecord {
         id: run.id,
         workflow: run.workflow.clone(),
+        version: run.version.clone(),
         contact: run.contact.clone(),
         data: serde_json::to_string(run)?,
         due_at: run.due,
+        waiting_on,
     })
 }

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use super::clock::ServiceClock;
 use super::metrics::Metrics;
-use crate::store::{self, Store};
+use crate::store::{self, db::Db};
 
 /// `[retention]`: ages as kflow durations (`30d`, `12h`).
 #[derive(Clone, Debug, Deserialize)]
@@ -32,6 +32,10 @@ pub struct RetentionSection {
     /// Tracking links, counted from their expiry.
     #[serde(default = "thirty_days")]
     pub links: String,
+    /// Workflow versions no run runs on, counted from the last start that
+    /// loaded them.
+    #[serde(default = "thirty_days")]
+    pub programs: String,
     /// How often the pruner runs.
     #[serde(default = "ten_minutes")]
     pub every: String,
@@ -47,6 +51,7 @@ impl Default for RetentionSection {
             effects: thirty_days(),
             messages: thirty_days(),
             links: thirty_days(),
+            programs: thirty_days(),
             every: ten_minutes(),
             batch: default_batch(),
         }
@@ -69,7 +74,7 @@ fn default_batch() -> usize {
 /// order, and the interval.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Retention {
-    pub(super) keep: [(&'static str, u64); 4],
+    pub(super) keep: [(&'static str, u64); 5],
     pub(super) every: u64,
     pub(super) batch: usize,
 }
@@ -97,6 +102,7 @@ impl RetentionSection {
             ("effects", age("effects", &self.effects)?),
             ("messages", age("messages", &self.messages)?),
             ("links", age("links", &self.links)?),
+            ("programs", age("programs", &self.programs)?),
         ];
         if self.batch == 0 {
             return Err("[retention] batch must be at least 1".into());
@@ -112,10 +118,10 @@ impl RetentionSection {
 /// Prunes every table once, a batch per transaction; returns the rows
 /// deleted per table.
 pub(super) async fn pass(
-    store: &Store,
+    db: &Db,
     clock: &ServiceClock,
     retention: &Retention,
-) -> Result<[(&'static str, u64); 4], store::StoreError> {
+) -> Result<[(&'static str, u64); 5], store::StoreError> {
     let now = clock.now();
     let mut deleted = retention.keep.map(|(table, _)| (table, 0u64));
     for (i, (table, keep)) in retention.keep.iter().enumerate() {
@@ -124,9 +130,7 @@ pub(super) async fn pass(
         let batch = retention.batch;
         loop {
             let table = *table;
-            let n = store
-                .write(move |tx| store::retention::prune(tx, table, cutoff, batch))
-                .await?;
+            let n = db.prune(table, cutoff, batch).await?;
             deleted[i].1 += n as u64;
             if n < batch {
                 break;
@@ -140,14 +144,14 @@ pub(super) async fn pass(
 
 /// Runs a pass every `retention.every` of service time until shutdown.
 pub(super) async fn run(
-    store: Store,
+    db: Db,
     clock: ServiceClock,
     retention: Retention,
     metrics: Arc<Metrics>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
-        match pass(&store, &clock, &retention).await {
+        match pass(&db, &clock, &retention).await {
             Ok(deleted) => {
                 let total: u64 = deleted.iter().map(|(_, n)| n).sum();
                 metrics.rows_pruned.fetch_add(total, Ordering::Relaxed);
@@ -157,6 +161,7 @@ pub(super) async fn run(
                         effects = deleted[1].1,
                         messages = deleted[2].1,
                         links = deleted[3].1,
+                        programs = deleted[4].1,
                         "pruned rows past their retention"
                     );
                 }

@@ -43,3 +43,15 @@ pub fn load_all(conn: &Connection) -> rusqlite::Result<Vec<Contact>> {
         .query_map([], |row| from_json(0, &row.get::<_, String>(0)?))?
         .collect()
 }
+
+/// The contacts with these ids that exist (one statement, however many).
+pub fn load_many(conn: &Connection, ids: &[String]) -> rusqlite::Result<Vec<Contact>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    conn.prepare_cached("SELECT data FROM contacts WHERE id IN (SELECT value FROM json_each(?1))")?
+        .query_map([super::runs::json_array(ids)], |row| {
+            from_json(0, &row.get::<_, String>(0)?)
+        })?
+        .collect()
+}

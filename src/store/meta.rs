@@ -8,6 +8,8 @@
 //! - `step_intent` — what the processing step in progress covers, as JSON
 //!   chosen by the caller ([`step_intent`], [`set_step_intent`],
 //!   [`clear_step_intent`]); left behind only by a crash mid-step.
+//! - `run_ids_from` — the first run id derived from inbox sequence numbers
+//!   ([`run_ids_from`]).
 //! - `clock_origin` — the moment service time and wall time agreed, set once
 //!   on first start ([`clock_origin`]).
 
@@ -22,6 +24,9 @@ const STEP_INTENT: &str = "step_intent";
 
 /// The key of the service clock's origin.
 const CLOCK_ORIGIN: &str = "clock_origin";
+
+/// The key of the first run id derived from inbox sequence numbers.
+const RUN_IDS_FROM: &str = "run_ids_from";
 
 /// A named value.
 pub fn get(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
@@ -69,6 +74,13 @@ pub fn next_run(conn: &Connection) -> rusqlite::Result<Option<u64>> {
 /// Records the engine's next run id.
 pub fn set_next_run(conn: &Connection, id: u64) -> rusqlite::Result<()> {
     set(conn, NEXT_RUN, &id.to_string())
+}
+
+/// The first run id derived from inbox sequence numbers: run ids given
+/// before such ids (by an older kflow's counter) are all below it. Set by
+/// the schema migration that introduced them.
+pub fn run_ids_from(conn: &Connection) -> rusqlite::Result<Option<u64>> {
+    Ok(get(conn, RUN_IDS_FROM)?.and_then(|v| v.parse().ok()))
 }
 
 /// The step in progress, as the caller encoded it, if one was recorded and

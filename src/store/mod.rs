@@ -77,6 +77,7 @@
 //! `PRAGMA application_id` "kflw" (see `schema.rs`).
 
 pub mod contacts;
+pub mod db;
 pub mod effects;
 mod error;
 pub mod inbox;
@@ -84,6 +85,7 @@ pub mod links;
 pub mod messages;
 pub mod meta;
 mod one_call;
+pub mod programs;
 pub mod retention;
 pub mod runs;
 mod schema;

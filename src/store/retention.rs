@@ -14,6 +14,9 @@
 //!   messages no waiting run was sent by.
 //! - **links**: tracking links that expired before the cutoff; opening one
 //!   then answers 404 instead of the expired page.
+//! - **programs**: workflow versions no run runs on, last saved (by a start
+//!   that loaded them) before the cutoff. A version still loaded is saved
+//!   again by the next commit of a run started on it.
 //!
 //! Finished runs are deleted when they end (`runs.rs`), so no pass is
 //! needed for them.
@@ -24,7 +27,7 @@ use rusqlite::{Connection, params};
 use super::micros;
 
 /// The tables pruned, in the order a pass visits them.
-pub const TABLES: [&str; 4] = ["inbox", "effects", "messages", "links"];
+pub const TABLES: [&str; 5] = ["inbox", "effects", "messages", "links", "programs"];
 
 /// Deletes up to `limit` prunable rows of `table` older than `cutoff`;
 /// returns how many. An unknown table deletes nothing.
@@ -52,6 +55,11 @@ pub fn prune(
         "links" => {
             "DELETE FROM links WHERE token IN (SELECT token FROM links \
              WHERE expires_at < ?1 LIMIT ?2)"
+        }
+        "programs" => {
+            "DELETE FROM programs WHERE (workflow, version) IN (SELECT workflow, version \
+             FROM programs p WHERE loaded_at < ?1 AND NOT EXISTS (SELECT 1 FROM runs r \
+             WHERE r.workflow = p.workflow AND r.version = p.version) LIMIT ?2)"
         }
         _ => return Ok(0),
     };

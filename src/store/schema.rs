@@ -91,6 +91,32 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE INDEX messages_updated ON messages (updated_at);
     CREATE INDEX links_expiry ON links (expires_at);
     "#,
+    // 3: the engine keeps only what a step works on, so runs are found in
+    // the store by contact and by the message they wait on; each run names
+    // the version of its workflow, and every version that runs were started
+    // on is kept (`programs`). Run ids are derived from the inbox sequence
+    // number of the reply that started the run, above every id given before
+    // (`run_ids_from`).
+    r#"
+    ALTER TABLE runs ADD COLUMN version TEXT NOT NULL DEFAULT '';
+    ALTER TABLE runs ADD COLUMN waiting_on TEXT;
+    ALTER TABLE runs ADD COLUMN stranded TEXT;
+    CREATE INDEX runs_stranded ON runs (id) WHERE stranded IS NOT NULL;
+    UPDATE runs SET waiting_on = json_extract(data, '$.wait.message_id');
+    CREATE INDEX runs_contact ON runs (contact);
+    CREATE INDEX runs_version ON runs (workflow, version);
+    CREATE INDEX runs_waiting_on ON runs (waiting_on) WHERE waiting_on IS NOT NULL;
+    CREATE TABLE programs (
+        workflow  TEXT    NOT NULL,
+        version   TEXT    NOT NULL,
+        ir        TEXT    NOT NULL CHECK (json_valid(ir)),
+        loaded_at INTEGER NOT NULL,
+        PRIMARY KEY (workflow, version)
+    ) WITHOUT ROWID;
+    INSERT INTO meta (key, value) VALUES ('run_ids_from', CAST(max(
+        coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'next_run'), 1),
+        coalesce((SELECT max(id) + 1 FROM runs), 1)) AS TEXT));
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -210,5 +236,78 @@ pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> 
                 version: next,
                 source,
             })?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store written by a build with schema version 2 (runs numbered by a
+    /// counter, the engine loading every run at start) keeps its runs: step
+    /// 3 finds the message each waits on, and derives run ids above every id
+    /// given before.
+    #[test]
+    fn step_3_keeps_runs_of_a_version_2_store() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("v2.db");
+        let conn = Connection::open(&path).expect("create");
+        for step in &MIGRATIONS[..2] {
+            conn.execute_batch(step).expect("earlier step");
+        }
+        conn.execute_batch(&format!(
+            "PRAGMA user_version = 2; PRAGMA application_id = {APPLICATION_ID};
+             INSERT INTO meta (key, value) VALUES ('next_run', '42');
+             INSERT INTO runs (id, workflow, contact, data, due_at) VALUES
+               (40, 'w', 'c1', '{{\"wait\":{{\"for\":\"cta\",\"message_id\":\"wamid.A\"}}}}', 5),
+               (41, 'w', 'c2', '{{\"wait\":{{\"for\":\"timer\"}}}}', 6);"
+        ))
+        .expect("version 2 rows");
+        drop(conn);
+        let conn = open_writer(&path, Duration::from_secs(5)).expect("migrates");
+        assert_eq!(version(&conn).expect("version"), current_version());
+        let waiting: Vec<(u64, Option<String>, String)> = conn
+            .prepare("SELECT id, waiting_on, version FROM runs ORDER BY id")
+            .and_then(|mut s| {
+                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect()
+            })
+            .expect("runs");
+        assert_eq!(
+            waiting,
+            [
+                (40, Some("wamid.A".to_owned()), String::new()),
+                (41, None, String::new())
+            ]
+        );
+        assert_eq!(
+            super::super::meta::run_ids_from(&conn).expect("meta"),
+            Some(42)
+        );
+    }
+
+    /// Ids handed out by the old counter may run past the stored counter
+    /// (a crash between a run's save and the counter's): derived ids start
+    /// above both.
+    #[test]
+    fn derived_run_ids_start_above_every_stored_run() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("v2.db");
+        let conn = Connection::open(&path).expect("create");
+        for step in &MIGRATIONS[..2] {
+            conn.execute_batch(step).expect("earlier step");
+        }
+        conn.execute_batch(&format!(
+            "PRAGMA user_version = 2; PRAGMA application_id = {APPLICATION_ID};
+             INSERT INTO meta (key, value) VALUES ('next_run', '3');
+             INSERT INTO runs (id, workflow, contact, data) VALUES (9, 'w', 'c', '{{}}');"
+        ))
+        .expect("version 2 rows");
+        drop(conn);
+        let conn = open_writer(&path, Duration::from_secs(5)).expect("migrates");
+        assert_eq!(
+            super::super::meta::run_ids_from(&conn).expect("meta"),
+            Some(10)
+        );
     }
 }

@@ -59,7 +59,7 @@ impl<H: Host> Engine<H> {
         Ok(self.outbound(run_id, node, to, message?))
     }
 
-    /// Offers a button or list reply to the run of workflow `w` waiting on
+    /// Offers a button or list reply to the run of workflow (family) `w` waiting on
     /// the message it answers. True when a run took it (so it starts or
     /// resumes nothing else in `w`). `traced` collects the runs whose
     /// trace already says why the reply left them waiting.
@@ -75,7 +75,9 @@ impl<H: Host> Engine<H> {
             .and_then(|m| self.by_message.get(m).copied())
             .filter(|run_id| {
                 self.runs.get(run_id).is_some_and(|r| {
-                    r.workflow == w && r.contact == contact && matches!(r.wait, Wait::Choice { .. })
+                    self.family_of(r) == w
+                        && r.contact == contact
+                        && matches!(r.wait, Wait::Choice { .. })
                 })
             });
         let Some(run_id) = target else {
@@ -84,7 +86,7 @@ impl<H: Host> Engine<H> {
         let Some(run) = self.runs.get(&run_id) else {
             return false;
         };
-        let offered = self.workflows[w as usize]
+        let offered = self.workflows[run.workflow as usize]
             .node(run.node)
             .and_then(|n| n.op.choice_ids())
             .unwrap_or_default();

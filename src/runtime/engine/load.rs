@@ -37,9 +37,17 @@ impl std::fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
-/// A loaded workflow and what could be decided about it once, at load.
+/// A loaded workflow version and what could be decided about it once, at
+/// load.
 pub(super) struct Loaded {
     pub(super) program: Arc<Program>,
+    /// The embedder's name for this version of the program (the service
+    /// uses a hash of its IR); runs record it, so a run resumes on the
+    /// version it started on.
+    pub(super) version: String,
+    /// The workflow it is a version of: an index into the engine's
+    /// families, one per workflow name.
+    pub(super) family: u32,
     /// Per node: whether a CTA's header link and URL are absolute http(s)
     /// URLs whatever their variables hold (see [`static_url_ok`]), so the
     /// send can skip parsing them.
@@ -51,7 +59,7 @@ pub(super) struct Loaded {
 }
 
 impl Loaded {
-    pub(super) fn new(program: Program) -> Loaded {
+    pub(super) fn new(program: Program, version: String, family: u32) -> Loaded {
         let urls_ok = program
             .nodes
             .iter()
@@ -71,6 +79,8 @@ impl Loaded {
         let trigger_of = triggers_of_nodes(&program);
         Loaded {
             program: Arc::new(program),
+            version,
+            family,
             urls_ok,
             trigger_of,
         }

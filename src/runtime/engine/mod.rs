@@ -127,12 +127,21 @@ pub struct PendingSend {
     pub outbound: super::message::Outbound,
 }
 
-/// A run in progress is found by its workflow, its contact and the channel
-/// of the trigger that started it.
+/// A run in progress is found by its workflow (the family of versions, so a
+/// run of an old version still holds its trigger's place), its contact and
+/// the channel of the trigger that started it.
 type RunKey = (u32, u32, u8);
 
-fn run_key(workflow: u32, contact: u32, trigger: Channel) -> RunKey {
-    (workflow, contact, trigger as u8)
+fn run_key(family: u32, contact: u32, trigger: Channel) -> RunKey {
+    (family, contact, trigger as u8)
+}
+
+/// One workflow, by name, and the version of it that new runs start on.
+struct Family {
+    name: String,
+    /// The index in `workflows` of the version new runs start on; `None`
+    /// when only versions kept for their runs are loaded.
+    current: Option<u32>,
 }
 
 /// The channels, in the order a reply looks for runs waiting on them.
@@ -140,6 +149,7 @@ const CHANNELS: [Channel; 3] = [Channel::Whatsapp, Channel::Sms, Channel::Email]
 
 #[derive(Clone, Debug)]
 struct Run {
+    /// The version it runs on: an index in `workflows`.
     workflow: u32,
     contact: u32,
     /// The channel of the trigger that started it: a contact has at most one
@@ -169,7 +179,9 @@ pub struct Stats {
 /// The engine. `H` is the embedder's [`Host`].
 pub struct Engine<H> {
     host: H,
+    /// Every loaded version of every workflow.
     workflows: Vec<Loaded>,
+    families: Vec<Family>,
     contacts: Vec<Contact>,
     contact_ids: HashMap<String, u32>,
     custom_values: BTreeMap<String, String>,
@@ -211,6 +223,7 @@ impl<H: Host> Engine<H> {
         Engine {
             host,
             workflows: Vec::new(),
+            families: Vec::new(),
             contacts: Vec::new(),
             contact_ids: HashMap::new(),
             custom_values: BTreeMap::new(),
@@ -289,11 +302,69 @@ impl<H: Host> Engine<H> {
         &self.host
     }
 
-    /// Adds a workflow after checking that its graph is well formed.
+    /// Adds a workflow after checking that its graph is well formed. New
+    /// runs of its name start on it; a workflow of the same name loaded
+    /// before stays loaded for the runs that started on it.
     pub fn load(&mut self, program: Program) -> Result<(), LoadError> {
-        validate(&program)?;
-        self.workflows.push(Loaded::new(program));
+        self.load_version(program, String::new())
+    }
+
+    /// [`Engine::load`], naming the version: runs record it
+    /// ([`RunRecord::version`]), so a durable embedder can keep every
+    /// version that still has runs and resume each run on its own.
+    pub fn load_version(&mut self, program: Program, version: String) -> Result<(), LoadError> {
+        let w = self.add_version(program, version)?;
+        let family = self.workflows[w as usize].family;
+        self.families[family as usize].current = Some(w);
         Ok(())
+    }
+
+    /// Loads an older version of a workflow only for the runs that started
+    /// on it: no new run starts on it. Loading a version already loaded
+    /// changes nothing.
+    pub fn load_old_version(&mut self, program: Program, version: String) -> Result<(), LoadError> {
+        self.add_version(program, version).map(|_| ())
+    }
+
+    /// Whether this version of workflow `name` is loaded.
+    pub fn has_version(&self, name: &str, version: &str) -> bool {
+        self.version_index(name, version).is_some()
+    }
+
+    fn version_index(&self, name: &str, version: &str) -> Option<u32> {
+        self.workflows
+            .iter()
+            .position(|w| w.version == version && w.workflow == name)
+            .map(|i| i as u32)
+    }
+
+    /// Adds a version (or finds it loaded); returns its index.
+    fn add_version(&mut self, program: Program, version: String) -> Result<u32, LoadError> {
+        if let Some(w) = self.version_index(&program.workflow, &version) {
+            return Ok(w);
+        }
+        validate(&program)?;
+        let family = match self
+            .families
+            .iter()
+            .position(|f| f.name == program.workflow)
+        {
+            Some(f) => f as u32,
+            None => {
+                self.families.push(Family {
+                    name: program.workflow.clone(),
+                    current: None,
+                });
+                (self.families.len() - 1) as u32
+            }
+        };
+        self.workflows.push(Loaded::new(program, version, family));
+        Ok((self.workflows.len() - 1) as u32)
+    }
+
+    /// The family of the version a run runs on.
+    fn family_of(&self, run: &Run) -> u32 {
+        self.workflows[run.workflow as usize].family
     }
 
     /// Adds or replaces a contact (its window and tags included).
@@ -403,7 +474,7 @@ impl<H: Host> Engine<H> {
         }
         // Runs already told why this reply left them waiting.
         let mut traced = std::collections::HashSet::new();
-        for w in 0..self.workflows.len() as u32 {
+        for w in 0..self.families.len() as u32 {
             // A choice goes to the run waiting on the message it answers.
             if let Some(c) = chosen
                 && self.offer_choice(w, contact, c, &mut traced).await
@@ -427,13 +498,16 @@ impl<H: Host> Engine<H> {
                 self.resume(run_id, Outcome::Replied).await;
                 continue;
             }
-            let program = &self.workflows[w as usize];
-            let entry = program
-                .triggers
-                .iter()
-                .find(|t| t.channel == channel)
-                .map(|t| t.entry);
-            let Some(entry) = entry else {
+            // New runs start on the workflow's current version.
+            let current = self.families[w as usize].current;
+            let entry = current.and_then(|v| {
+                self.workflows[v as usize]
+                    .triggers
+                    .iter()
+                    .find(|t| t.channel == channel)
+                    .map(|t| t.entry)
+            });
+            let (Some(version), Some(entry)) = (current, entry) else {
                 // No trigger for this channel: tell the runs in progress
                 // why the reply changed nothing for them.
                 for t in CHANNELS {
@@ -465,7 +539,7 @@ impl<H: Host> Engine<H> {
             self.runs.insert(
                 run_id,
                 Run {
-                    workflow: w,
+                    workflow: version,
                     contact,
                     trigger: channel,
                     node: entry,

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Engine, Run, Timer, Wait};
+use super::{Engine, Run, Timer, Timers, Wait};
 use crate::ir::{Channel, NodeId};
 use crate::runtime::contact::Contact;
 use crate::runtime::host::Host;
@@ -21,6 +21,11 @@ pub struct RunRecord {
     pub id: u64,
     /// The workflow's name.
     pub workflow: String,
+    /// The version of the workflow it runs on ([`Engine::load_version`]);
+    /// empty in records written before versions were kept, which resume on
+    /// the workflow's current version.
+    #[serde(default)]
+    pub version: String,
     /// The contact's id.
     pub contact: String,
     /// The node it is at.
@@ -112,9 +117,11 @@ impl<H: Host> Engine<H> {
     /// A run as a storable record.
     pub fn run_record(&self, id: u64) -> Option<RunRecord> {
         let run = self.runs.get(&id)?;
+        let loaded = &self.workflows[run.workflow as usize];
         Some(RunRecord {
             id,
-            workflow: self.workflows[run.workflow as usize].workflow.clone(),
+            workflow: loaded.workflow.clone(),
+            version: loaded.version.clone(),
             contact: self.contacts[run.contact as usize].id.clone(),
             node: run.node,
             generation: run.generation,
@@ -126,90 +133,148 @@ impl<H: Host> Engine<H> {
     /// Restores stored state after a restart: contacts, waiting runs (timers
     /// that fell due while the process was down fire at the next
     /// [`Engine::fire_due`], in due order) and the run counter. Runs whose
-    /// workflow or node no longer exists are skipped and reported.
+    /// workflow, version or node is not loaded are skipped and reported.
     pub fn restore(
         &mut self,
         contacts: Vec<Contact>,
         runs: Vec<RunRecord>,
         next_run: u64,
     ) -> Vec<RestoreProblem> {
+        let problems = self.hydrate(contacts, runs);
+        self.next_run = self.next_run.max(next_run);
+        problems
+    }
+
+    /// Adds stored contacts and runs to what the engine holds, for an
+    /// embedder that keeps them in its store and hands the engine only those
+    /// an event or a due timer needs ([`Engine::evict`] forgets them again).
+    /// A contact or run the engine already holds is kept as it is: it may
+    /// be newer than the stored one. Runs whose workflow, version or node is
+    /// not loaded are skipped and reported.
+    pub fn hydrate(&mut self, contacts: Vec<Contact>, runs: Vec<RunRecord>) -> Vec<RestoreProblem> {
         for contact in contacts {
-            self.upsert_contact(contact);
+            if !self.contact_ids.contains_key(&contact.id) {
+                self.upsert_contact(contact);
+            }
         }
         let mut problems = Vec::new();
         for record in runs {
-            let Some(w) = self
-                .workflows
-                .iter()
-                .position(|p| p.workflow == record.workflow)
-            else {
-                problems.push(RestoreProblem {
-                    run: record.id,
-                    reason: format!("workflow `{}` is not loaded", record.workflow),
-                });
-                continue;
-            };
-            if record.wait == Wait::Sending {
-                problems.push(RestoreProblem {
-                    run: record.id,
-                    reason:
-                        "it was stored while its send was in flight, which the engine never records"
-                            .into(),
-                });
+            if self.runs.contains_key(&record.id) {
                 continue;
             }
-            if self.workflows[w].node(record.node).is_none() {
+            if let Err(reason) = self.hydrate_run(record.id, &record) {
                 problems.push(RestoreProblem {
                     run: record.id,
-                    reason: format!(
-                        "workflow `{}` has no node {}",
-                        record.workflow, record.node.0
-                    ),
+                    reason,
                 });
-                continue;
             }
-            let contact = self.intern(&record.contact);
-            // Which trigger started it follows from where it is; a node no
-            // trigger reaches (a hand-made record) counts as the first's.
-            let loaded = &self.workflows[w];
-            let trigger = loaded
-                .trigger_of
-                .get(record.node.0 as usize)
-                .copied()
-                .flatten()
-                .or_else(|| loaded.triggers.first().map(|t| t.channel))
-                .unwrap_or(Channel::Whatsapp);
-            let due_micros = record.due.map(|d| d.timestamp_micros());
-            if let Wait::Cta { message_id } | Wait::Choice { message_id } = &record.wait {
-                self.by_message.insert(message_id.clone(), record.id);
-            }
-            if let Some(due) = due_micros {
-                self.deadlines += 1;
-                self.timers.push(Reverse(Timer {
-                    due_micros: due,
-                    seq: self.next_seq,
-                    run: record.id,
-                    generation: record.generation,
-                }));
-                self.next_seq += 1;
-            }
-            self.active
-                .insert(super::run_key(w as u32, contact, trigger), record.id);
-            self.runs.insert(
-                record.id,
-                Run {
-                    workflow: w as u32,
-                    contact,
-                    trigger,
-                    node: record.node,
-                    generation: record.generation,
-                    wait: record.wait,
-                    due_micros,
-                },
-            );
-            self.next_run = self.next_run.max(record.id + 1);
         }
-        self.next_run = self.next_run.max(next_run);
         problems
+    }
+
+    /// The loaded version a record runs on: the one it names, or for a
+    /// record written before versions were kept, the current one.
+    fn version_of(&self, record: &RunRecord) -> Result<u32, String> {
+        if let Some(w) = self.version_index(&record.workflow, &record.version) {
+            return Ok(w);
+        }
+        let current = self
+            .families
+            .iter()
+            .find(|f| f.name == record.workflow)
+            .and_then(|f| f.current);
+        match current {
+            Some(w) if record.version.is_empty() => Ok(w),
+            _ if !record.version.is_empty() => Err(format!(
+                "version {} of workflow `{}` is not loaded",
+                record.version, record.workflow
+            )),
+            _ => Err(format!("workflow `{}` is not loaded", record.workflow)),
+        }
+    }
+
+    fn hydrate_run(&mut self, id: u64, record: &RunRecord) -> Result<(), String> {
+        let w = self.version_of(record)?;
+        if record.wait == Wait::Sending {
+            return Err(
+                "it was stored while its send was in flight, which the engine never records".into(),
+            );
+        }
+        if self.workflows[w as usize].node(record.node).is_none() {
+            return Err(format!(
+                "workflow `{}` has no node {}",
+                record.workflow, record.node.0
+            ));
+        }
+        let contact = self.intern(&record.contact);
+        // Which trigger started it follows from where it is; a node no
+        // trigger reaches (a hand-made record) counts as the first's.
+        let loaded = &self.workflows[w as usize];
+        let trigger = loaded
+            .trigger_of
+            .get(record.node.0 as usize)
+            .copied()
+            .flatten()
+            .or_else(|| loaded.triggers.first().map(|t| t.channel))
+            .unwrap_or(Channel::Whatsapp);
+        let family = loaded.family;
+        let due_micros = record.due.map(|d| d.timestamp_micros());
+        if let Wait::Cta { message_id } | Wait::Choice { message_id } = &record.wait {
+            self.by_message.insert(message_id.clone(), id);
+        }
+        if let Some(due) = due_micros {
+            self.deadlines += 1;
+            self.timers.push(Reverse(Timer {
+                due_micros: due,
+                seq: self.next_seq,
+                run: id,
+                generation: record.generation,
+            }));
+            self.next_seq += 1;
+        }
+        self.active
+            .insert(super::run_key(family, contact, trigger), id);
+        self.runs.insert(
+            id,
+            Run {
+                workflow: w,
+                contact,
+                trigger,
+                node: record.node,
+                generation: record.generation,
+                wait: record.wait.clone(),
+                due_micros,
+            },
+        );
+        self.next_run = self.next_run.max(id + 1);
+        Ok(())
+    }
+
+    /// Forgets every contact and run the engine holds, and their timers,
+    /// once an embedder that keeps them in its store has stored what
+    /// changed ([`Engine::take_changes`]); the next [`Engine::hydrate`]
+    /// brings back what the next event needs. Workflows, custom values, the
+    /// counters and what the engine remembers of recent CTA outcomes stay.
+    /// Sends still pending are dropped with their runs: complete them first.
+    pub fn evict(&mut self) {
+        self.contacts.clear();
+        self.contact_ids.clear();
+        self.runs.clear();
+        self.active.clear();
+        self.by_message.clear();
+        self.timers = Timers::default();
+        self.deadlines = 0;
+        self.sending.clear();
+        if let Some(journal) = &mut self.journal {
+            *journal = Journal::default();
+        }
+    }
+
+    /// Numbers the runs started from now on `first`, `first + 1`, ...: an
+    /// embedder that derives run ids from what started them (the service
+    /// uses the inbox sequence number of the reply) gets the same ids when
+    /// it processes the same event again.
+    pub fn number_runs_from(&mut self, first: u64) {
+        self.next_run = first;
     }
 }

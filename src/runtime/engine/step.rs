@@ -58,8 +58,9 @@ impl<H: Host> Engine<H> {
                 j.runs.remove(&run_id);
                 j.ended.push(run_id);
             }
+            let family = self.family_of(&run);
             self.active
-                .remove(&super::run_key(run.workflow, run.contact, run.trigger));
+                .remove(&super::run_key(family, run.contact, run.trigger));
             if run.due_micros.is_some() {
                 self.deadline_cancelled();
             }
