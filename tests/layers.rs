@@ -93,6 +93,8 @@ const ROOT_NAMES: &[(&str, &str)] = &[
 /// External crates only one module may use, and that module.
 const OWNED_CRATES: &[(&str, &str)] = &[
     ("rusqlite", "store"),
+    ("tokio_postgres", "store"),
+    ("deadpool_postgres", "store"),
     ("reqwest", "providers"),
     ("governor", "providers"),
 ];

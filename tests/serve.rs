@@ -16,6 +16,9 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_partial_json, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+#[path = "support/postgres.rs"]
+mod postgres;
+
 const APP_SECRET: &str = "test-app-secret";
 const VERIFY_TOKEN: &str = "test-verify-token";
 const TWILIO_TOKEN: &str = "test-twilio-token";
@@ -107,6 +110,9 @@ fn start(providers: &MockServer, dir: &Path) -> Service {
     start_serving(providers, dir, WORKFLOWS)
 }
 
+/// The SQLite file most tests use, beside the config.
+const SQLITE: &str = "kflow.db";
+
 /// `kflowc serve` with `workflows` (paths in the repository).
 fn start_serving(providers: &MockServer, dir: &Path, workflows: &[&str]) -> Service {
     start_configured(providers, dir, workflows, 600.0, "")
@@ -115,6 +121,18 @@ fn start_serving(providers: &MockServer, dir: &Path, workflows: &[&str]) -> Serv
 /// `kflowc serve` with `workflows`, a clock `time_scale` times the wall
 /// clock's, and `extra` sections at the end of its config.
 fn start_configured(
+    providers: &MockServer,
+    dir: &Path,
+    workflows: &[&str],
+    time_scale: f64,
+    extra: &str,
+) -> Service {
+    start_on(SQLITE, providers, dir, workflows, time_scale, extra)
+}
+
+/// [`start_configured`] on `database`: a SQLite file, or a PostgreSQL URL.
+fn start_on(
+    database: &str,
     providers: &MockServer,
     dir: &Path,
     workflows: &[&str],
@@ -134,7 +152,7 @@ fn start_configured(
 [server]
 listen = "127.0.0.1:{port}"
 public_url = "{base}"
-database = "kflow.db"
+database = "{database}"
 workflows = [{workflows}]
 time_scale = {time_scale}
 admin_token_env = "KFLOW_ADMIN_TOKEN"
@@ -283,9 +301,21 @@ fn form(r: &Request) -> Vec<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_seed_branches_run_against_real_http() {
+    seed_branches(SQLITE).await;
+}
+
+/// The same, with the store on PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seed_branches_run_on_postgres() {
+    if let Some(db) = postgres::fresh_database().await {
+        seed_branches(&db.url).await;
+    }
+}
+
+async fn seed_branches(database: &str) {
     let providers = providers().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let service = start(&providers, dir.path());
+    let service = start_on(database, &providers, dir.path(), WORKFLOWS, 600.0, "");
     let http = client();
 
     // The verification handshake.
@@ -509,7 +539,11 @@ async fn the_seed_branches_run_against_real_http() {
     // Requests for links that do not exist (anyone can send them) and
     // repeated or late opens are answered from a read: they must not keep the store's
     // writer busy. 200 such requests in a row would be 200 commits otherwise;
-    // the service's own work may add a few meanwhile.
+    // the service's own work may add a few meanwhile. (SQLite's writer
+    // counts its commits; PostgreSQL's links take the same read-first path.)
+    if database != SQLITE {
+        return;
+    }
     let commits = async || {
         let text = http
             .get(format!("{}/metrics", service.base))
@@ -642,12 +676,27 @@ fn button_reply(from: &str, id: &str, answers: &str, chosen: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_button_tap_takes_its_branch_over_real_http() {
+    button_tap(SQLITE).await;
+}
+
+/// The same, with the store on PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_button_tap_takes_its_branch_on_postgres() {
+    if let Some(db) = postgres::fresh_database().await {
+        button_tap(&db.url).await;
+    }
+}
+
+async fn button_tap(database: &str) {
     let providers = providers().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let service = start_serving(
+    let service = start_on(
+        database,
         &providers,
         dir.path(),
         &["examples/appointment_buttons.kflow"],
+        600.0,
+        "",
     );
     let ana = "15551230040";
     assert_eq!(

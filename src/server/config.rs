@@ -44,8 +44,13 @@ pub struct ServerSection {
     /// The base URL the world reaches this service at; tracking links and
     /// Twilio signatures use it.
     pub public_url: String,
-    /// The SQLite database file (created on first start).
+    /// The SQLite database file (created on first start), or the URL of a
+    /// PostgreSQL database (`postgres://user@host:port/db`) that several
+    /// workers share.
     pub database: PathBuf,
+    /// The environment variable holding the PostgreSQL password, when the
+    /// URL does not carry one.
+    pub database_password_env: Option<String>,
     /// The `.kflow` files to run (relative to the config file).
     pub workflows: Vec<PathBuf>,
     /// The largest request body accepted, in bytes (Meta sends up to 3 MB).
@@ -147,7 +152,15 @@ impl ServeConfig {
                 unknown.join(", ")
             ));
         }
-        rebase(&mut config.server.database);
+        // A PostgreSQL URL is not a path relative to the config file.
+        let is_url = config
+            .server
+            .database
+            .to_str()
+            .is_some_and(crate::store::db::is_postgres_url);
+        if !is_url {
+            rebase(&mut config.server.database);
+        }
         config.server.workflows.iter_mut().for_each(rebase);
         if config.server.workflows.is_empty() {
             return Err(format!(

@@ -96,6 +96,36 @@ fn version_of(ir: &str) -> String {
     hex::encode(&digest[..8])
 }
 
+/// Opens the SQLite file or connects to PostgreSQL, as `[server]
+/// database` says.
+async fn open_db(
+    server: &config::ServerSection,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Db, StartError> {
+    let database = server.database.to_string_lossy().into_owned();
+    if crate::store::db::is_postgres_url(&database) {
+        let password = match &server.database_password_env {
+            Some(name) => Some(secret(env, name)?),
+            None => None,
+        };
+        let db = Db::open(&database, password.as_deref())
+            .await
+            .map_err(|e| StartError::Other(format!("the PostgreSQL database: {e}")))?;
+        if let Db::Postgres(p) = &db {
+            tracing::info!(worker = %p.worker_id(), "connected to PostgreSQL");
+        }
+        return Ok(db);
+    }
+    let store = Store::open(&server.database)
+        .map_err(|e| StartError::Other(format!("{}: {e}", server.database.display())))?;
+    tracing::info!(
+        database = %server.database.display(),
+        schema_version = crate::store::schema_version(),
+        "store opened"
+    );
+    Ok(Db::Sqlite(store))
+}
+
 /// Tells the operator about sends a crash left in doubt: how many, then
 /// each one's ledger key. They are never repeated automatically.
 async fn report_in_doubt(db: &Db) -> Result<(), StartError> {
@@ -131,14 +161,7 @@ pub async fn serve(
     ready: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), StartError> {
     let programs = compile_workflows(&config.server.workflows)?;
-    let store = Store::open(&config.server.database)
-        .map_err(|e| StartError::Other(format!("{}: {e}", config.server.database.display())))?;
-    tracing::info!(
-        database = %config.server.database.display(),
-        schema_version = crate::store::schema_version(),
-        "store opened"
-    );
-    let db = Db::Sqlite(store);
+    let db = open_db(&config.server, env).await?;
     let providers = crate::providers::Providers::new(
         &config.whatsapp.api,
         config.twilio.as_ref().map(|t| &t.api),
@@ -238,6 +261,7 @@ pub async fn serve(
         metrics.clone(),
         shutdown.clone(),
     ));
+    db.listen(state.wake.clone());
     let processor = tokio::spawn(processor::run(
         processor,
         state.wake.clone(),
@@ -255,6 +279,9 @@ pub async fn serve(
     tracing::info!("stopped taking requests; finishing the engine's batch");
     let _ = processor.await;
     let _ = pruner.await;
+    if let Err(e) = db.release().await {
+        tracing::warn!(error = %e, "could not give the shards back; other workers take them when the leases run out");
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -64,12 +64,28 @@ pub(super) async fn run(
     wake: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let every = processor.db.balance_every();
+    let mut balanced: Option<std::time::Instant> = None;
     loop {
         if *shutdown.borrow() {
             return;
         }
+        // Several workers on one database: take or give back shards now
+        // and then, between steps.
+        if let Some(every) = every
+            && balanced.is_none_or(|at| at.elapsed() >= every)
+        {
+            if let Err(e) = processor.db.balance().await {
+                tracing::warn!(error = %e, "could not balance shards, retrying");
+            }
+            balanced = Some(std::time::Instant::now());
+        }
         let busy = match processor.step().await {
             Ok(busy) => busy,
+            Err(StoreError::Fenced(e)) => {
+                tracing::warn!(reason = %e, "step abandoned: its shards moved to another worker, which redoes it");
+                continue;
+            }
             Err(e) => {
                 tracing::error!(error = %e, "processing failed, retrying");
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -87,6 +103,7 @@ pub(super) async fn run(
                 std::time::Duration::from_millis(200)
             }
         };
+        let sleep = every.map_or(sleep, |every| sleep.min(every));
         tokio::select! {
             _ = wake.notified() => {}
             _ = tokio::time::sleep(sleep) => {}
@@ -113,12 +130,15 @@ impl Processor {
     }
 
     async fn run_step(&mut self, work: StepWork) -> Result<bool, StoreError> {
-        let StepWork { at, items, redo } = work;
+        let StepWork {
+            at, items, redo, ..
+        } = &work;
+        let (at, redo) = (*at, *redo);
         if redo {
             tracing::info!(events = items.len(), %at, "redoing a step a crash interrupted");
         }
         let mut events = Vec::with_capacity(items.len());
-        for (seq, payload) in &items {
+        for (seq, payload) in items {
             match serde_json::from_str::<Inbound>(payload) {
                 Ok(e) => events.push((*seq, e)),
                 Err(e) => {
@@ -126,7 +146,7 @@ impl Processor {
                 }
             }
         }
-        let (links, stranded) = self.load(&events, at).await?;
+        let (links, stranded) = self.load(&events, &work).await?;
         let mut statuses: Vec<(String, MessageStatus, Option<String>)> = Vec::new();
         for (seq, event) in events {
             self.engine
@@ -137,11 +157,11 @@ impl Processor {
         // Every send is made and answered before the step commits: no stored
         // run is ever waiting on a send.
         super::sends::drain(&mut self.engine).await;
-        let processed: Vec<u64> = items.iter().map(|(seq, _)| *seq).collect();
+        let processed: Vec<u64> = work.items.iter().map(|(seq, _)| *seq).collect();
         let taken = processed.len();
         let mut commit = self.commit(statuses, processed, at)?;
         commit.stranded = stranded;
-        self.db.commit_step(commit).await?;
+        self.db.commit_step(commit, &work).await?;
         let stats = self.engine.stats();
         self.metrics
             .events_processed
@@ -159,10 +179,10 @@ impl Processor {
     async fn load(
         &mut self,
         events: &[(u64, Inbound)],
-        at: chrono::DateTime<chrono::Utc>,
+        work: &StepWork,
     ) -> Result<(HashMap<String, String>, Vec<(u64, String)>), StoreError> {
         let mut keys = StepKeys {
-            due: Some(at),
+            due: Some(work.at),
             due_limit: DUE_BATCH,
             ..StepKeys::default()
         };
@@ -180,7 +200,7 @@ impl Processor {
                 }
             }
         }
-        let state = self.db.step_state(&keys).await?;
+        let state = self.db.step_state(&keys, work).await?;
         let mut runs = Vec::with_capacity(state.runs.len());
         let mut stranded = Vec::new();
         for row in state.runs {

@@ -53,6 +53,12 @@ pub enum StoreError {
     JobPanicked,
     /// The writer thread is gone (it panicked, or the store was shut down).
     WriterGone,
+    /// PostgreSQL refused a statement, or the connection to it failed.
+    Postgres(String),
+    /// This worker no longer owns a shard it was working on (its lease ran
+    /// out and another worker took it): the step is abandoned, and the new
+    /// owner redoes it.
+    Fenced(String),
 }
 
 impl fmt::Display for StoreError {
@@ -91,6 +97,8 @@ impl fmt::Display for StoreError {
             StoreError::CommitFailed(e) => write!(f, "store: commit failed: {e}"),
             StoreError::JobPanicked => f.write_str("store: a write job panicked"),
             StoreError::WriterGone => f.write_str("store: the writer thread has stopped"),
+            StoreError::Postgres(e) => write!(f, "PostgreSQL: {e}"),
+            StoreError::Fenced(e) => write!(f, "lost a shard to another worker: {e}"),
         }
     }
 }

@@ -90,14 +90,17 @@ pub fn open(conn: &Connection, token: &str, now: DateTime<Utc>) -> rusqlite::Res
     Ok(open)
 }
 
+/// A link as stored: message id, run id, URL, expiry and first open (Unix
+/// microseconds).
+pub(crate) type LinkRow = (Option<String>, Option<u64>, String, i64, Option<i64>);
+
 /// The token's state at `now`, and whether this would be its first open.
 fn look_up(
     conn: &Connection,
     token: &str,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<(LinkOpen, bool)> {
-    type Row = (Option<String>, Option<u64>, String, i64, Option<i64>);
-    let found: Option<Row> = conn
+    let found: Option<LinkRow> = conn
         .prepare_cached(
             "SELECT message_id, run_id, url, expires_at, opened_at FROM links WHERE token = ?1",
         )?
@@ -111,17 +114,24 @@ fn look_up(
             ))
         })
         .optional()?;
-    let Some((message_id, run_id, url, expires_at, opened_at)) = found else {
-        return Ok((LinkOpen::Unknown, false));
+    decide(found, now).ok_or(rusqlite::Error::IntegralValueOutOfRange(3, 0))
+}
+
+/// What opening a link found as `row` means at `now`, and whether it is
+/// the first open: the one rule both stores apply. `None` only for an
+/// expiry no date can hold.
+pub(crate) fn decide(row: Option<LinkRow>, now: DateTime<Utc>) -> Option<(LinkOpen, bool)> {
+    let Some((message_id, run_id, url, expires_at, opened_at)) = row else {
+        return Some((LinkOpen::Unknown, false));
     };
     if micros(now) >= expires_at {
-        let at = super::time(3, expires_at)?;
-        return Ok((LinkOpen::Expired { at }, false));
+        let at = DateTime::from_timestamp_micros(expires_at)?;
+        return Some((LinkOpen::Expired { at }, false));
     }
     if opened_at.is_some() {
-        return Ok((LinkOpen::Again { url }, false));
+        return Some((LinkOpen::Again { url }, false));
     }
-    Ok((
+    Some((
         LinkOpen::First {
             url,
             message_id,

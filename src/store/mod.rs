@@ -85,6 +85,7 @@ pub mod links;
 pub mod messages;
 pub mod meta;
 mod one_call;
+pub mod pg;
 pub mod programs;
 pub mod retention;
 pub mod runs;

@@ -37,35 +37,44 @@ pub fn prune(
     cutoff: DateTime<Utc>,
     limit: usize,
 ) -> rusqlite::Result<usize> {
-    let sql = match table {
-        "inbox" => {
-            "DELETE FROM inbox WHERE seq IN (SELECT seq FROM inbox \
-             WHERE processed_at IS NOT NULL AND received_at < ?1 ORDER BY seq LIMIT ?2)"
-        }
-        "effects" => {
-            "DELETE FROM effects WHERE key IN (SELECT key FROM effects \
-             WHERE result IS NOT NULL AND completed_at < ?1 \
-             AND (run_id IS NULL OR run_id NOT IN (SELECT id FROM runs)) LIMIT ?2)"
-        }
-        "messages" => {
-            "DELETE FROM messages WHERE message_id IN (SELECT message_id FROM messages \
-             WHERE updated_at < ?1 \
-             AND (run_id IS NULL OR run_id NOT IN (SELECT id FROM runs)) LIMIT ?2)"
-        }
-        "links" => {
-            "DELETE FROM links WHERE token IN (SELECT token FROM links \
-             WHERE expires_at < ?1 LIMIT ?2)"
-        }
-        "programs" => {
-            "DELETE FROM programs WHERE (workflow, version) IN (SELECT workflow, version \
-             FROM programs p WHERE loaded_at < ?1 AND NOT EXISTS (SELECT 1 FROM runs r \
-             WHERE r.workflow = p.workflow AND r.version = p.version) LIMIT ?2)"
-        }
-        _ => return Ok(0),
+    let Some(sql) = statement(table) else {
+        return Ok(0);
     };
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     conn.prepare_cached(sql)?
         .execute(params![micros(cutoff), limit])
+}
+
+/// The statement that prunes a batch of `table`: `$1` the cutoff (Unix
+/// microseconds), `$2` the batch size. Both stores run the same text
+/// (SQLite numbers `$1`, `$2` in order of appearance).
+pub(crate) fn statement(table: &str) -> Option<&'static str> {
+    Some(match table {
+        "inbox" => {
+            "DELETE FROM inbox WHERE seq IN (SELECT seq FROM inbox \
+             WHERE processed_at IS NOT NULL AND received_at < $1 ORDER BY seq LIMIT $2)"
+        }
+        "effects" => {
+            "DELETE FROM effects WHERE key IN (SELECT key FROM effects \
+             WHERE result IS NOT NULL AND completed_at < $1 \
+             AND (run_id IS NULL OR run_id NOT IN (SELECT id FROM runs)) LIMIT $2)"
+        }
+        "messages" => {
+            "DELETE FROM messages WHERE message_id IN (SELECT message_id FROM messages \
+             WHERE updated_at < $1 \
+             AND (run_id IS NULL OR run_id NOT IN (SELECT id FROM runs)) LIMIT $2)"
+        }
+        "links" => {
+            "DELETE FROM links WHERE token IN (SELECT token FROM links \
+             WHERE expires_at < $1 LIMIT $2)"
+        }
+        "programs" => {
+            "DELETE FROM programs WHERE (workflow, version) IN (SELECT workflow, version \
+             FROM programs p WHERE loaded_at < $1 AND NOT EXISTS (SELECT 1 FROM runs r \
+             WHERE r.workflow = p.workflow AND r.version = p.version) LIMIT $2)"
+        }
+        _ => return None,
+    })
 }
 
 /// Rows of each pruned table, for operators and tests.

@@ -13,8 +13,11 @@ mod sqlite;
 
 use std::sync::Arc;
 
+use tokio::sync::Notify;
+
 use chrono::{DateTime, Utc};
 
+use super::pg::{self, PgStore};
 use super::{EffectState, Enqueued, LinkOpen, MessageStatus, OpenEffect, RunRecord, Store};
 use super::{StoreError, WriterStats};
 use crate::runtime::Contact;
@@ -24,6 +27,24 @@ use crate::runtime::Contact;
 pub enum Db {
     /// The embedded SQLite file: one process.
     Sqlite(Store),
+    /// A PostgreSQL database shared by several workers.
+    Postgres(PgStore),
+}
+
+/// Contacts are spread over this many shards; on PostgreSQL a worker
+/// processes whole shards. Fixed: every stored row routed by contact
+/// carries its shard.
+pub const SHARDS: i32 = 64;
+
+/// The shard of a contact: FNV-1a of its id, so every worker and every
+/// version of kflow agree.
+pub fn shard_of(contact: &str) -> i32 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in contact.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    (hash % SHARDS as u64) as i32
 }
 
 /// An event to store, with the key that recognises a provider's retry.
@@ -60,6 +81,11 @@ pub struct StepWork {
     pub items: Vec<(u64, String)>,
     /// Whether this step redoes one a crash interrupted.
     pub redo: bool,
+    /// The shards it covers (PostgreSQL; empty on SQLite, where one process
+    /// owns everything).
+    pub shards: Vec<i32>,
+    /// Its record (PostgreSQL's `intents` row).
+    pub intent: Option<i64>,
 }
 
 /// What a step needs loaded: the contacts its events name, the messages
@@ -164,6 +190,7 @@ impl Db {
     ) -> Result<Vec<Enqueued>, StoreError> {
         match self {
             Db::Sqlite(s) => sqlite::enqueue_all(s, events, now).await,
+            Db::Postgres(p) => pg::enqueue_all(p, events, now).await,
         }
     }
 
@@ -171,6 +198,7 @@ impl Db {
     pub async fn link_peek(&self, token: &str, now: DateTime<Utc>) -> Result<LinkOpen, StoreError> {
         match self {
             Db::Sqlite(s) => sqlite::link_peek(s, token, now),
+            Db::Postgres(p) => pg::link_peek(p, token, now).await,
         }
     }
 
@@ -185,6 +213,7 @@ impl Db {
     ) -> Result<LinkOpen, StoreError> {
         match self {
             Db::Sqlite(s) => sqlite::link_open(s, token, key, event, now).await,
+            Db::Postgres(p) => pg::link_open(p, token, key, event, now).await,
         }
     }
 
@@ -192,6 +221,7 @@ impl Db {
     pub async fn clock_origin(&self, wall: DateTime<Utc>) -> Result<DateTime<Utc>, StoreError> {
         match self {
             Db::Sqlite(s) => s.write(move |tx| super::meta::clock_origin(tx, wall)).await,
+            Db::Postgres(p) => pg::clock_origin(p, wall).await,
         }
     }
 
@@ -200,6 +230,7 @@ impl Db {
     pub async fn unstrand(&self) -> Result<usize, StoreError> {
         match self {
             Db::Sqlite(s) => s.write(|tx| super::runs::unstrand_all(tx)).await,
+            Db::Postgres(p) => pg::unstrand(p).await,
         }
     }
 
@@ -207,6 +238,7 @@ impl Db {
     pub async fn in_doubt(&self) -> Result<Vec<OpenEffect>, StoreError> {
         match self {
             Db::Sqlite(s) => s.in_doubt(),
+            Db::Postgres(p) => pg::in_doubt(p).await,
         }
     }
 
@@ -215,6 +247,7 @@ impl Db {
     pub async fn run_ids_from(&self) -> Result<u64, StoreError> {
         match self {
             Db::Sqlite(s) => sqlite::run_ids_from(s),
+            Db::Postgres(p) => pg::run_ids_from(p).await,
         }
     }
 
@@ -232,6 +265,7 @@ impl Db {
                 s.write(move |tx| super::programs::save(tx, &w, &v, &ir, now))
                     .await
             }
+            Db::Postgres(p) => pg::save_program(p, workflow, version, ir, now).await,
         }
     }
 
@@ -243,6 +277,7 @@ impl Db {
     ) -> Result<Option<String>, StoreError> {
         match self {
             Db::Sqlite(s) => s.read(|conn| super::programs::load(conn, workflow, version)),
+            Db::Postgres(p) => pg::load_program(p, workflow, version).await,
         }
     }
 
@@ -257,13 +292,19 @@ impl Db {
     ) -> Result<Option<StepWork>, StoreError> {
         match self {
             Db::Sqlite(s) => sqlite::begin_step(s, limit, now).await,
+            Db::Postgres(p) => pg::begin_step(p, limit, now).await,
         }
     }
 
-    /// Loads what a step needs.
-    pub async fn step_state(&self, keys: &StepKeys) -> Result<StepState, StoreError> {
+    /// Loads what a step needs, on the shards it covers.
+    pub async fn step_state(
+        &self,
+        keys: &StepKeys,
+        work: &StepWork,
+    ) -> Result<StepState, StoreError> {
         match self {
             Db::Sqlite(s) => sqlite::step_state(s, keys),
+            Db::Postgres(p) => pg::step_state(p, keys, &work.shards).await,
         }
     }
 
@@ -271,6 +312,7 @@ impl Db {
     pub async fn link_message_id(&self, token: &str) -> Result<Option<String>, StoreError> {
         match self {
             Db::Sqlite(s) => s.read(|conn| super::links::message_id(conn, token)),
+            Db::Postgres(p) => pg::link_message_id(p, token).await,
         }
     }
 
@@ -281,14 +323,16 @@ impl Db {
     ) -> Result<Option<MessageStatus>, StoreError> {
         match self {
             Db::Sqlite(s) => Ok(s.message(message_id)?.map(|m| m.status)),
+            Db::Postgres(p) => pg::message_status(p, message_id).await,
         }
     }
 
     /// Writes what a step changed, marks its events processed and forgets
     /// its record, in one transaction; resolves once durable.
-    pub async fn commit_step(&self, commit: StepCommit) -> Result<(), StoreError> {
+    pub async fn commit_step(&self, commit: StepCommit, work: &StepWork) -> Result<(), StoreError> {
         match self {
             Db::Sqlite(s) => sqlite::commit_step(s, commit).await,
+            Db::Postgres(p) => pg::commit_step(p, commit, &work.shards, work.intent).await,
         }
     }
 
@@ -296,6 +340,7 @@ impl Db {
     pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         match self {
             Db::Sqlite(s) => s.read(super::runs::next_due),
+            Db::Postgres(p) => pg::next_due(p).await,
         }
     }
 
@@ -308,6 +353,7 @@ impl Db {
     ) -> Result<EffectState, StoreError> {
         match self {
             Db::Sqlite(s) => sqlite::effect_begin(s, begin, now).await,
+            Db::Postgres(p) => pg::effect_begin(p, begin, now).await,
         }
     }
 
@@ -322,7 +368,10 @@ impl Db {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send + 'static {
         match self {
-            Db::Sqlite(s) => sqlite::effect_end(s, end, now),
+            Db::Sqlite(s) => futures_util::future::Either::Left(sqlite::effect_end(s, end, now)),
+            Db::Postgres(p) => {
+                futures_util::future::Either::Right(pg::effect_end(p.clone(), end, now))
+            }
         }
     }
 
@@ -345,6 +394,7 @@ impl Db {
                 s.write(move |tx| super::retention::prune(tx, table, cutoff, batch))
                     .await
             }
+            Db::Postgres(p) => pg::prune(p, table, cutoff, batch).await,
         }
     }
 
@@ -352,6 +402,7 @@ impl Db {
     pub async fn pending_count(&self) -> Result<u64, StoreError> {
         match self {
             Db::Sqlite(s) => s.read(super::inbox::pending_count),
+            Db::Postgres(p) => pg::pending_count(p).await,
         }
     }
 
@@ -362,6 +413,7 @@ impl Db {
                 let (active, timers) = s.read(super::runs::counts)?;
                 Ok(RunCounts { active, timers })
             }
+            Db::Postgres(p) => pg::run_counts(p).await,
         }
     }
 
@@ -369,6 +421,74 @@ impl Db {
     pub fn writer_stats(&self) -> Option<WriterStats> {
         match self {
             Db::Sqlite(s) => Some(s.stats()),
+            Db::Postgres(_) => None,
         }
+    }
+
+    /// Opens the database `[server] database` names: a `postgres://` or
+    /// `postgresql://` URL (with `password`, if given) connects to
+    /// PostgreSQL; anything else is the path of the SQLite file.
+    pub async fn open(database: &str, password: Option<&str>) -> Result<Db, StoreError> {
+        if is_postgres_url(database) {
+            Ok(Db::Postgres(PgStore::connect(database, password).await?))
+        } else {
+            Ok(Db::Sqlite(Store::open(database)?))
+        }
+    }
+
+    /// Between steps: on PostgreSQL, heartbeats and takes or gives back
+    /// shards so the live workers share them; nothing on SQLite.
+    pub async fn balance(&self) -> Result<(), StoreError> {
+        match self {
+            Db::Sqlite(_) => Ok(()),
+            Db::Postgres(p) => p.balance().await,
+        }
+    }
+
+    /// How often to call [`Db::balance`] (PostgreSQL); `None` for SQLite.
+    pub fn balance_every(&self) -> Option<std::time::Duration> {
+        match self {
+            Db::Sqlite(_) => None,
+            Db::Postgres(_) => Some(pg::BALANCE_EVERY),
+        }
+    }
+
+    /// At a clean shutdown: on PostgreSQL, gives every shard back so other
+    /// workers take them over at once; nothing on SQLite.
+    pub async fn release(&self) -> Result<(), StoreError> {
+        match self {
+            Db::Sqlite(_) => Ok(()),
+            Db::Postgres(p) => p.release().await,
+        }
+    }
+
+    /// Wakes `wake` when another process stores an event (PostgreSQL's
+    /// `LISTEN`); on SQLite the one process wakes itself.
+    pub fn listen(&self, wake: Arc<Notify>) {
+        if let Db::Postgres(p) = self {
+            p.listen(wake);
+        }
+    }
+}
+
+/// Whether `[server] database` names a PostgreSQL server.
+pub fn is_postgres_url(database: &str) -> bool {
+    database.starts_with("postgres://") || database.starts_with("postgresql://")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shard function is part of the stored data: it must never change.
+    #[test]
+    fn shards_are_stable_and_spread() {
+        assert_eq!(shard_of(""), (0xcbf2_9ce4_8422_2325u64 % 64) as i32);
+        assert_eq!(shard_of("+15551230001"), shard_of("+15551230001"));
+        let mut seen = [0u32; SHARDS as usize];
+        for i in 0..6400 {
+            seen[shard_of(&format!("+1555{i:07}")) as usize] += 1;
+        }
+        assert!(seen.iter().all(|&n| (50..=150).contains(&n)), "{seen:?}");
     }
 }

@@ -79,6 +79,8 @@ pub(super) async fn begin_step(
             at: intent.at,
             items,
             redo: true,
+            shards: Vec::new(),
+            intent: None,
         }));
     }
     let items: Vec<(u64, String)> = store
@@ -103,6 +105,8 @@ pub(super) async fn begin_step(
         at: now,
         items,
         redo: false,
+        shards: Vec::new(),
+        intent: None,
     }))
 }
 
