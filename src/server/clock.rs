@@ -39,6 +39,11 @@ impl ServiceClock {
         self.origin + chrono::Duration::microseconds((real * self.scale) as i64)
     }
 
+    /// How much service time passes in `real` wall-clock time.
+    pub(super) fn span(&self, real: std::time::Duration) -> chrono::Duration {
+        chrono::Duration::microseconds((real.as_micros() as f64 * self.scale) as i64)
+    }
+
     /// How long to sleep in real time until service time `t`.
     pub(super) fn real_until(&self, t: DateTime<Utc>) -> std::time::Duration {
         let ahead = (t - self.now())

@@ -42,6 +42,11 @@ const BATCH: usize = 256;
 /// How many due runs one step loads at most.
 const DUE_BATCH: usize = 4096;
 
+/// How long, in wall-clock time, a delivery status may wait for the
+/// completion of the send it reports to be stored (PostgreSQL routes it by
+/// the message's contact) before it is routed on its own.
+const ROUTE_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Run ids given per inbox event: an event starts at most one run per
 /// workflow, and the service loads at most this many workflows.
 pub(super) const RUNS_PER_EVENT: u64 = 256;
@@ -116,8 +121,10 @@ impl Processor {
     /// Processes one step; true when there may be more to do at once (a
     /// full batch of events or of due runs).
     async fn step(&mut self) -> Result<bool, StoreError> {
-        let now = self.engine.host().clock().now();
-        let Some(work) = self.db.begin_step(BATCH, now).await? else {
+        let clock = self.engine.host().clock();
+        let now = clock.now();
+        let unroutable_before = now - clock.span(ROUTE_GRACE);
+        let Some(work) = self.db.begin_step(BATCH, now, unroutable_before).await? else {
             return Ok(false);
         };
         self.engine.host().freeze(work.at);

@@ -284,15 +284,18 @@ impl Db {
     /// The next step: one a crash interrupted, else up to `limit` pending
     /// events at `now`; `None` when there is nothing to do at `now` (no
     /// event, no deadline due). A new step is recorded before it is
-    /// returned, so a crash before its commit redoes it.
+    /// returned, so a crash before its commit redoes it. On PostgreSQL, a
+    /// status stored before `unroutable_before` whose message is still
+    /// unknown is given a shard of its own (see `pg`).
     pub async fn begin_step(
         &self,
         limit: usize,
         now: DateTime<Utc>,
+        unroutable_before: DateTime<Utc>,
     ) -> Result<Option<StepWork>, StoreError> {
         match self {
             Db::Sqlite(s) => sqlite::begin_step(s, limit, now).await,
-            Db::Postgres(p) => pg::begin_step(p, limit, now).await,
+            Db::Postgres(p) => pg::begin_step(p, limit, now, unroutable_before).await,
         }
     }
 

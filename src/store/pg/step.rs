@@ -11,14 +11,11 @@ use crate::store::db::{SHARDS, StepCommit, StepKeys, StepState, StepWork, shard_
 use crate::store::messages::transition;
 use crate::store::{RunRecord, StoreError};
 
-/// How long a status waits for its message to be known (the send's
-/// completion is stored) before it is routed to a shard of its own.
-const ROUTE_GRACE: chrono::Duration = chrono::Duration::seconds(30);
-
 pub(crate) async fn begin_step(
     store: &PgStore,
     limit: usize,
     now: DateTime<Utc>,
+    unroutable_before: DateTime<Utc>,
 ) -> Result<Option<StepWork>, StoreError> {
     let held = store.shards();
     if held.is_empty() {
@@ -61,7 +58,7 @@ pub(crate) async fn begin_step(
             intent: Some(id),
         }));
     }
-    route(&client, now).await?;
+    route(&client, unroutable_before).await?;
     let items: Vec<(u64, String)> = client
         .query(
             "SELECT seq, payload FROM inbox
@@ -111,9 +108,12 @@ pub(crate) async fn begin_step(
 }
 
 /// Gives statuses stored before their message was known the shard of the
-/// message's contact, and those still unknown after [`ROUTE_GRACE`] a
-/// shard of their own (no run waits on such a message).
-async fn route(client: &deadpool_postgres::Object, now: DateTime<Utc>) -> Result<(), StoreError> {
+/// message's contact, and those stored before `unroutable_before` and still
+/// unknown a shard of their own (no run waits on such a message).
+async fn route(
+    client: &deadpool_postgres::Object,
+    unroutable_before: DateTime<Utc>,
+) -> Result<(), StoreError> {
     client
         .execute(
             "UPDATE inbox i SET shard = m.shard FROM messages m
@@ -127,7 +127,7 @@ async fn route(client: &deadpool_postgres::Object, now: DateTime<Utc>) -> Result
         .execute(
             "UPDATE inbox SET shard = (seq % $2)::integer
              WHERE processed_at IS NULL AND shard IS NULL AND received_at < $1",
-            &[&micros(now - ROUTE_GRACE), &i64::from(SHARDS)],
+            &[&micros(unroutable_before), &i64::from(SHARDS)],
         )
         .await
         .map_err(pg_error)?;
