@@ -72,6 +72,11 @@ struct Options {
     workflow: PathBuf,
     /// How long the stand-in Cloud API takes to answer a send.
     provider_delay: Duration,
+    /// An admin URL of a PostgreSQL server: each row gets a database of its
+    /// own there instead of a SQLite file.
+    postgres: Option<String>,
+    /// `kflowc serve` workers on the one database (PostgreSQL only).
+    workers: usize,
 }
 
 impl Default for Options {
@@ -83,6 +88,8 @@ impl Default for Options {
             drain_cap: Duration::from_secs(180),
             workflow: PathBuf::from("examples/booking_cta.kflow"),
             provider_delay: Duration::ZERO,
+            postgres: None,
+            workers: 1,
         }
     }
 }
@@ -123,9 +130,14 @@ fn parse_args() -> Result<Options, String> {
                         .map_err(|_| format!("--provider-delay-ms: `{v}` is not a number"))?,
                 );
             }
+            "--postgres" => options.postgres = Some(value("--postgres")?),
+            "--workers" => options.workers = number("--workers", value("--workers")?)? as usize,
             other if other.starts_with('-') => return Err(format!("unknown option {other}")),
             _ => {}
         }
+    }
+    if options.workers > 1 && options.postgres.is_none() {
+        return Err("--workers above 1 needs --postgres (SQLite is one process's)".into());
     }
     Ok(options)
 }
@@ -135,7 +147,7 @@ fn main() {
         Ok(o) => o,
         Err(e) => {
             eprintln!(
-                "ingest: {e}\nusage: cargo bench --bench ingest -- [--events N] [--clients K[,K...]] [--cap-secs S] [--drain-cap-secs S] [--workflow FILE] [--provider-delay-ms MS]"
+                "ingest: {e}\nusage: cargo bench --bench ingest -- [--events N] [--clients K[,K...]] [--cap-secs S] [--drain-cap-secs S] [--workflow FILE] [--provider-delay-ms MS] [--postgres ADMIN_URL [--workers N]]"
             );
             std::process::exit(2);
         }
@@ -143,13 +155,23 @@ fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let workflow = root.join(&options.workflow);
     let provider = StandIn::start(options.provider_delay);
+    let store = match &options.postgres {
+        Some(url) => format!(
+            "PostgreSQL at {}, {} worker(s)",
+            url.rsplit('@').next().unwrap_or(url),
+            options.workers
+        ),
+        None => format!(
+            "SQLite WAL synchronous=FULL under {}",
+            env!("CARGO_TARGET_TMPDIR")
+        ),
+    };
     println!(
         "kflow ingest: {} signed WhatsApp inbound webhooks per row, each from a new contact; \
-         workflow {}; SQLite WAL synchronous=FULL under {}; \
+         workflow {}; {store}; \
          stand-in answers after {} ms; load cap {} s, drain cap {} s; {} CPUs",
         options.events,
         workflow.strip_prefix(root).unwrap_or(&workflow).display(),
-        env!("CARGO_TARGET_TMPDIR"),
         options.provider_delay.as_millis(),
         options.cap.as_secs(),
         options.drain_cap.as_secs(),
@@ -185,13 +207,18 @@ struct Row {
     jobs: Option<u64>,
 }
 
-/// Starts a fresh service, loads it, waits for the engine, stops it.
-fn measure(options: &Options, clients: usize, workflow: &Path, provider: &StandIn) -> Row {
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
-    let config = write_config(dir.path(), workflow, provider.addr);
+/// One service (a worker) in its own thread and runtime: 2 worker threads,
+/// what `kflowc serve` gets on this machine.
+struct Served {
+    base: String,
+    stop: watch::Sender<bool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+fn serve_one(config: ServeConfig) -> Served {
     let (stop, shutdown) = watch::channel(false);
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let service = std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("kflow-serve".into())
         .spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -218,7 +245,66 @@ fn measure(options: &Options, clients: usize, workflow: &Path, provider: &StandI
     let addr = ready_rx
         .recv_timeout(Duration::from_secs(30))
         .expect("the service started");
-    let base = format!("http://{addr}");
+    Served {
+        base: format!("http://{addr}"),
+        stop,
+        thread,
+    }
+}
+
+/// A database of its own on the PostgreSQL server `admin` names, dropped
+/// by [`drop_database`].
+async fn create_database(admin: &str, name: &str) -> String {
+    let (client, connection) = tokio_postgres::connect(admin, tokio_postgres::NoTls)
+        .await
+        .expect("connect to PostgreSQL");
+    let driver = tokio::spawn(connection);
+    // One statement each: CREATE DATABASE cannot share a transaction.
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        client
+            .batch_execute(&sql)
+            .await
+            .expect("create the bench's database");
+    }
+    drop(client);
+    let _ = driver.await;
+    match admin.rfind('/') {
+        Some(i) => format!("{}/{name}", &admin[..i]),
+        None => panic!("--postgres has no database part: {admin}"),
+    }
+}
+
+async fn drop_database(admin: &str, name: &str) {
+    if let Ok((client, connection)) = tokio_postgres::connect(admin, tokio_postgres::NoTls).await {
+        let driver = tokio::spawn(connection);
+        let _ = client
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await;
+        drop(client);
+        let _ = driver.await;
+    }
+}
+
+/// Starts fresh services, loads them, waits for the engines, stops them.
+fn measure(options: &Options, clients: usize, workflow: &Path, provider: &StandIn) -> Row {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
+    let generator = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("generator runtime");
+    let db_name = format!("kflow_bench_{}_{clients}", std::process::id());
+    let database = match &options.postgres {
+        Some(admin) => generator.block_on(create_database(admin, &db_name)),
+        None => "kflow.db".to_owned(),
+    };
+    let services: Vec<Served> = (0..options.workers)
+        .map(|_| serve_one(write_config(dir.path(), workflow, provider.addr, &database)))
+        .collect();
+    let bases: Vec<String> = services.iter().map(|s| s.base.clone()).collect();
+    let base = bases[0].clone();
 
     // Everything a client sends is built before the clock starts.
     let bodies: Arc<Vec<(String, String)>> = Arc::new(
@@ -231,22 +317,18 @@ fn measure(options: &Options, clients: usize, workflow: &Path, provider: &StandI
             .collect(),
     );
 
-    let generator = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("generator runtime");
     // One client for every scrape: building one loads the TLS roots.
     let scraper = reqwest::Client::builder()
         .no_proxy()
         .build()
         .expect("client");
     let before = generator
-        .block_on(scrape(&scraper, &base))
+        .block_on(scrape_all(&scraper, &bases))
         .unwrap_or_default();
-    let load = generator.block_on(load(&base, bodies, clients, options.cap));
+    let load = generator.block_on(load(&bases, bodies, clients, options.cap));
     let (start, load_time) = (load.start, load.elapsed);
     let at_load_end = generator
-        .block_on(scrape(&scraper, &base))
+        .block_on(scrape_all(&scraper, &bases))
         .unwrap_or_default();
     // For lining the load up with outside traces (strace -tt, perf).
     let unix = |t: Instant| {
@@ -263,7 +345,7 @@ fn measure(options: &Options, clients: usize, workflow: &Path, provider: &StandI
     let drained = generator.block_on(async {
         let deadline = start + load_time + options.drain_cap;
         loop {
-            if let Ok(m) = scrape(&scraper, &base).await
+            if let Ok(m) = scrape_all(&scraper, &bases).await
                 && m.get("kflow_inbox_pending") == Some(0)
                 && m.get("kflow_events_processed_total").unwrap_or(0)
                     >= m.get("kflow_webhooks_accepted_total").unwrap_or(0)
@@ -277,10 +359,18 @@ fn measure(options: &Options, clients: usize, workflow: &Path, provider: &StandI
         }
     });
     let after = generator
-        .block_on(scrape(&scraper, &base))
+        .block_on(scrape_all(&scraper, &bases))
         .unwrap_or_default();
-    let _ = stop.send(true);
-    service.join().expect("the service thread ended cleanly");
+    let _ = &base;
+    for s in &services {
+        let _ = s.stop.send(true);
+    }
+    for s in services {
+        s.thread.join().expect("the service thread ended cleanly");
+    }
+    if let Some(admin) = &options.postgres {
+        generator.block_on(drop_database(admin, &db_name));
+    }
 
     let delta = |to: &Metrics, name: &str| {
         to.get(name)
@@ -306,13 +396,13 @@ fn measure(options: &Options, clients: usize, workflow: &Path, provider: &StandI
     }
 }
 
-fn write_config(dir: &Path, workflow: &Path, provider: SocketAddr) -> ServeConfig {
+fn write_config(dir: &Path, workflow: &Path, provider: SocketAddr, database: &str) -> ServeConfig {
     let text = format!(
         r#"
 [server]
 listen = "127.0.0.1:0"
 public_url = "https://kflow.example.com"
-database = "kflow.db"
+database = "{database}"
 workflows = ["{workflow}"]
 
 [whatsapp]
@@ -365,7 +455,7 @@ struct Load {
 /// passed. Each task first opens its connection (`GET /healthz`), and the
 /// clock starts once all have, so connection setup is not in the figures.
 async fn load(
-    base: &str,
+    bases: &[String],
     bodies: Arc<Vec<(String, String)>>,
     clients: usize,
     cap: Duration,
@@ -376,12 +466,14 @@ async fn load(
         .timeout(Duration::from_secs(30))
         .build()
         .expect("client");
-    let url: Arc<str> = format!("{base}/webhooks/whatsapp").into();
-    let healthz: Arc<str> = format!("{base}/healthz").into();
     let next = Arc::new(AtomicUsize::new(0));
     let ready = Arc::new(tokio::sync::Barrier::new(clients + 1));
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..clients {
+    for k in 0..clients {
+        // Clients spread over the workers, as a load balancer would.
+        let base = &bases[k % bases.len()];
+        let url: Arc<str> = format!("{base}/webhooks/whatsapp").into();
+        let healthz: Arc<str> = format!("{base}/healthz").into();
         let (http, url, healthz, next, bodies, ready) = (
             http.clone(),
             url.clone(),
@@ -466,6 +558,22 @@ impl Metrics {
     fn get(&self, name: &str) -> Option<u64> {
         self.0.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
     }
+}
+
+/// Every worker's metrics together: counters added up; the inbox backlog,
+/// which each worker reads from the shared database, taken once.
+async fn scrape_all(http: &reqwest::Client, bases: &[String]) -> Result<Metrics, reqwest::Error> {
+    let mut all: Vec<(String, u64)> = Vec::new();
+    for base in bases {
+        for (name, value) in scrape(http, base).await?.0 {
+            match all.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, v)) if name == "kflow_inbox_pending" => *v = (*v).max(value),
+                Some((_, v)) => *v += value,
+                None => all.push((name, value)),
+            }
+        }
+    }
+    Ok(Metrics(all))
 }
 
 async fn scrape(http: &reqwest::Client, base: &str) -> Result<Metrics, reqwest::Error> {

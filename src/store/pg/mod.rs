@@ -40,6 +40,9 @@ const POOL_SIZE: usize = 16;
 /// The channel `NOTIFY` wakes workers on.
 const CHANNEL: &str = "kflow_inbox";
 
+/// The least time between two `NOTIFY`s of one process, in microseconds.
+const NOTIFY_EVERY: i64 = 2_000;
+
 /// A worker's connection to the database. Cheap to clone.
 #[derive(Clone)]
 pub struct PgStore {
@@ -50,6 +53,10 @@ struct Inner {
     pool: Pool,
     config: tokio_postgres::Config,
     worker: Worker,
+    /// When this process last sent `NOTIFY` (Unix microseconds): at most
+    /// one every [`NOTIFY_EVERY`], since each takes a lock every commit in
+    /// the database shares, and one wakes every worker anyway.
+    notified: std::sync::atomic::AtomicI64,
     /// Background tasks (lease renewal, the listener), stopped on drop.
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
@@ -122,6 +129,7 @@ impl PgStore {
                 pool,
                 config,
                 worker: Worker::new(id),
+                notified: std::sync::atomic::AtomicI64::new(0),
                 tasks: Mutex::new(Vec::new()),
             }),
         };
@@ -203,6 +211,30 @@ impl PgStore {
         lease::release_all(self.pool(), self.worker()).await
     }
 
+    /// Wakes the other workers (`NOTIFY`), unless this process did less
+    /// than [`NOTIFY_EVERY`] ago. Best effort: a worker not woken finds the
+    /// event within a second anyway.
+    async fn notify(&self, client: &deadpool_postgres::Object) {
+        use std::sync::atomic::Ordering;
+        let now = Utc::now().timestamp_micros();
+        let last = self.inner.notified.load(Ordering::Relaxed);
+        if now - last < NOTIFY_EVERY
+            || self
+                .inner
+                .notified
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        if let Err(e) = client
+            .execute("SELECT pg_notify($1, '')", &[&CHANNEL])
+            .await
+        {
+            tracing::debug!(error = %e, "NOTIFY failed; workers find the event on their next look");
+        }
+    }
+
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         self.pool().get().await.map_err(pool_error)
     }
@@ -264,39 +296,63 @@ pub(crate) async fn enqueue_all(
     events: Vec<NewEvent>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Enqueued>, StoreError> {
-    let mut client = store.client().await?;
-    let tx = client.transaction().await.map_err(pg_error)?;
-    let insert = tx
+    let mut keys = Vec::with_capacity(events.len());
+    let mut sources = Vec::with_capacity(events.len());
+    let mut payloads = Vec::with_capacity(events.len());
+    let mut shards: Vec<Option<i32>> = Vec::with_capacity(events.len());
+    let mut routes: Vec<Option<&str>> = Vec::with_capacity(events.len());
+    for e in &events {
+        keys.push(e.key.as_str());
+        sources.push(e.source.as_str());
+        payloads.push(e.payload.as_str());
+        match &e.route {
+            Route::Contact(c) => {
+                shards.push(Some(shard_of(c)));
+                routes.push(None);
+            }
+            Route::Message(m) => {
+                shards.push(None);
+                routes.push(Some(m.as_str()));
+            }
+        }
+    }
+    let client = store.client().await?;
+    // One statement, so one round trip and atomic without a transaction
+    // block: every event of the webhook is stored, or none. A status takes
+    // its message's shard when the message is known already.
+    let insert = client
         .prepare_cached(
             "INSERT INTO inbox (dedupe_key, received_at, source, payload, shard, route)
-             VALUES ($1, $2, $3, $4,
-                     COALESCE($5::integer, (SELECT shard FROM messages WHERE message_id = $6)), $6)
-             ON CONFLICT (dedupe_key) DO NOTHING RETURNING seq",
+             SELECT e.key, $1, e.source, e.payload,
+                    COALESCE(e.shard, (SELECT m.shard FROM messages m WHERE m.message_id = e.route)),
+                    e.route
+             FROM unnest($2::text[], $3::text[], $4::text[], $5::integer[], $6::text[])
+                  WITH ORDINALITY AS e(key, source, payload, shard, route, n)
+             ORDER BY e.n
+             ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key, seq",
         )
         .await
         .map_err(pg_error)?;
-    let mut enqueued = Vec::with_capacity(events.len());
-    for e in &events {
-        let (shard, route) = match &e.route {
-            Route::Contact(c) => (Some(shard_of(c)), None),
-            Route::Message(m) => (None, Some(m.as_str())),
-        };
-        let row = tx
-            .query_opt(
-                &insert,
-                &[&e.key, &micros(now), &e.source, &e.payload, &shard, &route],
-            )
-            .await
-            .map_err(pg_error)?;
-        enqueued.push(row.map_or(Enqueued::Duplicate, |r| Enqueued::New(to_u64(r.get(0)))));
+    let rows = client
+        .query(
+            &insert,
+            &[&micros(now), &keys, &sources, &payloads, &shards, &routes],
+        )
+        .await
+        .map_err(pg_error)?;
+    let stored: std::collections::HashMap<String, i64> =
+        rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    if !stored.is_empty() {
+        store.notify(&client).await;
     }
-    if enqueued.iter().any(|e| matches!(e, Enqueued::New(_))) {
-        tx.execute("SELECT pg_notify($1, '')", &[&CHANNEL])
-            .await
-            .map_err(pg_error)?;
-    }
-    tx.commit().await.map_err(pg_error)?;
-    Ok(enqueued)
+    Ok(keys
+        .iter()
+        .map(|k| {
+            stored
+                .get(*k)
+                .map_or(Enqueued::Duplicate, |seq| Enqueued::New(to_u64(*seq)))
+        })
+        .collect())
 }
 
 const LINK_ROW: &str =
@@ -362,11 +418,11 @@ pub(crate) async fn link_open(
         )
         .await
         .map_err(pg_error)?;
-        tx.execute("SELECT pg_notify($1, '')", &[&CHANNEL])
-            .await
-            .map_err(pg_error)?;
     }
     tx.commit().await.map_err(pg_error)?;
+    if first {
+        store.notify(&client).await;
+    }
     Ok(open)
 }
 
