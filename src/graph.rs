@@ -232,14 +232,22 @@ fn describe(node: &Node, line: usize) -> (Shape, Vec<String>) {
             name,
             language,
             category,
+            timeout_seconds,
+            waits,
             ..
-        } => (
-            Shape::Step,
-            vec![
+        } => {
+            let mut lines = vec![
                 format!("template {}", quoted(name)),
                 format!("{language}, {category}"),
-            ],
-        ),
+            ];
+            if *waits {
+                lines.push(format!(
+                    "waits up to {}",
+                    duration::format(*timeout_seconds)
+                ));
+            }
+            (Shape::Step, lines)
+        }
         Op::SendSms { body, .. } => (Shape::Step, vec!["sms".to_owned(), quoted(&text(body))]),
         Op::SendEmail { subject, .. } => (
             Shape::Step,
@@ -283,6 +291,9 @@ fn outcome_label(node: &Node, outcome: Outcome) -> Option<String> {
             | Op::SendList {
                 timeout_seconds, ..
             }
+            | Op::SendTemplate {
+                timeout_seconds, ..
+            }
             | Op::AwaitReply {
                 timeout_seconds, ..
             } => format!("Timeout {}", duration::format(*timeout_seconds)),
@@ -305,8 +316,16 @@ fn choice_label(op: &Op, index: u8) -> String {
         Op::SendList { message, .. } => message.rows().nth(index as usize),
         _ => None,
     };
-    match chosen {
-        Some(choice) => format!("Chose {}", quoted(&text(&choice.title))),
+    if let Some(choice) = chosen {
+        return format!("Chose {}", quoted(&text(&choice.title)));
+    }
+    // A template's quick reply shows a title from the template, which kflow
+    // does not know: its payload names it.
+    let payload = op
+        .choice_ids()
+        .and_then(|ids| ids.get(index as usize).map(|id| (*id).to_owned()));
+    match payload {
+        Some(payload) => format!("Tapped {}", quoted(&payload)),
         None => format!("Choice {index}"),
     }
 }
