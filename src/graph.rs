@@ -281,23 +281,9 @@ fn outcome_label(node: &Node, outcome: Outcome) -> Option<String> {
         Outcome::Done => return None,
         Outcome::Opened => "Link Opened".to_owned(),
         Outcome::NotDelivered => "Not Delivered".to_owned(),
-        Outcome::Timeout => match &node.op {
-            Op::SendCta {
-                timeout_seconds, ..
-            }
-            | Op::SendButtons {
-                timeout_seconds, ..
-            }
-            | Op::SendList {
-                timeout_seconds, ..
-            }
-            | Op::SendTemplate {
-                timeout_seconds, ..
-            }
-            | Op::AwaitReply {
-                timeout_seconds, ..
-            } => format!("Timeout {}", duration::format(*timeout_seconds)),
-            _ => "Timeout".to_owned(),
+        Outcome::Timeout => match node.op.timeout_seconds() {
+            Some(seconds) => format!("Timeout {}", duration::format(seconds)),
+            None => "Timeout".to_owned(),
         },
         Outcome::Replied => "Replied".to_owned(),
         Outcome::WindowOpen => "Open".to_owned(),

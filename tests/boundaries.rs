@@ -230,7 +230,10 @@ fn template_buttons_are_indexed_0_to_9() {
 fn template_payloads_are_at_most_256_characters() {
     let handled = |p: &str| format!("on reply \"{p}\" < stop > on timeout 1d < stop >");
     let ok = "p".repeat(256);
-    assert_clean(&template(&format!("button 1 reply \"{ok}\""), &handled(&ok)));
+    assert_clean(&template(
+        &format!("button 1 reply \"{ok}\""),
+        &handled(&ok),
+    ));
     let long = "p".repeat(257);
     assert_refused(
         &template(&format!("button 1 reply \"{long}\""), &handled(&long)),
@@ -240,7 +243,10 @@ fn template_payloads_are_at_most_256_characters() {
 
 #[test]
 fn template_header_text_is_at_most_60_characters() {
-    assert_clean(&template(&format!("header text \"{}\"", "é".repeat(60)), ""));
+    assert_clean(&template(
+        &format!("header text \"{}\"", "é".repeat(60)),
+        "",
+    ));
     assert_refused(
         &template(&format!("header text \"{}\"", "é".repeat(61)), ""),
         Code::TemplateHeader,
@@ -250,14 +256,26 @@ fn template_header_text_is_at_most_60_characters() {
 #[test]
 fn a_waited_template_times_out_within_5_minutes_to_2_days() {
     let replies = "button 1 reply \"yes\"";
-    assert_clean(&template(replies, "on reply \"yes\" < stop > on timeout 5m < stop >"));
-    assert_clean(&template(replies, "on reply \"yes\" < stop > on timeout 2d < stop >"));
+    assert_clean(&template(
+        replies,
+        "on reply \"yes\" < stop > on timeout 5m < stop >",
+    ));
+    assert_clean(&template(
+        replies,
+        "on reply \"yes\" < stop > on timeout 2d < stop >",
+    ));
     assert_refused(
-        &template(replies, "on reply \"yes\" < stop > on timeout 4m59s < stop >"),
+        &template(
+            replies,
+            "on reply \"yes\" < stop > on timeout 4m59s < stop >",
+        ),
         Code::InteractiveTimeoutRange,
     );
     assert_refused(
-        &template(replies, "on reply \"yes\" < stop > on timeout 2d1s < stop >"),
+        &template(
+            replies,
+            "on reply \"yes\" < stop > on timeout 2d1s < stop >",
+        ),
         Code::InteractiveTimeoutRange,
     );
     assert_refused(
@@ -283,9 +301,18 @@ fn a_cap_allows_1_to_100_messages_over_a_positive_period() {
 fn quiet_hours_are_times_of_day() {
     assert_clean(&guarded("quiet 23:59-00:00 timezone \"UTC\""));
     assert_clean(&guarded("quiet 0:00-7:30 timezone \"Europe/Lisbon\""));
-    assert_refused(&guarded("quiet 24:00-08:00 timezone \"UTC\""), Code::QuietHours);
-    assert_refused(&guarded("quiet 21:60-08:00 timezone \"UTC\""), Code::QuietHours);
-    assert_refused(&guarded("quiet 08:00-08:00 timezone \"UTC\""), Code::QuietHours);
+    assert_refused(
+        &guarded("quiet 24:00-08:00 timezone \"UTC\""),
+        Code::QuietHours,
+    );
+    assert_refused(
+        &guarded("quiet 21:60-08:00 timezone \"UTC\""),
+        Code::QuietHours,
+    );
+    assert_refused(
+        &guarded("quiet 08:00-08:00 timezone \"UTC\""),
+        Code::QuietHours,
+    );
 }
 
 #[test]

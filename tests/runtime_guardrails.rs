@@ -114,7 +114,10 @@ async fn a_send_inside_quiet_hours_waits_until_they_end_in_the_contacts_zone() {
             _ => None,
         })
         .collect();
-    assert_eq!(waits[0], ("quiet hours".to_owned(), at_utc(2026, 3, 3, 8, 0)));
+    assert_eq!(
+        waits[0],
+        ("quiet hours".to_owned(), at_utc(2026, 3, 3, 8, 0))
+    );
 }
 
 #[tokio::test]
@@ -194,7 +197,8 @@ async fn a_send_over_the_cap_is_not_sent_and_takes_not_delivered() {
     let reasons = not_sent(&e);
     assert_eq!(reasons.len(), 1);
     assert!(
-        reasons[0].starts_with("frequency cap: this workflow sent the contact 2 messages in the last 1d"),
+        reasons[0]
+            .starts_with("frequency cap: this workflow sent the contact 2 messages in the last 1d"),
         "{}",
         reasons[0]
     );

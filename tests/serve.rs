@@ -735,7 +735,11 @@ fn template_tap(from: &str, id: &str, answers: &str, payload: &str) -> String {
 async fn a_template_quick_reply_takes_its_branch_over_real_http() {
     let providers = providers().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let service = start_serving(&providers, dir.path(), &["tests/serve/template_buttons.kflow"]);
+    let service = start_serving(
+        &providers,
+        dir.path(),
+        &["tests/serve/template_buttons.kflow"],
+    );
     let ana = "15551230041";
     assert_eq!(
         post_whatsapp(&service, &inbound_whatsapp(ana, "wamid.in.1")).await,

@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::diag::{Code, Diagnostic};
 use crate::source::Span;
-use crate::syntax::ast::{Block, Channel, Handler, HandlerKind, Stmt, StmtKind, Text};
+use crate::syntax::ast::{Block, Channel, Duration, Handler, HandlerKind, Stmt, StmtKind, Text};
 
 use super::claim::{self, Claim};
 use super::conditions::{self, Fact};
@@ -494,11 +494,6 @@ impl<'a> Flow<'a> {
             }
             StmtKind::Buttons(message) | StmtKind::List(message) => {
                 let handler_timeout = tail.and_then(|c| c.timeout);
-                if let Some(t) = handler_timeout
-                    && self.checked_timeouts.insert(t.span.start)
-                {
-                    messages::timeout_range(t, Code::InteractiveTimeoutRange, self.out);
-                }
                 let keyword = stmt.kind.keyword();
                 let info = if matches!(stmt.kind, StmtKind::Buttons(_)) {
                     interactive::buttons(message, stmt.head, handler_timeout, self.scope, self.out)
@@ -511,23 +506,16 @@ impl<'a> Flow<'a> {
                 if tail.is_none() {
                     return Exits::done(state);
                 }
-                let timeout = handler_timeout.or(info.timeout_field);
-                if timeout.is_none() {
-                    self.out.push(
-                        Diagnostic::new(
-                            Code::InteractiveMissingField,
-                            format!("this `{keyword}` waits for the contact's choice but has no timeout, so a run could wait forever"),
-                            stmt.head,
-                            "waits with no limit",
-                        )
-                        .with_help("bound the wait with a handler after it, `on timeout 1d < ... >` (5m to 2d), or a `timeout 1d` field"),
-                    );
-                }
-                Exits::choice(
-                    &state,
-                    timeout.map_or(0, |d| d.seconds),
+                self.waited_choice(
                     stmt.head,
+                    state,
+                    handler_timeout,
+                    info.timeout_field,
                     info.choices,
+                    (
+                        Code::InteractiveMissingField,
+                        format!("this `{keyword}` waits for the contact's choice"),
+                    ),
                 )
             }
             StmtKind::Whatsapp(text) => {
@@ -558,28 +546,16 @@ impl<'a> Flow<'a> {
                 if tail.is_none() || info.choices.is_empty() {
                     return Exits::done(state);
                 }
-                if let Some(t) = handler_timeout
-                    && self.checked_timeouts.insert(t.span.start)
-                {
-                    messages::timeout_range(t, Code::InteractiveTimeoutRange, self.out);
-                }
-                let timeout = handler_timeout.or(info.timeout_field);
-                if timeout.is_none() {
-                    self.out.push(
-                        Diagnostic::new(
-                            Code::TemplateMissingField,
-                            "this `template` waits for a tap on its quick replies but has no timeout, so a run could wait forever",
-                            stmt.head,
-                            "waits with no limit",
-                        )
-                        .with_help("bound the wait with a handler after it, `on timeout 1d < ... >` (5m to 2d), or a `timeout 1d` field"),
-                    );
-                }
-                Exits::choice(
-                    &state,
-                    timeout.map_or(0, |d| d.seconds),
+                self.waited_choice(
                     stmt.head,
+                    state,
+                    handler_timeout,
+                    info.timeout_field,
                     info.choices,
+                    (
+                        Code::TemplateMissingField,
+                        "this `template` waits for a tap on its quick replies".to_owned(),
+                    ),
                 )
             }
             StmtKind::Sms(sms) => {
@@ -613,6 +589,41 @@ impl<'a> Flow<'a> {
             }
             StmtKind::Stop => Exits::default(),
         }
+    }
+
+    /// A claimed message answered by a choice (`buttons`, `list`, a
+    /// template with quick replies): its wait is bounded by the handlers'
+    /// `on timeout` or its `timeout` field (`unbounded` reports neither:
+    /// the code and what waits), and it ends as one of its choices, not
+    /// delivered or timeout.
+    fn waited_choice(
+        &mut self,
+        head: Span,
+        state: Window,
+        handler_timeout: Option<Duration>,
+        timeout_field: Option<Duration>,
+        choices: Vec<(String, Span)>,
+        unbounded: (Code, String),
+    ) -> Exits {
+        if let Some(t) = handler_timeout
+            && self.checked_timeouts.insert(t.span.start)
+        {
+            messages::timeout_range(t, Code::InteractiveTimeoutRange, self.out);
+        }
+        let timeout = handler_timeout.or(timeout_field);
+        if timeout.is_none() {
+            let (code, what) = unbounded;
+            self.out.push(
+                Diagnostic::new(
+                    code,
+                    format!("{what} but has no timeout, so a run could wait forever"),
+                    head,
+                    "waits with no limit",
+                )
+                .with_help("bound the wait with a handler after it, `on timeout 1d < ... >` (5m to 2d), or a `timeout 1d` field"),
+            );
+        }
+        Exits::choice(&state, timeout.map_or(0, |d| d.seconds), head, choices)
     }
 
     fn await_reply(

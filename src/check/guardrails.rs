@@ -141,6 +141,13 @@ fn quiet(q: &Quiet, scope: &Scope, out: &mut Vec<Diagnostic>) -> Option<(u64, Sp
     Some((length_seconds(from, to) + CLOCK_CHANGE_SECONDS, q.head))
 }
 
+/// A quiet-hours time as written (`21:00`), in minutes after midnight:
+/// what lowering writes to the IR, read by the rule this checker holds
+/// the source to.
+pub(crate) fn minutes(text: &str) -> Option<u16> {
+    parse_clock(text)
+}
+
 fn clock(text: &str, span: Span, out: &mut Vec<Diagnostic>) -> Option<u16> {
     let minutes = parse_clock(text);
     if minutes.is_none() {

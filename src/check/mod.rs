@@ -11,7 +11,7 @@ mod conditions;
 pub mod costs;
 pub(crate) mod fields;
 mod flow;
-mod guardrails;
+pub(crate) mod guardrails;
 pub(crate) mod interactive;
 pub(crate) mod messages;
 mod suppress;

@@ -136,6 +136,43 @@ impl Op {
     }
 }
 
+impl Op {
+    /// How long a node that waits for an outcome with a deadline (a CTA,
+    /// a message answered by a choice, `await_reply`) waits, or would: its
+    /// `timeout_seconds`. `None` for every other operation.
+    pub fn timeout_seconds(&self) -> Option<u64> {
+        match self {
+            Op::SendCta {
+                timeout_seconds, ..
+            }
+            | Op::SendButtons {
+                timeout_seconds, ..
+            }
+            | Op::SendList {
+                timeout_seconds, ..
+            }
+            | Op::SendTemplate {
+                timeout_seconds, ..
+            }
+            | Op::AwaitReply {
+                timeout_seconds, ..
+            } => Some(*timeout_seconds),
+            _ => None,
+        }
+    }
+
+    /// Whether a send waits for its outcome (handlers claim it).
+    pub fn waits(&self) -> bool {
+        match self {
+            Op::SendCta { waits, .. }
+            | Op::SendButtons { waits, .. }
+            | Op::SendList { waits, .. }
+            | Op::SendTemplate { waits, .. } => *waits,
+            _ => false,
+        }
+    }
+}
+
 impl Node {
     /// Where `outcome` leads, if anywhere.
     pub fn next(&self, outcome: Outcome) -> Option<NodeId> {

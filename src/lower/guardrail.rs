@@ -3,15 +3,15 @@
 
 use super::conditions::lower_cond;
 use super::internal;
+use crate::check::guardrails::minutes;
 use crate::diag::Diagnostic;
 use crate::ir;
-use crate::platform::quiet::parse_clock;
 use crate::syntax::ast::{self, Zone};
 
 pub(super) fn quiet(q: &ast::Quiet) -> Result<ir::Quiet, Diagnostic> {
     let bad = || internal(q.span, "quiet hours");
-    let from = parse_clock(&q.from.node).ok_or_else(bad)?;
-    let to = parse_clock(&q.to.node).ok_or_else(bad)?;
+    let from = minutes(&q.from.node).ok_or_else(bad)?;
+    let to = minutes(&q.to.node).ok_or_else(bad)?;
     let (field, zone) = match &q.zone {
         Zone::Named(name) => (None, name.as_literal().ok_or_else(bad)?),
         Zone::Field(path) => (

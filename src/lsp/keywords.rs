@@ -86,9 +86,7 @@ pub(crate) fn explain(word: &str) -> Option<&'static str> {
         "at" | "most" | "per" => {
             "`at most 2 per 1d`: at most this many messages of the file reach a contact in any such period; a send over it is not sent"
         }
-        "goal" => {
-            "`goal contact.tags has \"booked\"`: a run ends as soon as this condition holds"
-        }
+        "goal" => "`goal contact.tags has \"booked\"`: a run ends as soon as this condition holds",
         "wait" => "`wait D`: pauses the run for a duration such as `30m` or `1d`",
         "await" => {
             "`await reply CHANNEL`: waits for the contact's next reply; needs an `on timeout` handler"

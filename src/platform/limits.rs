@@ -61,7 +61,7 @@ pub const LIST_ROW_TITLE_MAX: usize = 24;
 pub const LIST_ROW_DESCRIPTION_MAX: usize = 72;
 /// A list row's id: 1 to 200 characters, unique in its message (§2.3, M-LIST).
 pub const LIST_ROW_ID_MAX: usize = 200;
-/// Buttons of a template: at most 10 in all, so indexes 0 to 9 (§3, [3P]
+/// Buttons of a template: at most 10 in all, so indexes 0 to 9 (§3, 3P:
 /// bird.com, ycloud; `index` is zero-based).
 pub const TEMPLATE_BUTTONS_MAX: usize = 10;
 /// A template quick-reply button's payload. Meta gives no limit (§3); kflow

@@ -57,6 +57,16 @@ pub enum Zone {
     Field(Spanned<String>),
 }
 
+impl Zone {
+    /// Where the zone is written.
+    pub fn span(&self) -> Span {
+        match self {
+            Zone::Named(t) => t.span,
+            Zone::Field(f) => f.span,
+        }
+    }
+}
+
 /// `at most N per D`: a frequency cap per contact.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cap {

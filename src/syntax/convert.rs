@@ -199,11 +199,7 @@ impl<'d> Converter<'d> {
             _ => Zone::Field(Spanned::new(zone.as_str().to_owned(), self.span(&zone))),
         };
         let default = c.next_if(Rule::string).map(|p| self.string(p));
-        let end = match (&default, &zone) {
-            (Some(d), _) => d.span.end,
-            (None, Zone::Named(t)) => t.span.end,
-            (None, Zone::Field(f)) => f.span.end,
-        };
+        let end = default.as_ref().map_or(zone.span(), |d| d.span).end;
         Ok(Quiet {
             head,
             from,

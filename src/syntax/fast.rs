@@ -175,22 +175,17 @@ impl<'a> Parser<'a> {
         } else {
             Zone::Field(self.path()?)
         };
-        let mut end = match &zone {
-            Zone::Named(t) => t.span.end,
-            Zone::Field(f) => f.span.end,
-        };
         let before = self.pos;
         self.skip();
         let default = if self.word() == "default" {
             self.pos += "default".len();
             self.skip();
-            let d = self.string()?;
-            end = d.span.end;
-            Some(d)
+            Some(self.string()?)
         } else {
             self.pos = before;
             None
         };
+        let end = default.as_ref().map_or(zone.span(), |d| d.span).end;
         Some(Quiet {
             head,
             from,
@@ -527,28 +522,12 @@ impl<'a> Parser<'a> {
             b if b.is_ascii_digit() && self.word().bytes().all(|b| b.is_ascii_digit()) => {
                 let number = self.number()?;
                 self.skip();
-                let word = self.ident()?;
-                // `number ~ ident ~ string?`: without a string, the field
-                // covers the trivia after the word.
-                self.skip();
-                let text = if self.peek() == Some(b'"') {
-                    Some(self.string()?)
-                } else {
-                    None
-                };
+                let (word, text) = self.word_and_string()?;
                 FieldValue::Indexed(number, word, text)
             }
             b if b.is_ascii_digit() => FieldValue::Duration(self.duration()?),
             b if is_ident_start(b) => {
-                let word = self.ident()?;
-                // `ident ~ string?`: without a string, the field covers the
-                // trivia after the word.
-                self.skip();
-                let text = if self.peek() == Some(b'"') {
-                    Some(self.string()?)
-                } else {
-                    None
-                };
+                let (word, text) = self.word_and_string()?;
                 FieldValue::Word(word, text)
             }
             _ => return None,
@@ -558,6 +537,19 @@ impl<'a> Parser<'a> {
             value,
             span: self.span(start, self.pos),
         })
+    }
+
+    /// `ident ~ string?` at the end of a field: without a string, the
+    /// field covers the trivia after the word.
+    fn word_and_string(&mut self) -> Option<(Spanned<String>, Option<Text>)> {
+        let word = self.ident()?;
+        self.skip();
+        let text = if self.peek() == Some(b'"') {
+            Some(self.string()?)
+        } else {
+            None
+        };
+        Some((word, text))
     }
 
     /// `conjunction ~ (kw_or ~ conjunction)*`.

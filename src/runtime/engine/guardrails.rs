@@ -20,30 +20,17 @@ use crate::platform::quiet::{held_until, zone};
 use crate::runtime::host::Host;
 use crate::runtime::trace::TraceKind;
 
-/// The kind of message a send node sends, as traces name it.
+/// The kind of message a send node sends, as traces name it: `cta`,
+/// `whatsapp`, ... (the IR's `send_cta`, `send_whatsapp` without `send_`).
 pub(super) fn send_kind(op: &Op) -> &'static str {
-    match op {
-        Op::SendCta { .. } => "cta",
-        Op::SendButtons { .. } => "buttons",
-        Op::SendList { .. } => "list",
-        Op::SendWhatsapp { .. } => "whatsapp",
-        Op::SendTemplate { .. } => "template",
-        Op::SendSms { .. } => "sms",
-        _ => "email",
-    }
+    let name = op.as_str();
+    name.strip_prefix("send_").unwrap_or(name)
 }
 
 /// How a send node ends when its message does not go out: Not Delivered
 /// when handlers wait on it, else done.
 pub(super) fn refused(op: &Op) -> Outcome {
-    let waits = match op {
-        Op::SendCta { waits, .. }
-        | Op::SendButtons { waits, .. }
-        | Op::SendList { waits, .. }
-        | Op::SendTemplate { waits, .. } => *waits,
-        _ => false,
-    };
-    if waits {
+    if op.waits() {
         Outcome::NotDelivered
     } else {
         Outcome::Done

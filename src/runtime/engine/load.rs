@@ -122,22 +122,7 @@ pub(super) fn validate(program: &Program) -> Result<(), LoadError> {
         }
         let waits = match &node.op {
             Op::Wait { seconds } => *seconds,
-            Op::AwaitReply {
-                timeout_seconds, ..
-            }
-            | Op::SendCta {
-                timeout_seconds, ..
-            }
-            | Op::SendButtons {
-                timeout_seconds, ..
-            }
-            | Op::SendList {
-                timeout_seconds, ..
-            }
-            | Op::SendTemplate {
-                timeout_seconds, ..
-            } => *timeout_seconds,
-            _ => 0,
+            op => op.timeout_seconds().unwrap_or(0),
         };
         if waits > WAIT_MAX_SECONDS {
             return malformed(format!(

@@ -97,20 +97,13 @@ impl<H: Host> Engine<H> {
                     }
                 }
             }
-            Op::SendTemplate { waits, .. } => {
-                let failed = if *waits {
-                    Outcome::NotDelivered
-                } else {
-                    Outcome::Done
-                };
-                match self.render_template(run_id, node, contact_ix) {
-                    Ok(out) => self.dispatch(run_id, node, out).await,
-                    Err(reason) => {
-                        self.not_sent(run_id, node, "template", reason);
-                        Step::Next(failed)
-                    }
+            Op::SendTemplate { .. } => match self.render_template(run_id, node, contact_ix) {
+                Ok(out) => self.dispatch(run_id, node, out).await,
+                Err(reason) => {
+                    self.not_sent(run_id, node, "template", reason);
+                    Step::Next(super::guardrails::refused(&node.op))
                 }
-            }
+            },
             Op::SendSms { body, from } => {
                 let mut missing = Vec::new();
                 let body = self.values(contact_ix).text(body, &mut missing);
@@ -409,6 +402,17 @@ pub(super) fn render_header(
         Header::Document { link } => RenderedHeader::Document {
             link: values.url(link, missing),
         },
+    }
+}
+
+/// A rendered header of a `buttons` message or a template against the
+/// platform's rules: text 1 to 60 characters, media by an absolute link.
+pub(super) fn header_ok(header: &RenderedHeader) -> Result<(), String> {
+    match header {
+        RenderedHeader::Text { text } => limit("header", text, 1, CTA_HEADER_TEXT_MAX),
+        RenderedHeader::Image { link }
+        | RenderedHeader::Video { link }
+        | RenderedHeader::Document { link } => absolute_url("header link", link),
     }
 }
 

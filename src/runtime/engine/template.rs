@@ -3,9 +3,8 @@
 //! refuse it (an empty parameter is error 131008).
 
 use super::Engine;
-use super::send::{absolute_url, limit, render_header};
+use super::send::{header_ok, render_header};
 use crate::ir::{self, Op, TemplateButton};
-use crate::platform::limits::CTA_HEADER_TEXT_MAX;
 use crate::runtime::host::Host;
 use crate::runtime::message::{Message, Outbound, RenderedHeader, RenderedTemplateButton};
 
@@ -69,12 +68,7 @@ impl<H: Host> Engine<H> {
                     "the template's header parameter renders empty, which WhatsApp refuses; {GIVE_A_FALLBACK}"
                 ));
             }
-            Some(RenderedHeader::Text { text }) => limit("header", text, 1, CTA_HEADER_TEXT_MAX)?,
-            Some(
-                RenderedHeader::Image { link }
-                | RenderedHeader::Video { link }
-                | RenderedHeader::Document { link },
-            ) => absolute_url("header link", link)?,
+            Some(header) => header_ok(header)?,
             None => {}
         }
         for b in &buttons {
