@@ -5,7 +5,9 @@
 //! take, labelled as the workflow builders label their branches (Open /
 //! Closed, Link Opened, Not Delivered, Timeout 30m, Replied, True / False).
 //! Outcomes with no edge end the run and are not drawn. Each trigger is a
-//! rounded node pointing at its entry step.
+//! rounded node pointing at its entry step. A workflow's guardrails (quiet
+//! hours, a cap, a goal) hold for every step, so they are one note beside
+//! the flow, connected to nothing.
 //!
 //! Drawn from the IR rather than the syntax tree, so the picture shows what
 //! runs: handlers already attached to the step whose outcome they handle, and
@@ -61,6 +63,15 @@ fn mermaid(program: &Program, line: &dyn Fn(&Node) -> usize) -> String {
         mermaid_escape(&program.workflow)
     );
     out.push_str("flowchart TD\n");
+    let guardrails = guardrail_lines(&program.guardrails);
+    if !guardrails.is_empty() {
+        let label = guardrails
+            .iter()
+            .map(|l| mermaid_escape(l))
+            .collect::<Vec<_>>()
+            .join("<br/>");
+        let _ = writeln!(out, "    g>\"{label}\"]");
+    }
     for (i, trigger) in program.triggers.iter().enumerate() {
         let label = format!("on reply {}", trigger.channel.as_str());
         let _ = writeln!(out, "    t{i}([\"{}\"])", mermaid_escape(&label));
@@ -110,6 +121,15 @@ fn dot(program: &Program, line: &dyn Fn(&Node) -> usize) -> String {
     out.push_str("    rankdir=TB;\n");
     out.push_str("    node [shape=box, style=rounded, fontname=\"Helvetica\"];\n");
     out.push_str("    edge [fontname=\"Helvetica\", fontsize=10];\n");
+    let guardrails = guardrail_lines(&program.guardrails);
+    if !guardrails.is_empty() {
+        let label = guardrails
+            .iter()
+            .map(|l| dot_escape(l))
+            .collect::<Vec<_>>()
+            .join("\\n");
+        let _ = writeln!(out, "    g [label=\"{label}\", shape=note, style=\"\"];");
+    }
     for (i, trigger) in program.triggers.iter().enumerate() {
         let label = format!("on reply {}", trigger.channel.as_str());
         let _ = writeln!(
@@ -156,6 +176,30 @@ fn dot(program: &Program, line: &dyn Fn(&Node) -> usize) -> String {
     }
     out.push_str("}\n");
     out
+}
+
+/// The guardrails, one line each, as the source writes them.
+fn guardrail_lines(guardrails: &ir::Guardrails) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(q) = &guardrails.quiet {
+        let clock = duration::format_clock;
+        let zone = match &q.field {
+            Some(field) => format!("contact.{field}, default {}", q.zone),
+            None => q.zone.clone(),
+        };
+        lines.push(format!("quiet {}-{} ({zone})", clock(q.from), clock(q.to)));
+    }
+    if let Some(c) = guardrails.cap {
+        lines.push(format!(
+            "at most {} per {}",
+            c.count,
+            duration::format(c.seconds)
+        ));
+    }
+    if let Some(g) = &guardrails.goal {
+        lines.push(format!("goal {}", g.text));
+    }
+    lines
 }
 
 /// A step's shape and the lines of its label.

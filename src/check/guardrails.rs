@@ -11,11 +11,9 @@ use crate::syntax::ast::{Cap, File, Goal, Item, Quiet, Text, Zone};
 
 use super::conditions;
 use super::vars::{Scope, forbid_vars};
-use crate::duration::format as format_duration;
+use crate::duration::{format as format_duration, format_clock};
 use crate::platform::limits::CAP_COUNT_MAX;
-use crate::platform::quiet::{
-    CLOCK_CHANGE_SECONDS, format_clock, length_seconds, parse_clock, zone, zone_names,
-};
+use crate::platform::quiet::{CLOCK_CHANGE_SECONDS, length_seconds, parse_clock, zone, zone_names};
 use crate::platform::suggest::did_you_mean;
 
 /// What the flow checker needs to know of a file's guardrails.

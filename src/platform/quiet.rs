@@ -30,11 +30,6 @@ pub fn parse_clock(text: &str) -> Option<u16> {
     (h < 24 && m < 60).then_some(h * 60 + m)
 }
 
-/// `21:00` for 1260.
-pub fn format_clock(minutes: u16) -> String {
-    format!("{:02}:{:02}", minutes / 60, minutes % 60)
-}
-
 /// The zone with this IANA name (exact spelling), if the database has it.
 pub fn zone(name: &str) -> Option<Tz> {
     name.parse().ok()
@@ -103,7 +98,7 @@ mod tests {
         for bad in ["24:00", "21:60", "21:0", "021:00", ":00", "21", "2a:00"] {
             assert_eq!(parse_clock(bad), None, "{bad}");
         }
-        assert_eq!(format_clock(485), "08:05");
+        assert_eq!(crate::duration::format_clock(485), "08:05");
     }
 
     #[test]
