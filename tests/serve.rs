@@ -788,6 +788,57 @@ async fn a_template_quick_reply_takes_its_branch_over_real_http() {
     );
 }
 
+/// The frequency cap holds across runs and survives a contact record
+/// updated through the admin API: the second reply's message is not sent,
+/// and the service counts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cap_outlives_an_admin_update_of_the_contact() {
+    let providers = providers().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let service = start_serving(&providers, dir.path(), &["tests/serve/capped.kflow"]);
+    let ana = "15551230042";
+    assert_eq!(
+        post_whatsapp(&service, &inbound_whatsapp(ana, "wamid.in.1")).await,
+        200
+    );
+    wait_for(Duration::from_secs(10), async || {
+        whatsapp_sent_to(&providers, &format!("+{ana}"))
+            .await
+            .into_iter()
+            .next()
+    })
+    .await
+    .expect("the first message went out");
+    put_contact(
+        &service,
+        &format!("+{ana}"),
+        json!({"phone": format!("+{ana}"), "fields": {"first_name": "Ana"}}),
+    )
+    .await;
+    assert_eq!(
+        post_whatsapp(&service, &inbound_whatsapp(ana, "wamid.in.2")).await,
+        200
+    );
+    let http = client();
+    let not_made = wait_for(Duration::from_secs(10), async || {
+        let text = http
+            .get(format!("{}/metrics", service.base))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        (metric(&text, "kflow_sends_not_made_total") == 1).then_some(())
+    })
+    .await;
+    assert!(not_made.is_some(), "the second message is held by the cap");
+    assert_eq!(
+        whatsapp_sent_to(&providers, &format!("+{ana}")).await.len(),
+        1
+    );
+}
+
 /// Rows of the tables retention prunes, read beside the running service.
 fn table_rows(db: &Path) -> Vec<(String, u64)> {
     let conn =
