@@ -179,6 +179,21 @@ codes! {
     TemplateParams = "kflow::template::params", Error;
     /// A template the account has but WhatsApp has not approved.
     TemplateNotApproved = "kflow::template::not_approved", Warning;
+    /// A template `header` of an unknown kind, or a header text that is
+    /// empty or over 60 characters.
+    TemplateHeader = "kflow::template::header", Error;
+    /// A template `button` index outside 0 to 9, or given twice.
+    TemplateButtonIndex = "kflow::template::button_index", Error;
+    /// A template `button` that is neither `url` nor `reply`, or has no value.
+    TemplateButtonKind = "kflow::template::button_kind", Error;
+    /// A quick-reply payload that is empty, too long or given twice.
+    TemplateButtonPayload = "kflow::template::button_payload", Error;
+    /// A URL button's suffix that is empty, a whole URL, or holds whitespace.
+    TemplateButtonUrl = "kflow::template::button_url", Error;
+    /// A template send whose header does not fill the template's header.
+    TemplateHeaderParams = "kflow::template::header_params", Error;
+    /// A template send whose buttons do not fill the template's buttons.
+    TemplateButtonParams = "kflow::template::button_params", Error;
     /// An SMS body that is empty or over 1600 characters.
     SmsBodyLength = "kflow::sms::body_length", Error;
     /// An SMS body long enough to be billed as several segments.
@@ -217,6 +232,18 @@ codes! {
     ReplyUnknown = "kflow::reply::unknown", Error;
     /// A waited button or list row with no `on reply` handler.
     ReplyUnhandled = "kflow::reply::unhandled", Warning;
+    /// Quiet hours whose times are not times of day, or that start when
+    /// they end.
+    QuietHours = "kflow::quiet::hours", Error;
+    /// A time zone kflow does not know, or a zone field that is not a
+    /// contact field.
+    QuietTimezone = "kflow::quiet::timezone", Error;
+    /// Quiet hours read from a contact field without a `default` zone.
+    QuietNoDefault = "kflow::quiet::no_default", Warning;
+    /// A frequency cap of no messages, more than 100, or over no time.
+    CapValue = "kflow::cap::value", Error;
+    /// A second `quiet`, `at most` or `goal` in one file.
+    GuardrailDuplicate = "kflow::guardrail::duplicate", Error;
     /// Statements after `stop` never run.
     FlowUnreachable = "kflow::flow::unreachable", Warning;
     /// A `# kflow-ignore` comment that does not say which codes it silences.

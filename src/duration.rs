@@ -4,7 +4,8 @@
 //! `.kflow` files, the checker and the runtime's tools print them in
 //! messages, and scenario files use the same notation. Keeping reading and
 //! writing together keeps the two from drifting (`format` always gives text
-//! that `parse` reads back).
+//! that `parse` reads back). A time of day (`21:00`, quiet hours) is
+//! written here too.
 
 /// The longest duration the language allows: a year.
 pub const MAX_SECONDS: u64 = 365 * 86_400;
@@ -97,6 +98,12 @@ pub fn format(seconds: u64) -> String {
         }
     }
     out
+}
+
+/// A time of day, `minutes` after midnight, as kflow writes it: `21:00`
+/// (quiet hours in the checker's messages, the graph and traces).
+pub fn format_clock(minutes: u16) -> String {
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
 }
 
 /// Formats a signed number of seconds; negative amounts read as "0s".

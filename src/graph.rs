@@ -5,7 +5,9 @@
 //! take, labelled as the workflow builders label their branches (Open /
 //! Closed, Link Opened, Not Delivered, Timeout 30m, Replied, True / False).
 //! Outcomes with no edge end the run and are not drawn. Each trigger is a
-//! rounded node pointing at its entry step.
+//! rounded node pointing at its entry step. A workflow's guardrails (quiet
+//! hours, a cap, a goal) hold for every step, so they are one note beside
+//! the flow, connected to nothing.
 //!
 //! Drawn from the IR rather than the syntax tree, so the picture shows what
 //! runs: handlers already attached to the step whose outcome they handle, and
@@ -61,6 +63,15 @@ fn mermaid(program: &Program, line: &dyn Fn(&Node) -> usize) -> String {
         mermaid_escape(&program.workflow)
     );
     out.push_str("flowchart TD\n");
+    let guardrails = guardrail_lines(&program.guardrails);
+    if !guardrails.is_empty() {
+        let label = guardrails
+            .iter()
+            .map(|l| mermaid_escape(l))
+            .collect::<Vec<_>>()
+            .join("<br/>");
+        let _ = writeln!(out, "    g>\"{label}\"]");
+    }
     for (i, trigger) in program.triggers.iter().enumerate() {
         let label = format!("on reply {}", trigger.channel.as_str());
         let _ = writeln!(out, "    t{i}([\"{}\"])", mermaid_escape(&label));
@@ -110,6 +121,15 @@ fn dot(program: &Program, line: &dyn Fn(&Node) -> usize) -> String {
     out.push_str("    rankdir=TB;\n");
     out.push_str("    node [shape=box, style=rounded, fontname=\"Helvetica\"];\n");
     out.push_str("    edge [fontname=\"Helvetica\", fontsize=10];\n");
+    let guardrails = guardrail_lines(&program.guardrails);
+    if !guardrails.is_empty() {
+        let label = guardrails
+            .iter()
+            .map(|l| dot_escape(l))
+            .collect::<Vec<_>>()
+            .join("\\n");
+        let _ = writeln!(out, "    g [label=\"{label}\", shape=note, style=\"\"];");
+    }
     for (i, trigger) in program.triggers.iter().enumerate() {
         let label = format!("on reply {}", trigger.channel.as_str());
         let _ = writeln!(
@@ -156,6 +176,30 @@ fn dot(program: &Program, line: &dyn Fn(&Node) -> usize) -> String {
     }
     out.push_str("}\n");
     out
+}
+
+/// The guardrails, one line each, as the source writes them.
+fn guardrail_lines(guardrails: &ir::Guardrails) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(q) = &guardrails.quiet {
+        let clock = duration::format_clock;
+        let zone = match &q.field {
+            Some(field) => format!("contact.{field}, default {}", q.zone),
+            None => q.zone.clone(),
+        };
+        lines.push(format!("quiet {}-{} ({zone})", clock(q.from), clock(q.to)));
+    }
+    if let Some(c) = guardrails.cap {
+        lines.push(format!(
+            "at most {} per {}",
+            c.count,
+            duration::format(c.seconds)
+        ));
+    }
+    if let Some(g) = &guardrails.goal {
+        lines.push(format!("goal {}", g.text));
+    }
+    lines
 }
 
 /// A step's shape and the lines of its label.
@@ -232,14 +276,22 @@ fn describe(node: &Node, line: usize) -> (Shape, Vec<String>) {
             name,
             language,
             category,
+            timeout_seconds,
+            waits,
             ..
-        } => (
-            Shape::Step,
-            vec![
+        } => {
+            let mut lines = vec![
                 format!("template {}", quoted(name)),
                 format!("{language}, {category}"),
-            ],
-        ),
+            ];
+            if *waits {
+                lines.push(format!(
+                    "waits up to {}",
+                    duration::format(*timeout_seconds)
+                ));
+            }
+            (Shape::Step, lines)
+        }
         Op::SendSms { body, .. } => (Shape::Step, vec!["sms".to_owned(), quoted(&text(body))]),
         Op::SendEmail { subject, .. } => (
             Shape::Step,
@@ -273,20 +325,9 @@ fn outcome_label(node: &Node, outcome: Outcome) -> Option<String> {
         Outcome::Done => return None,
         Outcome::Opened => "Link Opened".to_owned(),
         Outcome::NotDelivered => "Not Delivered".to_owned(),
-        Outcome::Timeout => match &node.op {
-            Op::SendCta {
-                timeout_seconds, ..
-            }
-            | Op::SendButtons {
-                timeout_seconds, ..
-            }
-            | Op::SendList {
-                timeout_seconds, ..
-            }
-            | Op::AwaitReply {
-                timeout_seconds, ..
-            } => format!("Timeout {}", duration::format(*timeout_seconds)),
-            _ => "Timeout".to_owned(),
+        Outcome::Timeout => match node.op.timeout_seconds() {
+            Some(seconds) => format!("Timeout {}", duration::format(seconds)),
+            None => "Timeout".to_owned(),
         },
         Outcome::Replied => "Replied".to_owned(),
         Outcome::WindowOpen => "Open".to_owned(),
@@ -305,8 +346,16 @@ fn choice_label(op: &Op, index: u8) -> String {
         Op::SendList { message, .. } => message.rows().nth(index as usize),
         _ => None,
     };
-    match chosen {
-        Some(choice) => format!("Chose {}", quoted(&text(&choice.title))),
+    if let Some(choice) = chosen {
+        return format!("Chose {}", quoted(&text(&choice.title)));
+    }
+    // A template's quick reply shows a title from the template, which kflow
+    // does not know: its payload names it.
+    let payload = op
+        .choice_ids()
+        .and_then(|ids| ids.get(index as usize).map(|id| (*id).to_owned()));
+    match payload {
+        Some(payload) => format!("Tapped {}", quoted(&payload)),
         None => format!("Choice {index}"),
     }
 }

@@ -208,3 +208,131 @@ fn durations_are_at_most_a_year() {
     assert_refused("on reply sms < wait 366d tag \"x\" >", Code::SyntaxDuration);
     assert_refused("on reply sms < wait 0s tag \"x\" >", Code::WaitZero);
 }
+
+/// A template with one field list `fields` and handlers `handlers`.
+fn template(fields: &str, handlers: &str) -> String {
+    format!(
+        "on reply whatsapp < template \"visit_reminder\" < language \"en_US\" category utility {fields} > {handlers} >"
+    )
+}
+
+#[test]
+fn template_buttons_are_indexed_0_to_9() {
+    assert_clean(&template("button 9 url \"visits/{{contact.id}}\"", ""));
+    assert_clean(&template("button 0 url \"visits/{{contact.id}}\"", ""));
+    assert_refused(
+        &template("button 10 url \"visits/{{contact.id}}\"", ""),
+        Code::TemplateButtonIndex,
+    );
+}
+
+#[test]
+fn template_payloads_are_at_most_256_characters() {
+    let handled = |p: &str| format!("on reply \"{p}\" < stop > on timeout 1d < stop >");
+    let ok = "p".repeat(256);
+    assert_clean(&template(
+        &format!("button 1 reply \"{ok}\""),
+        &handled(&ok),
+    ));
+    let long = "p".repeat(257);
+    assert_refused(
+        &template(&format!("button 1 reply \"{long}\""), &handled(&long)),
+        Code::TemplateButtonPayload,
+    );
+}
+
+#[test]
+fn template_header_text_is_at_most_60_characters() {
+    assert_clean(&template(
+        &format!("header text \"{}\"", "é".repeat(60)),
+        "",
+    ));
+    assert_refused(
+        &template(&format!("header text \"{}\"", "é".repeat(61)), ""),
+        Code::TemplateHeader,
+    );
+}
+
+#[test]
+fn a_waited_template_times_out_within_5_minutes_to_2_days() {
+    let replies = "button 1 reply \"yes\"";
+    assert_clean(&template(
+        replies,
+        "on reply \"yes\" < stop > on timeout 5m < stop >",
+    ));
+    assert_clean(&template(
+        replies,
+        "on reply \"yes\" < stop > on timeout 2d < stop >",
+    ));
+    assert_refused(
+        &template(
+            replies,
+            "on reply \"yes\" < stop > on timeout 4m59s < stop >",
+        ),
+        Code::InteractiveTimeoutRange,
+    );
+    assert_refused(
+        &template(
+            replies,
+            "on reply \"yes\" < stop > on timeout 2d1s < stop >",
+        ),
+        Code::InteractiveTimeoutRange,
+    );
+    assert_refused(
+        &template(replies, "on reply \"yes\" < stop >"),
+        Code::TemplateMissingField,
+    );
+}
+
+fn guarded(line: &str) -> String {
+    format!("{line}\non reply sms < sms \"Thanks\" >")
+}
+
+#[test]
+fn a_cap_allows_1_to_100_messages_over_a_positive_period() {
+    assert_clean(&guarded("at most 1 per 1s"));
+    assert_clean(&guarded("at most 100 per 365d"));
+    assert_refused(&guarded("at most 0 per 1d"), Code::CapValue);
+    assert_refused(&guarded("at most 101 per 1d"), Code::CapValue);
+    assert_refused(&guarded("at most 1 per 0s"), Code::CapValue);
+}
+
+#[test]
+fn quiet_hours_are_times_of_day() {
+    assert_clean(&guarded("quiet 23:59-00:00 timezone \"UTC\""));
+    assert_clean(&guarded("quiet 0:00-7:30 timezone \"Europe/Lisbon\""));
+    assert_refused(
+        &guarded("quiet 24:00-08:00 timezone \"UTC\""),
+        Code::QuietHours,
+    );
+    assert_refused(
+        &guarded("quiet 21:60-08:00 timezone \"UTC\""),
+        Code::QuietHours,
+    );
+    assert_refused(
+        &guarded("quiet 08:00-08:00 timezone \"UTC\""),
+        Code::QuietHours,
+    );
+}
+
+#[test]
+fn quiet_hours_spend_their_length_plus_an_hour_before_a_session_message() {
+    // 11 hours of quiet plus an hour of clock change: 12 of the 24 hours.
+    let quiet = "quiet 21:00-08:00 timezone \"Europe/Lisbon\"\n";
+    assert_clean(&format!(
+        "{quiet}on reply whatsapp < wait 11h59m59s whatsapp \"Still there?\" >"
+    ));
+    assert_refused(
+        &format!("{quiet}on reply whatsapp < wait 12h whatsapp \"Still there?\" >"),
+        Code::WindowClosed,
+    );
+    // Right after a send the run is past quiet hours: a second message
+    // spends nothing more; after any wait it may be inside them again.
+    assert_clean(&format!(
+        "{quiet}on reply whatsapp < sms \"One\" whatsapp \"Two\" >"
+    ));
+    assert_refused(
+        &format!("{quiet}on reply whatsapp < sms \"One\" wait 1s whatsapp \"Two\" >"),
+        Code::WindowClosed,
+    );
+}

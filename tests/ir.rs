@@ -155,7 +155,10 @@ fn the_same_source_always_gives_the_same_ir() {
 /// The outcomes `op` can produce, each of which must have exactly one edge.
 fn outcomes(op: &Op) -> BTreeSet<Outcome> {
     use Outcome::*;
-    if let Op::SendButtons { waits: true, .. } | Op::SendList { waits: true, .. } = op {
+    if let Op::SendButtons { waits: true, .. }
+    | Op::SendList { waits: true, .. }
+    | Op::SendTemplate { waits: true, .. } = op
+    {
         let ids = op.choice_ids().unwrap_or_default();
         let mut set: BTreeSet<Outcome> = (0..ids.len()).map(|i| Choice(i as u8)).collect();
         set.extend([NotDelivered, Timeout]);
@@ -573,4 +576,21 @@ fn node_ids_follow_the_source_when_handlers_are_written_out_of_order() {
     );
     let starts: Vec<u32> = program.nodes[..4].iter().map(|n| n.span.start).collect();
     assert!(starts.is_sorted(), "{starts:?}");
+}
+
+/// docs/ir.md's waited template is what `examples/visit_reminder.kflow`
+/// compiles to.
+#[test]
+fn docs_ir_md_shows_the_waited_template_of_the_visit_reminder() {
+    let documented = json_block_after("A template with quick replies, waited on:");
+    let documented: Op = serde_json::from_str(&documented).expect("the documented op reads");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/visit_reminder.kflow");
+    let (program, _) = compile_example(&path);
+    let compiled = program
+        .nodes
+        .iter()
+        .map(|n| &n.op)
+        .find(|op| matches!(op, Op::SendTemplate { .. }))
+        .expect("the example sends a template");
+    assert_eq!(&documented, compiled);
 }

@@ -455,3 +455,72 @@ fn bad_input_gets_errors_not_a_crash() {
     client.notify("exit", Value::Null);
     assert_eq!(client.wait().code(), Some(1));
 }
+
+/// Guardrails and template buttons in an editor: their words complete
+/// where they fit, a goal's condition and a zone's field complete, and the
+/// quiet-hours warning is reported like any other.
+#[test]
+fn guardrails_and_template_buttons_complete_and_report() {
+    let mut client = Client::start();
+    client.initialize();
+    let text = "quiet 21:00-08:00 timezone contact.timezone\ngoal \n\non reply whatsapp <\n  template \"t\" < language \"en\" category utility button 1  >\n>\n";
+    client.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": URI, "languageId": "kflow", "version": 1, "text": text}}),
+    );
+    let published = client.notification("textDocument/publishDiagnostics");
+    assert_eq!(
+        codes(&published),
+        vec![
+            "kflow::quiet::no_default",
+            // Both half-written items are reported: the goal and the button.
+            "kflow::syntax::unexpected",
+            "kflow::syntax::unexpected"
+        ],
+        "{published}"
+    );
+    let labels = |client: &mut Client, line: u64, character: u64| -> Vec<String> {
+        let completion = client.call(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": URI}, "position": {"line": line, "character": character}}),
+        );
+        completion
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i["label"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // At the top level: the guardrails among the items.
+    let top = labels(&mut client, 6, 0);
+    for word in ["quiet", "at most", "goal", "on reply"] {
+        assert!(top.iter().any(|l| l == word), "{word}: {top:?}");
+    }
+    // After `goal `: conditions.
+    let goal = labels(&mut client, 1, 5);
+    assert!(goal.iter().any(|l| l == "contact.tags has"), "{goal:?}");
+    // After `button 1 ` in a template: what a button is filled as.
+    let kinds = labels(&mut client, 4, 57);
+    assert_eq!(kinds, vec!["url".to_owned(), "reply".to_owned()]);
+    // In a template's block: its header, button and timeout fields.
+    let fields = labels(&mut client, 4, 17);
+    for field in ["header", "button", "timeout", "param"] {
+        assert!(fields.iter().any(|l| l == field), "{field}: {fields:?}");
+    }
+    let hover = client.call(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": URI}, "position": {"line": 0, "character": 2}}),
+    );
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .is_some_and(|v| v.contains("quiet 21:00-08:00")),
+        "{hover}"
+    );
+    assert_eq!(client.call("shutdown", Value::Null), Value::Null);
+    client.notify("exit", Value::Null);
+    assert_eq!(client.wait().code(), Some(0));
+}

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 
 use kflow::ir::NodeId;
 use kflow::providers::{Providers, RetryConfig, SendgridConfig, TwilioConfig, WhatsappConfig};
-use kflow::runtime::{Message, Outbound, RenderedHeader, SendResult, StepRef};
+use kflow::runtime::{
+    Message, Outbound, RenderedHeader, RenderedTemplateButton, SendResult, StepRef,
+};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -339,8 +341,64 @@ fn template(params: &[&str]) -> Outbound {
             language: "en_US".to_owned(),
             category: "utility".to_owned(),
             params: params.iter().map(|p| (*p).to_owned()).collect(),
+            header: None,
+            buttons: Vec::new(),
         },
     )
+}
+
+/// A template with every kind of parameter: the reference's §3 send shape,
+/// components in header, body, buttons order, `index` a string.
+#[tokio::test]
+async fn template_with_header_and_button_parameters() {
+    let server = MockServer::start().await;
+    mount_whatsapp(&server, WA_PATH, wa_accepted("wamid.TPLB"), 1).await;
+    let out = outbound(
+        "+15551230000",
+        Message::Template {
+            name: "visit_reminder".to_owned(),
+            language: "en_US".to_owned(),
+            category: "utility".to_owned(),
+            params: vec!["Ana".to_owned()],
+            header: Some(RenderedHeader::Image {
+                link: "https://cdn.example.com/clinic.png".to_owned(),
+            }),
+            buttons: vec![
+                RenderedTemplateButton::Url {
+                    index: 0,
+                    text: "visit/c%201".to_owned(),
+                },
+                RenderedTemplateButton::QuickReply {
+                    index: 1,
+                    payload: "confirm".to_owned(),
+                },
+            ],
+        },
+    );
+    let result = providers(&server, 3).send(&out, CALLBACK, None).await;
+    assert_eq!(result, accepted("wamid.TPLB"));
+    let expected = json!({
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": "+15551230000",
+        "type": "template",
+        "template": {
+            "name": "visit_reminder",
+            "language": { "code": "en_US" },
+            "components": [
+                { "type": "header", "parameters": [
+                    { "type": "image", "image": { "link": "https://cdn.example.com/clinic.png" } }
+                ] },
+                { "type": "body", "parameters": [{ "type": "text", "text": "Ana" }] },
+                { "type": "button", "sub_type": "url", "index": "0",
+                  "parameters": [{ "type": "text", "text": "visit/c%201" }] },
+                { "type": "button", "sub_type": "quick_reply", "index": "1",
+                  "parameters": [{ "type": "payload", "payload": "confirm" }] }
+            ]
+        },
+        "biz_opaque_callback_data": CALLBACK
+    });
+    assert_json_post(&only_request(&server).await, WA_PATH, TOKEN, &expected);
 }
 
 #[tokio::test]

@@ -64,6 +64,21 @@ fn item_spans(item: &Item, out: &mut Vec<Span>) {
             out.extend([t.head, t.channel.span]);
             block_spans(&t.body, out);
         }
+        Item::Quiet(q) => {
+            out.extend([q.head, q.from.span, q.to.span, q.span]);
+            match &q.zone {
+                kflow::syntax::ast::Zone::Named(t) => text_spans(t, out),
+                kflow::syntax::ast::Zone::Field(f) => out.push(f.span),
+            }
+            if let Some(d) = &q.default {
+                text_spans(d, out);
+            }
+        }
+        Item::Cap(c) => out.extend([c.head, c.count.span, c.per.span, c.span]),
+        Item::Goal(g) => {
+            out.extend([g.head, g.span]);
+            cond_spans(&g.cond, out);
+        }
     }
 }
 
@@ -97,8 +112,11 @@ fn stmt_spans(stmt: &Stmt, out: &mut Vec<Span>) {
         for field in &f.fields {
             out.extend([field.span, field.name.span, field.value.span()]);
             match &field.value {
-                FieldValue::Text(t) | FieldValue::Word(_, Some(t)) => text_spans(t, out),
+                FieldValue::Text(t)
+                | FieldValue::Word(_, Some(t))
+                | FieldValue::Indexed(_, _, Some(t)) => text_spans(t, out),
                 FieldValue::Duration(_) | FieldValue::Word(_, None) => {}
+                FieldValue::Indexed(n, w, None) => out.extend([n.span, w.span]),
                 FieldValue::Texts(texts) => texts.iter().for_each(|t| text_spans(t, out)),
                 FieldValue::Group(texts, inner) => {
                     texts.iter().for_each(|t| text_spans(t, out));
@@ -754,6 +772,20 @@ const TOKENS: &[&str] = &[
     "}}",
     "_",
     "9",
+    "quiet",
+    "timezone",
+    "default",
+    "at",
+    "most",
+    "per",
+    "goal",
+    "21:00",
+    "-",
+    "8:5",
+    "\"Europe/Lisbon\"",
+    "contact.timezone",
+    "0",
+    "reply",
 ];
 
 fn token_soup() -> impl Strategy<Value = String> {
@@ -989,6 +1021,16 @@ fn fields() -> impl Strategy<Value = String> {
         prop::sample::select(&["utility", "marketing", "authentication"][..])
             .prop_map(|c| format!("category {c}")),
         duration().prop_map(|d| format!("timeout {d}")),
+        // A template's buttons: an index, a kind and an optional value.
+        (
+            prop::sample::select(&["0", "1", "9", "10", "007"][..]),
+            prop::sample::select(&["url", "reply", "copy"][..]),
+            prop::option::of(string_lit())
+        )
+            .prop_map(|(n, k, v)| match v {
+                Some(v) => format!("button {n} {k} {v}"),
+                None => format!("button {n} {k}"),
+            }),
         // Several strings, and nested fields: buttons' replies, a list's
         // sections and rows.
         (string_lit(), string_lit()).prop_map(|(a, b)| format!("reply {a} {b}")),
@@ -1132,6 +1174,26 @@ fn item() -> impl Strategy<Value = String> {
         1 => string_lit().prop_map(|s| format!("workflow {s}")),
         1 => "[a-z_][a-z0-9_]{0,8}".prop_map(|k| format!("field contact.{k}")),
         4 => (channel(), block_of(stmt())).prop_map(|(c, b)| format!("on reply {c} {b}")),
+        1 => (
+            prop::sample::select(&["21:00", "8:30", "24:00", "7:5"][..]),
+            ws(),
+            prop::sample::select(&["08:00", "21:00"][..]),
+            prop_oneof![
+                Just("contact.timezone".to_owned()),
+                string_lit(),
+            ],
+            prop::option::of(string_lit()),
+        )
+            .prop_map(|(from, w, to, zone, default)| {
+                let mut s = format!("quiet {from}{w}-{w}{to} timezone {zone}");
+                if let Some(d) = default {
+                    s.push_str(&format!(" default {d}"));
+                }
+                s
+            }),
+        1 => (prop::sample::select(&["0", "2", "101"][..]), duration())
+            .prop_map(|(n, d)| format!("at most {n} per {d}")),
+        1 => cond().prop_map(|c| format!("goal {c}")),
     ]
 }
 

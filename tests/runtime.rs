@@ -297,6 +297,8 @@ async fn window_closed_after_a_day_sends_the_template() {
             language: "en_US".into(),
             category: "utility".into(),
             params: vec!["Ana".into(), "+1 555 0100".into()],
+            header: None,
+            buttons: Vec::new(),
         }
     );
 }

@@ -234,7 +234,7 @@ async fn a_failed_status_takes_not_delivered_and_a_link_event_changes_nothing() 
     assert_eq!(
         ignored(&e),
         vec![
-            "this message offers buttons or a list, not a link; the run still waits for a choice"
+            "this message offers choices (buttons, list rows or quick replies), not a tracked link; the run still waits for a choice"
                 .to_owned()
         ]
     );

@@ -765,6 +765,129 @@ async fn button_tap(database: &str) {
     );
 }
 
+/// A tap on a template's quick reply as the Cloud API posts it (`type:
+/// button`, `button.payload`, `context.id`; §6.4 and
+/// `tests/serve/cloud_api/template_button.json`).
+fn template_tap(from: &str, id: &str, answers: &str, payload: &str) -> String {
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550100001", "phone_number_id": "PNID"},
+        "contacts": [{"profile": {"name": "Test"}, "wa_id": from}],
+        "messages": [{"context": {"from": "15550100001", "id": answers}, "from": from, "id": id,
+            "timestamp": "1764756240", "type": "button",
+            "button": {"payload": payload, "text": "Reschedule"}}]
+    }}]}]})
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_quick_reply_takes_its_branch_over_real_http() {
+    let providers = providers().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let service = start_serving(
+        &providers,
+        dir.path(),
+        &["tests/serve/template_buttons.kflow"],
+    );
+    let ana = "15551230041";
+    assert_eq!(
+        post_whatsapp(&service, &inbound_whatsapp(ana, "wamid.in.1")).await,
+        200
+    );
+    let sent = wait_for(Duration::from_secs(10), async || {
+        whatsapp_sent_to(&providers, &format!("+{ana}"))
+            .await
+            .into_iter()
+            .next()
+    })
+    .await
+    .expect("the template went out");
+    // The reference's section 3 send shape: body, then the buttons by index
+    // (the contact has no first name yet: the fallback fills it).
+    assert_eq!(sent["type"], "template");
+    assert_eq!(
+        sent["template"]["components"],
+        json!([
+            {"type": "body", "parameters": [{"type": "text", "text": "there"}]},
+            {"type": "button", "sub_type": "url", "index": "0",
+             "parameters": [{"type": "text", "text": format!("visits/%2B{ana}")}]},
+            {"type": "button", "sub_type": "quick_reply", "index": "1",
+             "parameters": [{"type": "payload", "payload": "confirm"}]},
+            {"type": "button", "sub_type": "quick_reply", "index": "2",
+             "parameters": [{"type": "payload", "payload": "reschedule"}]}
+        ])
+    );
+    let wamid = format!("wamid.{ana}.1");
+    let tap = template_tap(ana, "wamid.in.2", &wamid, "reschedule");
+    assert_eq!(post_whatsapp(&service, &tap).await, 200);
+    let follow_up = wait_for(Duration::from_secs(10), async || {
+        let sent = whatsapp_sent_to(&providers, &format!("+{ana}")).await;
+        (sent.len() >= 2).then_some(sent)
+    })
+    .await
+    .expect("the branch's message went out");
+    assert_eq!(follow_up.len(), 2, "{follow_up:#?}");
+    // A free-form message: the tap opened the window.
+    assert_eq!(follow_up[1]["type"], "text");
+    assert!(
+        follow_up[1]["text"]["body"]
+            .as_str()
+            .is_some_and(|b| b.contains("an agent will write to you shortly")),
+        "{follow_up:#?}"
+    );
+}
+
+/// The frequency cap holds across runs and survives a contact record
+/// updated through the admin API: the second reply's message is not sent,
+/// and the service counts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cap_outlives_an_admin_update_of_the_contact() {
+    let providers = providers().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let service = start_serving(&providers, dir.path(), &["tests/serve/capped.kflow"]);
+    let ana = "15551230042";
+    assert_eq!(
+        post_whatsapp(&service, &inbound_whatsapp(ana, "wamid.in.1")).await,
+        200
+    );
+    wait_for(Duration::from_secs(10), async || {
+        whatsapp_sent_to(&providers, &format!("+{ana}"))
+            .await
+            .into_iter()
+            .next()
+    })
+    .await
+    .expect("the first message went out");
+    put_contact(
+        &service,
+        &format!("+{ana}"),
+        json!({"phone": format!("+{ana}"), "fields": {"first_name": "Ana"}}),
+    )
+    .await;
+    assert_eq!(
+        post_whatsapp(&service, &inbound_whatsapp(ana, "wamid.in.2")).await,
+        200
+    );
+    let http = client();
+    let not_made = wait_for(Duration::from_secs(10), async || {
+        let text = http
+            .get(format!("{}/metrics", service.base))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        (metric(&text, "kflow_sends_not_made_total") == 1).then_some(())
+    })
+    .await;
+    assert!(not_made.is_some(), "the second message is held by the cap");
+    assert_eq!(
+        whatsapp_sent_to(&providers, &format!("+{ana}")).await.len(),
+        1
+    );
+}
+
 /// Rows of the tables retention prunes, read beside the running service.
 fn table_rows(db: &Path) -> Vec<(String, u64)> {
     let conn =

@@ -8,13 +8,17 @@
 //! adds them. With it, a `template` must name a template the account has,
 //! in the language it names, with the category it has (which decides what it
 //! costs), and with as many `param`s as its body has `{{...}}` placeholders
-//! (the Cloud API refuses a mismatch, error 132000). A template that is not
-//! approved is a warning: it would be refused today.
+//! (the Cloud API refuses a mismatch, error 132000), a `header` exactly when
+//! its header has a placeholder or media, of that kind, and a `button` for
+//! each URL button whose URL ends in a placeholder, each naming a button of
+//! the right type. A template that is not approved is a warning: it would be
+//! refused today.
 
 use std::collections::BTreeSet;
 
 use serde::Deserialize;
 
+use super::messages::article;
 use crate::diag::{Code, Diagnostic};
 use crate::platform::suggest::did_you_mean;
 use crate::syntax::ast::{Block, FieldValue, File, Item, Stmt, StmtKind, Template};
@@ -38,6 +42,36 @@ pub struct CatalogueTemplate {
     pub category: String,
     /// Distinct `{{...}}` placeholders in its body.
     pub body_params: usize,
+    /// Its header, if it has one.
+    pub header: Option<CatalogueHeader>,
+    /// Its buttons, in order: a button's index is its place here.
+    pub buttons: Vec<CatalogueButton>,
+}
+
+/// A template's header, as a send must fill it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CatalogueHeader {
+    /// A text header with this many distinct placeholders (0 or 1).
+    Text {
+        /// Distinct `{{...}}` placeholders.
+        params: usize,
+    },
+    /// A media or location header (`image`, `video`, `document`,
+    /// `location`), which every send fills.
+    Media {
+        /// The format, lower-cased.
+        format: String,
+    },
+}
+
+/// One button of a template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CatalogueButton {
+    /// `QUICK_REPLY`, `URL`, `PHONE_NUMBER`, `COPY_CODE`, ..., upper-cased.
+    pub kind: String,
+    /// For a `URL` button: whether its URL ends with a placeholder, which
+    /// every send fills.
+    pub url_param: bool,
 }
 
 #[derive(Deserialize)]
@@ -63,6 +97,18 @@ struct GraphComponent {
     kind: String,
     #[serde(default)]
     text: Option<String>,
+    #[serde(default)]
+    format: Option<String>,
+    #[serde(default)]
+    buttons: Vec<GraphButton>,
+}
+
+#[derive(Deserialize)]
+struct GraphButton {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    url: Option<String>,
 }
 
 impl Catalogue {
@@ -75,18 +121,43 @@ impl Catalogue {
             .data
             .into_iter()
             .map(|t| {
-                let body = t
-                    .components
-                    .iter()
-                    .find(|c| c.kind.eq_ignore_ascii_case("BODY"))
+                let component = |kind: &str| {
+                    t.components
+                        .iter()
+                        .find(|c| c.kind.eq_ignore_ascii_case(kind))
+                };
+                let body = component("BODY")
                     .and_then(|c| c.text.as_deref())
                     .unwrap_or("");
+                let header = component("HEADER").map(|c| {
+                    let format = c.format.as_deref().unwrap_or("TEXT").to_ascii_lowercase();
+                    if format == "text" {
+                        CatalogueHeader::Text {
+                            params: placeholders(c.text.as_deref().unwrap_or("")),
+                        }
+                    } else {
+                        CatalogueHeader::Media { format }
+                    }
+                });
+                let buttons = component("BUTTONS")
+                    .map(|c| {
+                        c.buttons
+                            .iter()
+                            .map(|b| CatalogueButton {
+                                kind: b.kind.to_ascii_uppercase(),
+                                url_param: b.url.as_deref().is_some_and(|u| placeholders(u) > 0),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 CatalogueTemplate {
                     name: t.name,
                     language: t.language,
                     status: t.status.to_ascii_uppercase(),
                     category: t.category.to_ascii_lowercase(),
                     body_params: placeholders(body),
+                    header,
+                    buttons,
                 }
             })
             .collect();
@@ -284,6 +355,144 @@ fn template(t: &Template, catalogue: &Catalogue, out: &mut Vec<Diagnostic>) {
             )),
         );
     }
+    header(t, &name, found, out);
+    buttons(t, &name, found, out);
+}
+
+/// Holds a send's `header` to the template's header.
+fn header(t: &Template, name: &str, found: &CatalogueTemplate, out: &mut Vec<Diagnostic>) {
+    let given = t
+        .fields
+        .fields
+        .iter()
+        .find(|f| f.name.node == "header")
+        .and_then(|f| match &f.value {
+            FieldValue::Word(kind, Some(_)) => Some((kind.node.as_str(), f.span)),
+            _ => None,
+        });
+    let (wanted, help) = match &found.header {
+        None | Some(CatalogueHeader::Text { params: 0 }) => (
+            None,
+            "remove the `header`: this template's header (if any) is fixed text".to_owned(),
+        ),
+        Some(CatalogueHeader::Text { .. }) => (
+            Some("text"),
+            "fill its header's placeholder: `header text \"{{contact.first_name | there}}\"`"
+                .to_owned(),
+        ),
+        Some(CatalogueHeader::Media { format }) if format == "location" => (
+            Some("location"),
+            "kflow cannot fill a location header; send a template without one".to_owned(),
+        ),
+        Some(CatalogueHeader::Media { format }) => (
+            Some(format.as_str()),
+            format!("give its {format} by link: `header {format} \"https://...\"`"),
+        ),
+    };
+    let message = match (given, wanted) {
+        (Some((kind, _)), Some(w)) if kind == w => return,
+        (None, None) => return,
+        (Some((kind, _)), None) => format!(
+            "template `{name}` takes no header parameter, and this send gives {} {kind} header",
+            article(kind)
+        ),
+        (Some((kind, _)), Some(w)) => format!(
+            "template `{name}` has {} {w} header, and this send gives {} {kind} one",
+            article(w),
+            article(kind)
+        ),
+        (None, Some(w)) => format!(
+            "template `{name}` has {} {w} header that every send must fill",
+            article(w)
+        ),
+    };
+    let (span, label) = match given {
+        Some((_, span)) => (span, "not the template's header"),
+        None => (t.name.span, "no `header` given"),
+    };
+    out.push(
+        Diagnostic::new(Code::TemplateHeaderParams, message, span, label).with_help(format!(
+            "{help} (WhatsApp refuses a mismatch, error 132000)"
+        )),
+    );
+}
+
+/// Holds a send's `button` fields to the template's buttons.
+fn buttons(t: &Template, name: &str, found: &CatalogueTemplate, out: &mut Vec<Diagnostic>) {
+    let given: Vec<(usize, &str, crate::source::Span)> = t
+        .fields
+        .fields
+        .iter()
+        .filter_map(|f| match &f.value {
+            FieldValue::Indexed(index, kind, _) if f.name.node == "button" => {
+                Some((index.node.parse().ok()?, kind.node.as_str(), f.span))
+            }
+            _ => None,
+        })
+        .collect();
+    let listed = || {
+        if found.buttons.is_empty() {
+            "it has no buttons".to_owned()
+        } else {
+            let all: Vec<String> = found
+                .buttons
+                .iter()
+                .enumerate()
+                .map(|(i, b)| format!("{i}: {}", b.kind))
+                .collect();
+            format!("its buttons are {}", all.join(", "))
+        }
+    };
+    for &(index, kind, span) in &given {
+        let wanted = match kind {
+            "url" => "URL",
+            "reply" => "QUICK_REPLY",
+            _ => continue,
+        };
+        let problem = match found.buttons.get(index) {
+            None => Some(format!("template `{name}` has no button {index}")),
+            Some(b) if b.kind != wanted => Some(format!(
+                "button {index} of template `{name}` is a {} button, not a {wanted} one",
+                b.kind
+            )),
+            Some(b) if kind == "url" && !b.url_param => Some(format!(
+                "button {index} of template `{name}` has a fixed URL, which takes no parameter"
+            )),
+            Some(_) => None,
+        };
+        if let Some(message) = problem {
+            out.push(
+                Diagnostic::new(Code::TemplateButtonParams, message, span, "not the template's button")
+                    .with_help(format!(
+                        "{}; fill a URL button whose URL ends in a placeholder with `button N url \"...\"` and a quick reply with `button N reply \"...\"`",
+                        listed()
+                    )),
+            );
+        }
+    }
+    for (index, b) in found.buttons.iter().enumerate() {
+        let needed = match b.kind.as_str() {
+            "URL" if b.url_param => "its URL ends in a placeholder",
+            "COPY_CODE" => "it is a copy-code button, which kflow cannot fill",
+            _ => continue,
+        };
+        if given.iter().any(|&(i, _, _)| i == index) {
+            continue;
+        }
+        out.push(
+            Diagnostic::new(
+                Code::TemplateButtonParams,
+                format!("button {index} of template `{name}` must be filled by every send: {needed}"),
+                t.name.span,
+                format!("no `button {index}` given"),
+            )
+            .with_help(if b.kind == "URL" {
+                format!("add `button {index} url \"...\"`, the text that ends its URL (WhatsApp refuses the send without it, error 132000)")
+            } else {
+                "send a template without a copy-code button".to_owned()
+            }),
+        );
+    }
 }
 
 #[cfg(test)]
@@ -313,6 +522,8 @@ mod tests {
                 status: "APPROVED".into(),
                 category: "utility".into(),
                 body_params: 2,
+                header: Some(CatalogueHeader::Text { params: 0 }),
+                buttons: Vec::new(),
             }]
         );
         assert!(Catalogue::from_graph_json("[]").is_err());

@@ -25,6 +25,8 @@ pub(crate) enum Shape {
     Row,
     /// An optional title, then nested fields: `section "Mornings" < row ... >`.
     Section,
+    /// An index, a word and a string: a template's `button 0 url "..."`.
+    Indexed,
 }
 
 impl Shape {
@@ -39,6 +41,9 @@ impl Shape {
                 "an id, a title and an optional description: `{name} \"m9\" \"9:00\" \"Dr Lee\"`"
             ),
             Shape::Section => format!("a title and its rows: `{name} \"Mornings\" < row ... >`"),
+            Shape::Indexed => format!(
+                "an index, a kind and a value: `{name} 0 url \"...\"` or `{name} 1 reply \"confirm\"`"
+            ),
         }
     }
 
@@ -53,6 +58,7 @@ impl Shape {
             (Shape::Choice, FieldValue::Texts(t)) => t.len() == 2,
             (Shape::Row, FieldValue::Texts(t)) => t.len() <= 3,
             (Shape::Section, FieldValue::Group(titles, _)) => titles.len() <= 1,
+            (Shape::Indexed, FieldValue::Indexed(..)) => true,
             _ => false,
         }
     }

@@ -14,11 +14,12 @@ use std::collections::{HashMap, HashSet};
 
 use crate::diag::{Code, Diagnostic};
 use crate::source::Span;
-use crate::syntax::ast::{Block, Channel, Handler, HandlerKind, Stmt, StmtKind, Text};
+use crate::syntax::ast::{Block, Channel, Duration, Handler, HandlerKind, Stmt, StmtKind, Text};
 
 use super::claim::{self, Claim};
 use super::conditions::{self, Fact};
 use super::costs::{self, Billing, SendCost};
+use super::guardrails::Guardrails;
 use super::interactive;
 use super::messages;
 use super::vars::{self, Scope};
@@ -135,6 +136,7 @@ impl Exits {
 /// Walks statements, reporting into `out`.
 pub(crate) struct Flow<'a> {
     scope: &'a Scope,
+    guardrails: Guardrails,
     out: &'a mut Vec<Diagnostic>,
     /// What each send costs, in the order the walk meets them.
     pub(crate) costs: Vec<SendCost>,
@@ -146,9 +148,14 @@ pub(crate) struct Flow<'a> {
 }
 
 impl<'a> Flow<'a> {
-    pub(crate) fn new(scope: &'a Scope, out: &'a mut Vec<Diagnostic>) -> Flow<'a> {
+    pub(crate) fn new(
+        scope: &'a Scope,
+        guardrails: Guardrails,
+        out: &'a mut Vec<Diagnostic>,
+    ) -> Flow<'a> {
         Flow {
             scope,
+            guardrails,
             out,
             costs: Vec::new(),
             cost_at: HashMap::new(),
@@ -363,20 +370,23 @@ impl<'a> Flow<'a> {
             .map(|c| format!("`{c}`"))
             .collect::<Vec<_>>()
             .join(", ");
-        let diagnostic = Diagnostic::new(
-            Code::ReplyUnknown,
-            format!(
+        let message = match stmt.kind {
+            StmtKind::Template(_) => {
+                format!("no quick reply of this template has the payload `{literal}`")
+            }
+            _ => format!(
                 "no button or row of this `{}` has the id `{literal}`",
                 stmt.kind.keyword()
             ),
-            id.span,
-            "no such choice",
-        )
-        .with_label(stmt.head, format!("offers {listed}"))
-        .with_help(match suggestion {
-            Some(s) => format!("did you mean `{s}`? `on reply` names a choice's id, not its title"),
-            None => format!("`on reply` names a choice's id, one of {listed}"),
-        });
+        };
+        let diagnostic = Diagnostic::new(Code::ReplyUnknown, message, id.span, "no such choice")
+            .with_label(stmt.head, format!("offers {listed}"))
+            .with_help(match suggestion {
+                Some(s) => {
+                    format!("did you mean `{s}`? `on reply` names a choice's id, not its title")
+                }
+                None => format!("`on reply` names a choice's id, one of {listed}"),
+            });
         self.out.push(match suggestion {
             Some(s) => diagnostic.with_fix(Span::new(id.span.start + 1, id.span.end - 1), s),
             None => diagnostic,
@@ -396,16 +406,19 @@ impl<'a> Flow<'a> {
                 "a handler applies to the statement right before it; only a `cta` (or an `if` whose branches end in one) has this outcome"
             }
             HandlerKind::NotDelivered => {
-                "a handler applies to the statement right before it; only a `cta`, `buttons` or `list` (or an `if` whose branches end in one) has this outcome"
+                "a handler applies to the statement right before it; only a `cta`, `buttons`, `list` or a template with quick replies (or an `if` whose branches end in one) has this outcome"
             }
             HandlerKind::Timeout(_) => {
-                "a handler applies to the statement right before it; only a `cta`, `buttons`, `list` or `await reply` (or an `if` whose branches end in one) can time out"
+                "a handler applies to the statement right before it; only a `cta`, `buttons`, `list`, a template with quick replies or `await reply` (or an `if` whose branches end in one) can time out"
             }
             HandlerKind::Choice(_) if matches!(stmt.kind, StmtKind::Cta(_)) => {
                 "a `cta` carries one URL button, answered by `on link opened`; to let the contact choose, send a `buttons` or `list` message (a message cannot have both)"
             }
+            HandlerKind::Choice(_) if matches!(stmt.kind, StmtKind::Template(_)) => {
+                "a template is answered by a choice only through its quick replies: give each its payload, `button 1 reply \"confirm\"`, and branch with `on reply \"confirm\"`"
+            }
             HandlerKind::Choice(_) => {
-                "a handler applies to the statement right before it; only a `buttons` or `list` message (or an `if` whose branches end in one) is answered by a choice"
+                "a handler applies to the statement right before it; only a `buttons` or `list` message, or a template with quick replies (or an `if` whose branches end in one), is answered by a choice"
             }
         };
         self.out.push(
@@ -420,7 +433,25 @@ impl<'a> Flow<'a> {
         );
     }
 
+    /// The window at a send: quiet hours may hold it first.
+    fn held(&self, state: Window) -> Window {
+        match self.guardrails.quiet_hold {
+            Some((seconds, quiet)) => state.hold(seconds, quiet),
+            None => state,
+        }
+    }
+
     fn kind(&mut self, stmt: &Stmt, state: Window, tail: Option<Claim>) -> Exits {
+        let state = match stmt.kind {
+            StmtKind::Cta(_)
+            | StmtKind::Buttons(_)
+            | StmtKind::List(_)
+            | StmtKind::Whatsapp(_)
+            | StmtKind::Template(_)
+            | StmtKind::Sms(_)
+            | StmtKind::Email(_) => self.held(state),
+            _ => state,
+        };
         match &stmt.kind {
             StmtKind::If(if_stmt) => {
                 let mut exits = Exits::default();
@@ -463,11 +494,6 @@ impl<'a> Flow<'a> {
             }
             StmtKind::Buttons(message) | StmtKind::List(message) => {
                 let handler_timeout = tail.and_then(|c| c.timeout);
-                if let Some(t) = handler_timeout
-                    && self.checked_timeouts.insert(t.span.start)
-                {
-                    messages::timeout_range(t, Code::InteractiveTimeoutRange, self.out);
-                }
                 let keyword = stmt.kind.keyword();
                 let info = if matches!(stmt.kind, StmtKind::Buttons(_)) {
                     interactive::buttons(message, stmt.head, handler_timeout, self.scope, self.out)
@@ -480,23 +506,16 @@ impl<'a> Flow<'a> {
                 if tail.is_none() {
                     return Exits::done(state);
                 }
-                let timeout = handler_timeout.or(info.timeout_field);
-                if timeout.is_none() {
-                    self.out.push(
-                        Diagnostic::new(
-                            Code::InteractiveMissingField,
-                            format!("this `{keyword}` waits for the contact's choice but has no timeout, so a run could wait forever"),
-                            stmt.head,
-                            "waits with no limit",
-                        )
-                        .with_help("bound the wait with a handler after it, `on timeout 1d < ... >` (5m to 2d), or a `timeout 1d` field"),
-                    );
-                }
-                Exits::choice(
-                    &state,
-                    timeout.map_or(0, |d| d.seconds),
+                self.waited_choice(
                     stmt.head,
+                    state,
+                    handler_timeout,
+                    info.timeout_field,
                     info.choices,
+                    (
+                        Code::InteractiveMissingField,
+                        format!("this `{keyword}` waits for the contact's choice"),
+                    ),
                 )
             }
             StmtKind::Whatsapp(text) => {
@@ -507,8 +526,9 @@ impl<'a> Flow<'a> {
                 Exits::done(state)
             }
             StmtKind::Template(t) => {
-                let marketing = messages::template(t, stmt.head, self.scope, self.out);
-                let billing = costs::template(marketing, &state);
+                let handler_timeout = tail.and_then(|c| c.timeout);
+                let info = messages::template(t, stmt.head, handler_timeout, self.scope, self.out);
+                let billing = costs::template(info.marketing, &state);
                 if billing == Billing::Marketing && state.is_open() {
                     self.out.push(
                         Diagnostic::new(
@@ -521,7 +541,22 @@ impl<'a> Flow<'a> {
                     );
                 }
                 self.cost(stmt.head, "template", billing);
-                Exits::done(state)
+                // A template waits only when handlers claim it and it has
+                // quick replies to tap; then it ends as a `buttons` does.
+                if tail.is_none() || info.choices.is_empty() {
+                    return Exits::done(state);
+                }
+                self.waited_choice(
+                    stmt.head,
+                    state,
+                    handler_timeout,
+                    info.timeout_field,
+                    info.choices,
+                    (
+                        Code::TemplateMissingField,
+                        "this `template` waits for a tap on its quick replies".to_owned(),
+                    ),
+                )
             }
             StmtKind::Sms(sms) => {
                 let segments = messages::sms(sms, stmt.head, self.scope, self.out);
@@ -554,6 +589,41 @@ impl<'a> Flow<'a> {
             }
             StmtKind::Stop => Exits::default(),
         }
+    }
+
+    /// A claimed message answered by a choice (`buttons`, `list`, a
+    /// template with quick replies): its wait is bounded by the handlers'
+    /// `on timeout` or its `timeout` field (`unbounded` reports neither:
+    /// the code and what waits), and it ends as one of its choices, not
+    /// delivered or timeout.
+    fn waited_choice(
+        &mut self,
+        head: Span,
+        state: Window,
+        handler_timeout: Option<Duration>,
+        timeout_field: Option<Duration>,
+        choices: Vec<(String, Span)>,
+        unbounded: (Code, String),
+    ) -> Exits {
+        if let Some(t) = handler_timeout
+            && self.checked_timeouts.insert(t.span.start)
+        {
+            messages::timeout_range(t, Code::InteractiveTimeoutRange, self.out);
+        }
+        let timeout = handler_timeout.or(timeout_field);
+        if timeout.is_none() {
+            let (code, what) = unbounded;
+            self.out.push(
+                Diagnostic::new(
+                    code,
+                    format!("{what} but has no timeout, so a run could wait forever"),
+                    head,
+                    "waits with no limit",
+                )
+                .with_help("bound the wait with a handler after it, `on timeout 1d < ... >` (5m to 2d), or a `timeout 1d` field"),
+            );
+        }
+        Exits::choice(&state, timeout.map_or(0, |d| d.seconds), head, choices)
     }
 
     fn await_reply(

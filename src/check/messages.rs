@@ -78,8 +78,30 @@ const TEMPLATE: Kind = Kind {
             repeats: true,
             hint: "`param \"...\"`",
         },
+        spec(
+            "header",
+            Shape::WordText,
+            false,
+            "`header text \"...\"` (or `image`, `video`, `document` with a URL)",
+        ),
+        Spec {
+            name: "button",
+            shape: Shape::Indexed,
+            required: false,
+            repeats: true,
+            hint: "`button 0 url \"...\"` or `button 1 reply \"confirm\"`",
+        },
+        spec(
+            "timeout",
+            Shape::Duration,
+            false,
+            "`timeout 1d` (5m to 2d), or an `on timeout 1d < ... >` handler after it",
+        ),
     ],
-    foreign: &[],
+    foreign: &[(
+        "reply",
+        "a template's quick replies are its own buttons, filled by index: `button 1 reply \"confirm\"`",
+    )],
 };
 
 const SMS: Kind = Kind {
@@ -400,7 +422,7 @@ pub(crate) fn check_header(
 }
 
 /// `a` or `an`, for the word after it.
-fn article(word: &str) -> &'static str {
+pub(crate) fn article(word: &str) -> &'static str {
     match word.as_bytes().first() {
         Some(b'a' | b'e' | b'i' | b'o' | b'u') => "an",
         _ => "a",
@@ -471,10 +493,26 @@ pub(crate) fn whatsapp_text(text: &Text, scope: &Scope, out: &mut Vec<Diagnostic
     }
 }
 
-/// Checks a template send.
-/// Checks a template; returns whether its category is `marketing`, which
-/// decides its cost.
-pub(crate) fn template(t: &Template, head: Span, scope: &Scope, out: &mut Vec<Diagnostic>) -> bool {
+/// What the flow checker needs to know about a template send.
+pub(crate) struct TemplateInfo {
+    /// Whether its category is `marketing`, which decides its cost.
+    pub(crate) marketing: bool,
+    /// The payloads of its quick-reply buttons, where each is written: the
+    /// choices a waited template ends with.
+    pub(crate) choices: Vec<(String, Span)>,
+    /// The `timeout` field, when given.
+    pub(crate) timeout_field: Option<Duration>,
+}
+
+/// Checks a template send. `handler_timeout` is the `on timeout` handler
+/// that waits for it, if any.
+pub(crate) fn template(
+    t: &Template,
+    head: Span,
+    handler_timeout: Option<Duration>,
+    scope: &Scope,
+    out: &mut Vec<Diagnostic>,
+) -> TemplateInfo {
     forbid_vars(&t.name, "a template name", out);
     if let Some(name) = t.name.as_literal() {
         let valid = !name.is_empty()
@@ -563,7 +601,31 @@ pub(crate) fn template(t: &Template, head: Span, scope: &Scope, out: &mut Vec<Di
             vars::require_fallbacks(text, "this template parameter", out);
         }
     }
-    marketing
+    let choices = super::template::check(&found, scope, out);
+    let timeout_field = timeout_field(
+        &found,
+        "template",
+        Code::TemplateDuplicateField,
+        handler_timeout,
+        &super::template::TEMPLATE_CODES,
+        out,
+    );
+    if let (Some(t), true) = (timeout_field, choices.is_empty()) {
+        out.push(
+            Diagnostic::new(
+                Code::FieldUnknown,
+                "a template waits only for a tap on its quick replies, and this one fills none",
+                t.span,
+                "nothing to wait for",
+            )
+            .with_help("remove the `timeout`, or give the template's quick replies their payloads: `button 1 reply \"confirm\"`"),
+        );
+    }
+    TemplateInfo {
+        marketing,
+        choices,
+        timeout_field,
+    }
 }
 
 /// Checks an SMS; returns the segments of its body's literal text (1 when

@@ -11,9 +11,11 @@ mod conditions;
 pub mod costs;
 pub(crate) mod fields;
 mod flow;
+pub(crate) mod guardrails;
 pub(crate) mod interactive;
 pub(crate) mod messages;
 mod suppress;
+mod template;
 mod url;
 pub(crate) mod vars;
 mod window;
@@ -104,6 +106,7 @@ pub fn check_source_with(source: &SourceFile, templates: Option<&catalogue::Cata
 pub(crate) fn check(file: &ast::File, bytes: usize) -> (Vec<Diagnostic>, Vec<costs::SendCost>) {
     let mut out = Vec::new();
     let scope = declarations(file, &mut out);
+    let guardrails = guardrails::check(file, &scope, &mut out);
     // Each trigger's flow is checked on its own, so a large file's triggers
     // are checked on every core once the file-level rules below are done.
     let mut triggers: Vec<&ast::Trigger> = Vec::new();
@@ -130,7 +133,7 @@ pub(crate) fn check(file: &ast::File, bytes: usize) -> (Vec<Diagnostic>, Vec<cos
                     None => workflow_name = Some(name.span),
                 }
             }
-            Item::Field(_) => {}
+            Item::Field(_) | Item::Quiet(_) | Item::Cap(_) | Item::Goal(_) => {}
             Item::Trigger(trigger) => {
                 let first = first_triggers
                     .iter()
@@ -161,7 +164,7 @@ pub(crate) fn check(file: &ast::File, bytes: usize) -> (Vec<Diagnostic>, Vec<cos
         let mut found = Vec::new();
         let mut costs = Vec::new();
         for trigger in run {
-            let mut flow = flow::Flow::new(&scope, &mut found);
+            let mut flow = flow::Flow::new(&scope, guardrails, &mut found);
             flow.trigger(trigger.channel.node, trigger.head, &trigger.body);
             costs.append(&mut flow.costs);
         }

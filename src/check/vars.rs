@@ -55,7 +55,7 @@ impl Scope {
         STANDARD_CONTACT_FIELDS.contains(&key) || self.declared.contains(key)
     }
 
-    fn contact_fields(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn contact_fields(&self) -> impl Iterator<Item = &str> {
         STANDARD_CONTACT_FIELDS
             .iter()
             .copied()

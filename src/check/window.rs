@@ -5,8 +5,10 @@
 //! the window with 24 hours left; `if window.open` proves it open only at the
 //! moment of the check; every wait, and every CTA that waits for its outcome,
 //! spends time; a completed `await reply whatsapp` reopens it, and so does
-//! the contact's choice of a button or list row. A session
-//! message is accepted only where the time left is still positive.
+//! the contact's choice of a button or list row. Under quiet hours a send
+//! the run may reach inside them waits until they end, which spends time
+//! too. A session message is accepted only where the time left is still
+//! positive.
 
 use crate::diag::{Code, Diagnostic};
 use crate::source::Span;
@@ -23,6 +25,15 @@ pub(crate) enum Left {
     Unknown,
     /// A check said it is closed.
     Closed,
+}
+
+/// Why time was spent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Spent {
+    /// A wait or a waited message.
+    Waiting,
+    /// Quiet hours held sends (the span is the `quiet` declaration).
+    Quiet,
 }
 
 /// What established the current knowledge.
@@ -51,7 +62,11 @@ pub(crate) struct Window {
     /// Time spent since the anchor, at most.
     elapsed: u64,
     /// The statements that spent it, with how much each.
-    spent: Vec<(Span, u64)>,
+    spent: Vec<(Span, u64, Spent)>,
+    /// Whether the run may be inside quiet hours here: at its start and
+    /// after a reply (the contact writes at any hour), and after time
+    /// passed; not right after a send, which quiet hours already let go.
+    maybe_quiet: bool,
 }
 
 impl Window {
@@ -62,6 +77,7 @@ impl Window {
             anchor,
             elapsed: 0,
             spent: Vec::new(),
+            maybe_quiet: true,
         }
     }
 
@@ -72,6 +88,7 @@ impl Window {
             anchor,
             elapsed: 0,
             spent: Vec::new(),
+            maybe_quiet: true,
         }
     }
 
@@ -85,6 +102,7 @@ impl Window {
                 anchor: Anchor::Check(check),
                 elapsed: 0,
                 spent: Vec::new(),
+                maybe_quiet: self.maybe_quiet,
             },
         }
     }
@@ -96,11 +114,16 @@ impl Window {
             anchor: Anchor::Check(check),
             elapsed: 0,
             spent: Vec::new(),
+            maybe_quiet: true,
         }
     }
 
     /// After `at` spent up to `seconds`.
-    pub(crate) fn spend(mut self, seconds: u64, at: Span) -> Window {
+    pub(crate) fn spend(self, seconds: u64, at: Span) -> Window {
+        self.spend_as(seconds, at, Spent::Waiting)
+    }
+
+    fn spend_as(mut self, seconds: u64, at: Span, why: Spent) -> Window {
         if seconds == 0 {
             return self;
         }
@@ -108,10 +131,30 @@ impl Window {
             self.left = Left::Seconds(s.saturating_sub(seconds as i64));
         }
         self.elapsed = self.elapsed.saturating_add(seconds);
-        if self.spent.len() < MAX_SPENT_LABELS {
-            self.spent.push((at, seconds));
+        self.maybe_quiet = true;
+        let known = self
+            .spent
+            .iter()
+            .position(|(s, _, w)| *s == at && *w == why);
+        match known {
+            Some(i) => self.spent[i].1 = self.spent[i].1.saturating_add(seconds),
+            None if self.spent.len() < MAX_SPENT_LABELS => self.spent.push((at, seconds, why)),
+            None => {}
         }
         self
+    }
+
+    /// Just before a send, under quiet hours that may hold it up to
+    /// `seconds` (declared at `quiet`): the hold is spent when the run may
+    /// be inside them; after the send it is not.
+    pub(crate) fn hold(self, seconds: u64, quiet: Span) -> Window {
+        let mut held = if self.maybe_quiet {
+            self.spend_as(seconds, quiet, Spent::Quiet)
+        } else {
+            self
+        };
+        held.maybe_quiet = false;
+        held
     }
 
     /// True when the window is known to be open here.
@@ -129,11 +172,14 @@ impl Window {
 
     /// Where two paths meet: the worse of the two.
     pub(crate) fn join(self, other: Window) -> Window {
-        if other.rank() < self.rank() {
+        let maybe_quiet = self.maybe_quiet || other.maybe_quiet;
+        let mut worse = if other.rank() < self.rank() {
             other
         } else {
             self
-        }
+        };
+        worse.maybe_quiet = maybe_quiet;
+        worse
     }
 
     /// Reports a session message sent at `at` (its keyword) when the window
@@ -197,13 +243,25 @@ impl Window {
                     "the window may be closed here",
                 )
                 .with_label(anchor_span(anchor), text);
-                for (span, seconds) in &self.spent {
-                    d = d.with_label(*span, format!("spends up to {}", format_duration(*seconds)));
+                for (span, seconds, why) in &self.spent {
+                    let label = match why {
+                        Spent::Waiting => format!("spends up to {}", format_duration(*seconds)),
+                        Spent::Quiet => format!(
+                            "quiet hours may hold sends up to {} on this path",
+                            format_duration(*seconds)
+                        ),
+                    };
+                    d = d.with_label(*span, label);
                 }
                 d
             }
         };
-        Some(d.with_help(help))
+        let quiet = self.spent.iter().any(|(_, _, why)| *why == Spent::Quiet);
+        Some(d.with_help(if quiet {
+            "send a `template` instead (templates need no window): quiet hours may hold this message, so the window may have closed by the time it goes out"
+        } else {
+            help
+        }))
     }
 }
 
@@ -235,6 +293,19 @@ mod tests {
         let w = Window::unknown(Anchor::OtherTrigger(S, "SMS")).proven_open(S);
         assert!(w.require_open(S, "x").is_none());
         assert!(w.spend(1, S).require_open(S, "x").is_some());
+    }
+
+    #[test]
+    fn quiet_hours_hold_the_first_send_after_time_passed() {
+        let q = Span { start: 5, end: 6 };
+        let w = Window::opened(Anchor::Reply(S)).hold(13 * 3600, q);
+        assert_eq!(w.left, Left::Seconds(11 * 3600));
+        // Right after a send the run is past quiet hours: no second hold.
+        let w = w.hold(13 * 3600, q);
+        assert_eq!(w.left, Left::Seconds(11 * 3600));
+        // After a wait it may be inside them again.
+        let w = w.spend(3600, S).hold(13 * 3600, q);
+        assert!(w.require_open(S, "x").is_some());
     }
 
     #[test]

@@ -253,6 +253,37 @@ impl<'a> Printer<'a> {
                 // trigger in a file reads the same way.
                 self.block_broken(&t.body);
             }
+            Item::Quiet(q) => {
+                self.line(q.head.start);
+                self.exact(q.head, "quiet");
+                // `21:00-08:00` is one range: no spaces around the dash.
+                self.verbatim(q.from.span);
+                self.glue = true;
+                self.token(q.to.span.start, "-");
+                self.glue = true;
+                self.verbatim(q.to.span);
+                self.token(q.to.span.end, "timezone");
+                match &q.zone {
+                    Zone::Named(t) => self.verbatim(t.span),
+                    Zone::Field(path) => self.verbatim(path.span),
+                }
+                if let Some(default) = &q.default {
+                    self.token(default.span.start, "default");
+                    self.verbatim(default.span);
+                }
+            }
+            Item::Cap(c) => {
+                self.line(c.head.start);
+                self.token(c.head.start, "at most");
+                self.verbatim(c.count.span);
+                self.token(c.per.span.start, "per");
+                self.verbatim(c.per.span);
+            }
+            Item::Goal(g) => {
+                self.line(g.head.start);
+                self.exact(g.head, "goal");
+                self.cond(&g.cond, false);
+            }
         }
     }
 
@@ -464,6 +495,13 @@ impl<'a> Printer<'a> {
             FieldValue::Text(t) => self.verbatim(t.span),
             FieldValue::Duration(d) => self.verbatim(d.span),
             FieldValue::Word(w, text) => {
+                self.verbatim(w.span);
+                if let Some(t) = text {
+                    self.verbatim(t.span);
+                }
+            }
+            FieldValue::Indexed(n, w, text) => {
+                self.verbatim(n.span);
                 self.verbatim(w.span);
                 if let Some(t) = text {
                     self.verbatim(t.span);

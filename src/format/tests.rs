@@ -159,3 +159,19 @@ fn checker_errors_do_not_stop_formatting() {
         SourceFile::new("t.kflow", "on reply sms < on timeout 5m < stop > >").expect("small");
     assert!(format(&source).is_err());
 }
+
+#[test]
+fn guardrails_and_template_buttons_are_laid_out() {
+    assert_fmt(
+        "quiet   21:00 -  08:00 timezone contact.timezone   default \"Europe/Lisbon\" at most 2\nper 1d goal (contact.tags has \"booked\") or not contact.city == \"x\"\non reply whatsapp < template \"t\" < language \"en\" category utility button 0 url \"v/{{contact.id}}\" button 1 reply \"yes\" > on reply \"yes\" < stop > on timeout 1d < stop > >",
+        "quiet 21:00-08:00 timezone contact.timezone default \"Europe/Lisbon\"\nat most 2 per 1d\ngoal contact.tags has \"booked\" or not contact.city == \"x\"\non reply whatsapp <\n  template \"t\" <\n    language \"en\"\n    category utility\n    button 0 url \"v/{{contact.id}}\"\n    button 1 reply \"yes\"\n  >\n  on reply \"yes\" < stop >\n  on timeout 1d < stop >\n>\n",
+    );
+}
+
+#[test]
+fn comments_around_guardrails_stay_where_they_were() {
+    assert_fmt(
+        "# Night.\nquiet 21:00-08:00 timezone \"UTC\" # no default needed\n\n# Cap.\nat most 1 per 1h\ngoal window.closed # odd, but allowed\non reply sms < sms \"x\" >\n",
+        "# Night.\nquiet 21:00-08:00 timezone \"UTC\" # no default needed\n\n# Cap.\nat most 1 per 1h\ngoal window.closed # odd, but allowed\non reply sms <\n  sms \"x\"\n>\n",
+    );
+}

@@ -31,6 +31,18 @@ fn item(a: &Item, b: &Item) -> bool {
         (Item::Trigger(x), Item::Trigger(y)) => {
             x.channel.node == y.channel.node && block(&x.body, &y.body)
         }
+        (Item::Quiet(x), Item::Quiet(y)) => {
+            x.from.node == y.from.node
+                && x.to.node == y.to.node
+                && match (&x.zone, &y.zone) {
+                    (Zone::Named(p), Zone::Named(q)) => text(p, q),
+                    (Zone::Field(p), Zone::Field(q)) => p.node == q.node,
+                    _ => false,
+                }
+                && opt(&x.default, &y.default, text)
+        }
+        (Item::Cap(x), Item::Cap(y)) => x.count.node == y.count.node && duration(&x.per, &y.per),
+        (Item::Goal(x), Item::Goal(y)) => cond(&x.cond, &y.cond),
         _ => false,
     }
 }
@@ -94,6 +106,9 @@ fn fields(a: &Fields, b: &Fields) -> bool {
                     p.node == q.node && opt(s, t, text)
                 }
                 (FieldValue::Texts(p), FieldValue::Texts(q)) => all(p, q, text),
+                (FieldValue::Indexed(n, p, s), FieldValue::Indexed(m, q, t)) => {
+                    n.node == m.node && p.node == q.node && opt(s, t, text)
+                }
                 (FieldValue::Group(p, s), FieldValue::Group(q, t)) => {
                     all(p, q, text) && fields(s, t)
                 }

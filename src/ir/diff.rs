@@ -1,7 +1,8 @@
 //! What a deploy would strand: the waiting states of one version of a
 //! workflow that the next version has no equivalent for.
 //!
-//! A run that waits (on a CTA's outcome, a `wait`, an `await reply`) is
+//! A run that waits (on a CTA's outcome, a choice, a `wait`, an `await
+//! reply`, or at any send while quiet hours hold it) is
 //! stored with its workflow and node id, and resumes at that node id in
 //! whatever version is loaded. So for each waiting node of OLD this finds
 //! the node of NEW at the same *place*: reached from the same trigger
@@ -25,6 +26,12 @@ pub enum WaitKind {
     Wait,
     /// An `await reply` on a channel.
     Reply(Channel),
+    /// A waited `buttons`, `list` or template with quick replies: for the
+    /// contact's choice, a failure, or its timeout.
+    Choice,
+    /// Any other send of a workflow with quiet hours: a run may be held at
+    /// it until they end.
+    Quiet,
 }
 
 impl WaitKind {
@@ -34,6 +41,8 @@ impl WaitKind {
             WaitKind::Cta => "waits on a CTA".to_owned(),
             WaitKind::Wait => "waits".to_owned(),
             WaitKind::Reply(channel) => format!("awaits a {} reply", channel.as_str()),
+            WaitKind::Choice => "waits for a choice".to_owned(),
+            WaitKind::Quiet => "may be held by quiet hours".to_owned(),
         }
     }
 }
@@ -80,11 +89,27 @@ impl Verdict {
     }
 }
 
-fn wait_kind(op: &Op) -> Option<WaitKind> {
+/// How a node of a program waits; `quiet` when the program has quiet
+/// hours, which may hold a run at any send.
+fn wait_kind(op: &Op, quiet: bool) -> Option<WaitKind> {
     match op {
         Op::SendCta { waits: true, .. } => Some(WaitKind::Cta),
+        Op::SendButtons { waits: true, .. }
+        | Op::SendList { waits: true, .. }
+        | Op::SendTemplate { waits: true, .. } => Some(WaitKind::Choice),
         Op::Wait { .. } => Some(WaitKind::Wait),
         Op::AwaitReply { channel, .. } => Some(WaitKind::Reply(*channel)),
+        Op::SendCta { .. }
+        | Op::SendButtons { .. }
+        | Op::SendList { .. }
+        | Op::SendTemplate { .. }
+        | Op::SendWhatsapp { .. }
+        | Op::SendSms { .. }
+        | Op::SendEmail { .. }
+            if quiet =>
+        {
+            Some(WaitKind::Quiet)
+        }
         _ => None,
     }
 }
@@ -96,7 +121,7 @@ pub fn waiting_states(program: &Program) -> Vec<WaitingState> {
         .nodes
         .iter()
         .filter_map(|node| {
-            let kind = wait_kind(&node.op)?;
+            let kind = wait_kind(&node.op, program.guardrails.quiet.is_some())?;
             let place = places.get(node.id.0 as usize)?.clone()?;
             Some(WaitingState {
                 node: node.id,
@@ -111,6 +136,7 @@ pub fn waiting_states(program: &Program) -> Vec<WaitingState> {
 /// first with edges in order.
 fn places(program: &Program) -> Vec<Option<String>> {
     let mut out = vec![None; program.nodes.len()];
+    let quiet = program.guardrails.quiet.is_some();
     for trigger in &program.triggers {
         let mut stack = vec![(trigger.entry, format!("{}:", trigger.channel.as_str()))];
         while let Some((id, prefix)) = stack.pop() {
@@ -125,7 +151,7 @@ fn places(program: &Program) -> Vec<Option<String>> {
             }
             let here = format!("{prefix} {}", node.op.as_str());
             *slot = Some(here.clone());
-            let marks = wait_kind(&node.op).is_some()
+            let marks = wait_kind(&node.op, quiet).is_some()
                 || matches!(node.op, Op::CheckWindow | Op::Branch { .. });
             // Reversed so the first edge is walked first.
             for edge in node.edges.iter().rev() {
@@ -133,6 +159,9 @@ fn places(program: &Program) -> Vec<Option<String>> {
                     prefix.clone()
                 } else if edge.on == Outcome::Done {
                     format!("{here} >")
+                } else if let Outcome::Choice(i) = edge.on {
+                    // Each choice is its own way on.
+                    format!("{here} choice {i} >")
                 } else {
                     format!("{here} {} >", edge.on.as_str())
                 };
@@ -218,6 +247,45 @@ mod tests {
                 .iter()
                 .all(|(_, v)| matches!(v, Verdict::Moved { .. })),
             "{verdicts:?}"
+        );
+    }
+
+    #[test]
+    fn choices_and_quiet_hours_are_waiting_places() {
+        let buttons = r#"on reply whatsapp <
+  buttons < body "Come?" reply "yes" "Yes" reply "no" "No" >
+  on reply "yes" < wait 1h sms "Great" >
+  on reply "no" < wait 1h sms "Pity" >
+  on timeout 1d < stop >
+>
+"#;
+        let states = waiting_states(&program(buttons));
+        let places: Vec<&str> = states.iter().map(|s| s.place.as_str()).collect();
+        assert_eq!(
+            places,
+            vec![
+                "whatsapp: send_buttons",
+                "whatsapp: send_buttons choice 0 > wait",
+                "whatsapp: send_buttons choice 1 > wait"
+            ]
+        );
+        assert_eq!(states[0].kind, WaitKind::Choice);
+        // Under quiet hours every send may hold a run; a send added before
+        // one moves it.
+        let quiet = format!("quiet 21:00-08:00 timezone \"UTC\"\n{buttons}");
+        let states = waiting_states(&program(&quiet));
+        assert_eq!(states.len(), 5);
+        assert!(
+            states
+                .iter()
+                .filter(|s| s.kind == WaitKind::Quiet)
+                .all(|s| s.place.ends_with("send_sms"))
+        );
+        let more = quiet.replace("wait 1h sms \"Pity\"", "sms \"Oh\" wait 1h sms \"Pity\"");
+        assert!(
+            compare(&program(&quiet), &program(&more))
+                .iter()
+                .any(|(_, v)| v.is_problem())
         );
     }
 

@@ -14,7 +14,7 @@ use crate::source::Span;
 pub mod diff;
 
 /// The IR format version; bumped on any incompatible change.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// A compiled workflow.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +27,9 @@ pub struct Program {
     pub source: String,
     /// Declared custom contact fields (`field contact.key`).
     pub custom_fields: Vec<String>,
+    /// Quiet hours, a frequency cap and a goal, for every run.
+    #[serde(default, skip_serializing_if = "Guardrails::is_none")]
+    pub guardrails: Guardrails,
     /// Where runs start.
     pub triggers: Vec<Trigger>,
     /// The graph; `nodes[i].id == NodeId(i)`.
@@ -133,6 +136,43 @@ impl Op {
     }
 }
 
+impl Op {
+    /// How long a node that waits for an outcome with a deadline (a CTA,
+    /// a message answered by a choice, `await_reply`) waits, or would: its
+    /// `timeout_seconds`. `None` for every other operation.
+    pub fn timeout_seconds(&self) -> Option<u64> {
+        match self {
+            Op::SendCta {
+                timeout_seconds, ..
+            }
+            | Op::SendButtons {
+                timeout_seconds, ..
+            }
+            | Op::SendList {
+                timeout_seconds, ..
+            }
+            | Op::SendTemplate {
+                timeout_seconds, ..
+            }
+            | Op::AwaitReply {
+                timeout_seconds, ..
+            } => Some(*timeout_seconds),
+            _ => None,
+        }
+    }
+
+    /// Whether a send waits for its outcome (handlers claim it).
+    pub fn waits(&self) -> bool {
+        match self {
+            Op::SendCta { waits, .. }
+            | Op::SendButtons { waits, .. }
+            | Op::SendList { waits, .. }
+            | Op::SendTemplate { waits, .. } => *waits,
+            _ => false,
+        }
+    }
+}
+
 impl Node {
     /// Where `outcome` leads, if anywhere.
     pub fn next(&self, outcome: Outcome) -> Option<NodeId> {
@@ -172,9 +212,10 @@ pub enum Outcome {
     True,
     /// `branch`: the condition did not hold.
     False,
-    /// A waited `send_buttons` or `send_list`: the contact chose the button
-    /// or row with this index (buttons in order; rows in order across the
-    /// sections). JSON: `{"choice": 0}`.
+    /// A waited `send_buttons`, `send_list` or `send_template`: the contact
+    /// chose the button or row with this index (buttons in order; rows in
+    /// order across the sections; a template's quick replies in index
+    /// order). JSON: `{"choice": 0}`.
     Choice(u8),
 }
 
@@ -226,7 +267,10 @@ pub enum Op {
         /// The text.
         text: Text,
     },
-    /// Send an approved WhatsApp template. Outcome `done`.
+    /// Send an approved WhatsApp template. When `waits` (it has quick
+    /// replies and handlers claim it), the run waits for a `choice` (one
+    /// per quick reply, in index order), `not_delivered` or `timeout`, as
+    /// for `send_buttons`; otherwise `done`.
     SendTemplate {
         /// Template name.
         name: String,
@@ -236,6 +280,18 @@ pub enum Op {
         category: String,
         /// Body parameters `{{1}}`, `{{2}}`, ... in order.
         params: Vec<Text>,
+        /// The header parameter: text, or media by link.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        header: Option<Header>,
+        /// Button parameters, in index order.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        buttons: Vec<TemplateButton>,
+        /// How long the run waits for a tap; 0 when it does not wait.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        timeout_seconds: u64,
+        /// Whether the run waits for the outcome.
+        #[serde(default, skip_serializing_if = "is_false")]
+        waits: bool,
     },
     /// Send an SMS. Outcome `done`.
     SendSms {
@@ -278,6 +334,93 @@ pub enum Op {
     },
     /// The run ends here.
     End,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A parameter of one of a template's buttons, shaped like the Cloud API's
+/// `{"type": "button", "sub_type": ..., "index": ...}` component.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TemplateButton {
+    /// `sub_type: url`: the text the button's URL ends with (variables
+    /// percent-encoded when sent).
+    Url {
+        /// The button's place in the template, from 0.
+        index: u8,
+        /// The suffix.
+        text: Text,
+    },
+    /// `sub_type: quick_reply`: the payload a tap sends back, which the
+    /// template's `choice` outcomes are numbered by.
+    QuickReply {
+        /// The button's place in the template, from 0.
+        index: u8,
+        /// The payload.
+        payload: String,
+    },
+}
+
+/// What every run of a workflow is held to.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Guardrails {
+    /// No message goes out in these hours; a send waits until they end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiet: Option<Quiet>,
+    /// At most `count` messages to a contact per `seconds`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap: Option<Cap>,
+    /// A run ends as soon as this holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goal: Option<Goal>,
+}
+
+impl Guardrails {
+    /// True when the workflow has none.
+    pub fn is_none(&self) -> bool {
+        self.quiet.is_none() && self.cap.is_none() && self.goal.is_none()
+    }
+}
+
+/// Quiet hours, in minutes after local midnight: from `from` (included) to
+/// `to` (excluded), across midnight when `to` is earlier.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quiet {
+    /// When they start.
+    pub from: u16,
+    /// When they end.
+    pub to: u16,
+    /// A contact field holding the contact's IANA zone (`timezone`), if the
+    /// zone is read from the contact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The IANA zone: everyone's, or the one for a contact whose field is
+    /// missing or not a zone.
+    pub zone: String,
+}
+
+/// A frequency cap per contact, over the messages of one workflow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cap {
+    /// Messages allowed per period.
+    pub count: u32,
+    /// The period, sliding: the last `seconds` before a send.
+    pub seconds: u64,
+}
+
+/// A goal: the condition, and how it was written, for the trace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Goal {
+    /// The condition.
+    pub cond: Cond,
+    /// The source text of the condition.
+    pub text: String,
 }
 
 /// A WhatsApp interactive message with one URL button, shaped like the
@@ -376,6 +519,15 @@ impl Op {
                 Some(message.buttons.iter().map(|b| b.id.as_str()).collect())
             }
             Op::SendList { message, .. } => Some(message.rows().map(|r| r.id.as_str()).collect()),
+            Op::SendTemplate { buttons, .. } => Some(
+                buttons
+                    .iter()
+                    .filter_map(|b| match b {
+                        TemplateButton::QuickReply { payload, .. } => Some(payload.as_str()),
+                        TemplateButton::Url { .. } => None,
+                    })
+                    .collect(),
+            ),
             _ => None,
         }
     }

@@ -2,7 +2,7 @@
 //! choosing. A claimed one waits, with one `choice` outcome per button or
 //! row (in order) besides `not_delivered` and `timeout`.
 
-use super::messages::{field_literal, field_text, header, timeout};
+use super::messages::{field_literal, field_text, header, template_send, timeout};
 use super::{Fragment, Lowerer, internal, text};
 use crate::check::claim::Claim;
 use crate::diag::Diagnostic;
@@ -89,6 +89,33 @@ impl Lowerer {
             waits,
         };
         Ok(self.offer(op, span, waits, count))
+    }
+
+    /// A template: it waits, like a `buttons` message, when handlers claim
+    /// it and it has quick replies to tap.
+    pub(super) fn template(
+        &mut self,
+        t: &ast::Template,
+        span: Span,
+        tail: Option<Claim>,
+    ) -> Result<Fragment, Diagnostic> {
+        let mut op = template_send(t, span)?;
+        let count = op.choice_ids().map_or(0, |ids| ids.len());
+        let (seconds, waiting) = if count > 0 {
+            wait(&t.fields.fields, tail, span)?
+        } else {
+            (0, false)
+        };
+        if let Op::SendTemplate {
+            timeout_seconds,
+            waits,
+            ..
+        } = &mut op
+        {
+            *timeout_seconds = seconds;
+            *waits = waiting;
+        }
+        Ok(self.offer(op, span, waiting, count))
     }
 
     /// The node of a message offering `count` choices.

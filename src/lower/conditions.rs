@@ -83,7 +83,7 @@ fn condition(cond: &ast::Cond) -> (Op, Outcome, Outcome) {
     )
 }
 
-fn lower_cond(cond: &ast::Cond) -> Cond {
+pub(super) fn lower_cond(cond: &ast::Cond) -> Cond {
     match cond {
         ast::Cond::Or(items) => Cond::Any {
             of: items.iter().map(lower_cond).collect(),

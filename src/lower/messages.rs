@@ -1,5 +1,6 @@
 //! Lowering messages: a `cta` (which waits when claimed) and the fire-and-go
-//! sends (template, SMS, email), each read from its checked fields.
+//! sends (SMS, email), each read from its checked fields, and a template's
+//! send (which `choices.rs` makes wait when it has quick replies).
 
 use super::{Fragment, Lowerer, internal, text};
 use crate::check::claim::Claim;
@@ -83,8 +84,8 @@ pub(super) fn timeout(fields: &[ast::Field], tail: Option<Claim>) -> Option<u64>
         .or(field_timeout)
 }
 
-/// A `template` statement's send.
-pub(super) fn template(t: &ast::Template, span: Span) -> Result<Op, Diagnostic> {
+/// A `template` statement's send, not yet waiting (see `choices.rs`).
+pub(super) fn template_send(t: &ast::Template, span: Span) -> Result<Op, Diagnostic> {
     let fields = &t.fields.fields;
     let language = field_literal(fields, "language")
         .ok_or_else(|| internal(span, "a template without a language"))?;
@@ -108,11 +109,45 @@ pub(super) fn template(t: &ast::Template, span: Span) -> Result<Op, Diagnostic> 
         .name
         .as_literal()
         .ok_or_else(|| internal(span, "a template name with variables"))?;
+    let mut buttons = Vec::new();
+    for f in fields.iter().filter(|f| f.name.node == "button") {
+        let FieldValue::Indexed(index, kind, Some(value)) = &f.value else {
+            return Err(internal(span, "a template button without a value"));
+        };
+        let index: u8 = index
+            .node
+            .parse()
+            .map_err(|_| internal(span, "a template button index"))?;
+        buttons.push(match kind.node.as_str() {
+            "url" => ir::TemplateButton::Url {
+                index,
+                text: text(value),
+            },
+            "reply" => ir::TemplateButton::QuickReply {
+                index,
+                payload: value
+                    .as_literal()
+                    .ok_or_else(|| internal(span, "a payload with variables"))?,
+            },
+            _ => return Err(internal(span, "a template button kind")),
+        });
+    }
+    // Index order: the Cloud API's order, and the order of the `choice`
+    // outcomes.
+    buttons.sort_by_key(|b| match b {
+        ir::TemplateButton::Url { index, .. } | ir::TemplateButton::QuickReply { index, .. } => {
+            *index
+        }
+    });
     Ok(Op::SendTemplate {
         name,
         language,
         category,
         params,
+        header: header(fields),
+        buttons,
+        timeout_seconds: 0,
+        waits: false,
     })
 }
 

@@ -14,6 +14,7 @@
 
 mod choices;
 mod conditions;
+mod guardrail;
 mod messages;
 
 use crate::check::Clean;
@@ -61,6 +62,7 @@ pub(crate) fn lower(clean: Clean<'_>, name: &str) -> Result<Program, Diagnostic>
     let mut workflow = None;
     let mut custom_fields = Vec::new();
     let mut triggers = Vec::new();
+    let mut guardrails = ir::Guardrails::default();
     for item in &file.items {
         match item {
             Item::Workflow(text) => workflow = workflow.or_else(|| Some(text.display())),
@@ -79,6 +81,9 @@ pub(crate) fn lower(clean: Clean<'_>, name: &str) -> Result<Program, Diagnostic>
                     span: trigger.head,
                 });
             }
+            Item::Quiet(q) => guardrails.quiet = Some(guardrail::quiet(q)?),
+            Item::Cap(c) => guardrails.cap = Some(guardrail::cap(c)?),
+            Item::Goal(g) => guardrails.goal = Some(guardrail::goal(g)?),
         }
     }
     let workflow = workflow.unwrap_or_else(|| {
@@ -94,6 +99,7 @@ pub(crate) fn lower(clean: Clean<'_>, name: &str) -> Result<Program, Diagnostic>
         workflow,
         source: name.to_owned(),
         custom_fields,
+        guardrails,
         triggers,
         nodes,
     })
@@ -290,9 +296,7 @@ impl Lowerer {
             StmtKind::Whatsapp(t) => {
                 self.single(Op::SendWhatsapp { text: text(t) }, span, &[Outcome::Done])
             }
-            StmtKind::Template(t) => {
-                self.single(messages::template(t, span)?, span, &[Outcome::Done])
-            }
+            StmtKind::Template(t) => self.template(t, span, tail)?,
             StmtKind::Sms(sms) => self.single(messages::sms(sms, span)?, span, &[Outcome::Done]),
             StmtKind::Email(f) => self.single(messages::email(f, span)?, span, &[Outcome::Done]),
             StmtKind::Wait(d) => {

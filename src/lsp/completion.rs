@@ -1,5 +1,7 @@
-//! Completion: the words that fit where the cursor is (items at the top
-//! level, statements in a block, a message's own fields in its block) and,
+//! Completion: the words that fit where the cursor is (items and guardrails
+//! at the top level, a goal's condition, a zone's contact field, statements
+//! in a block, a message's own fields in its block, a template button's
+//! kinds) and,
 //! after `{{` in a string, the variables the file can use, its own
 //! `field contact.x` declarations included.
 
@@ -9,7 +11,9 @@ use lsp_types::{
 };
 
 use super::documents::Document;
-use super::keywords::{self, CATEGORIES, CONDITIONS, HEADER_KINDS, ITEMS, STATEMENTS};
+use super::keywords::{
+    self, CATEGORIES, CONDITIONS, HEADER_KINDS, ITEMS, STATEMENTS, TEMPLATE_BUTTON_KINDS,
+};
 use super::locate;
 use super::scan::{self, Block, Place};
 use crate::check::messages::message_fields;
@@ -40,13 +44,17 @@ pub(crate) fn complete(document: &Document, position: Position) -> Option<Comple
             let words: Vec<(String, Option<String>)> = match (block, previous) {
                 (Block::Fields(_), Some("header")) => plain(HEADER_KINDS),
                 (Block::Fields(_), Some("category")) => plain(CATEGORIES),
+                // `button 0 |` in a template.
+                (Block::Fields(_), Some(p)) if p.bytes().all(|b| b.is_ascii_digit()) => {
+                    plain(TEMPLATE_BUTTON_KINDS)
+                }
                 (Block::Fields(keyword), _) => message_fields(keyword)
                     .unwrap_or_default()
                     .iter()
                     .map(|spec| (spec.name.to_owned(), Some(spec.hint.to_owned())))
                     .collect(),
                 (_, Some("reply")) => plain(&["whatsapp", "sms", "email"]),
-                (Block::Statements, Some("if" | "and" | "or" | "not")) => {
+                (Block::Statements | Block::Top, Some("if" | "goal" | "and" | "or" | "not")) => {
                     let mut words = plain(CONDITIONS);
                     words.extend(
                         contact_fields(document)
@@ -56,6 +64,10 @@ pub(crate) fn complete(document: &Document, position: Position) -> Option<Comple
                     words
                 }
                 (Block::Statements, _) => explained(STATEMENTS),
+                (Block::Top, Some("timezone")) => contact_fields(document)
+                    .into_iter()
+                    .map(|(f, d)| (format!("contact.{f}"), Some(d)))
+                    .collect(),
                 (Block::Top, Some("field")) => contact_fields(document)
                     .into_iter()
                     .filter(|(_, d)| d == DECLARED)

@@ -1,7 +1,10 @@
 //! The language's words, each with the one line hover and completion show.
 
 /// Items that may start a top-level line.
-pub(crate) const ITEMS: &[&str] = &["workflow", "field", "on reply"];
+pub(crate) const ITEMS: &[&str] = &["workflow", "field", "on reply", "quiet", "at most", "goal"];
+
+/// What a template's `button N` is filled as.
+pub(crate) const TEMPLATE_BUTTON_KINDS: &[&str] = &["url", "reply"];
 
 /// Statements a block of statements may hold, then the handlers after one.
 pub(crate) const STATEMENTS: &[&str] = &[
@@ -69,8 +72,21 @@ pub(crate) fn explain(word: &str) -> Option<&'static str> {
             "`row \"id\" \"Title\" [\"Description\"]`: a row of a list (title up to 24, description up to 72)"
         }
         "template" => {
-            "`template \"name\" < language \"en\" category utility >`: an approved WhatsApp template, sendable outside the window"
+            "`template \"name\" < language \"en\" category utility >`: an approved WhatsApp template, sendable outside the window; with `button N reply \"id\"` answered by `on reply \"id\"`"
         }
+        "quiet" => {
+            "`quiet 21:00-08:00 timezone contact.timezone default \"Europe/Lisbon\"`: no message goes out in these hours of the contact's zone; a send waits until they end"
+        }
+        "timezone" => {
+            "`timezone contact.timezone` (the contact's own IANA zone) or `timezone \"Europe/Lisbon\"` (everyone's): the zone quiet hours are read in"
+        }
+        "default" => {
+            "`default \"Europe/Lisbon\"`: the zone for contacts whose zone field is empty or not a zone"
+        }
+        "at" | "most" | "per" => {
+            "`at most 2 per 1d`: at most this many messages of the file reach a contact in any such period; a send over it is not sent"
+        }
+        "goal" => "`goal contact.tags has \"booked\"`: a run ends as soon as this condition holds",
         "wait" => "`wait D`: pauses the run for a duration such as `30m` or `1d`",
         "await" => {
             "`await reply CHANNEL`: waits for the contact's next reply; needs an `on timeout` handler"
@@ -86,7 +102,7 @@ pub(crate) fn explain(word: &str) -> Option<&'static str> {
             "`on not delivered < ... >`: runs when the message before could not be delivered"
         }
         "timeout" => {
-            "`timeout D` (a CTA field, 5m to 2d) or `on timeout D < ... >`: what happens when nothing came in time"
+            "`timeout D` (a field of a `cta`, `buttons`, `list` or template, 5m to 2d) or `on timeout D < ... >`: what happens when nothing came in time"
         }
         "and" => "`a and b`: both conditions hold",
         "or" => "`a or b`: either condition holds",
@@ -99,14 +115,16 @@ pub(crate) fn explain(word: &str) -> Option<&'static str> {
             "`window.closed`: the 24-hour window is closed; only templates reach WhatsApp"
         }
         "header" => {
-            "`header text \"...\"` (up to 60 characters), or `image`, `video`, `document` with a URL"
+            "`header text \"...\"` (up to 60 characters), or `image`, `video`, `document` with a URL; in a template, its header's parameter"
         }
         "body" => {
             "`body \"...\"`: the message text (a CTA's up to 1024 characters, an SMS's up to 1600)"
         }
         "footer" => "`footer \"...\"`: a CTA's footer, up to 60 characters",
         "url" => "`url \"https://...\"`: where the CTA's button leads",
-        "button" => "`button \"...\"`: the CTA's button label, up to 20 characters",
+        "button" => {
+            "`button \"...\"`: the CTA's button label, up to 20 characters; in a template, `button N url \"...\"` (a URL button's suffix) or `button N reply \"id\"` (a quick reply's payload)"
+        }
         "from" => "`from \"...\"`: the sending number, sender ID or address",
         "subject" => "`subject \"...\"`: the email's subject",
         "language" => "`language \"en_US\"`: the template's language code",

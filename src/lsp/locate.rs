@@ -8,7 +8,9 @@ use crate::platform::limits::{
     LIST_ROW_ID_MAX, LIST_ROW_TITLE_MAX, LIST_SECTION_TITLE_MAX, SMS_BODY_MAX, WHATSAPP_TEXT_MAX,
 };
 use crate::source::{Span, Spanned};
-use crate::syntax::ast::{Block, Cond, FieldValue, Fields, File, Item, Sms, Stmt, StmtKind, Text};
+use crate::syntax::ast::{
+    Block, Cond, FieldValue, Fields, File, Item, Sms, Stmt, StmtKind, Text, Zone,
+};
 
 /// A string and what it is.
 #[derive(Clone, Copy, Debug)]
@@ -28,8 +30,17 @@ pub(crate) fn each_text<'a>(file: &'a File, f: &mut dyn FnMut(Site<'a>)) {
     for item in &file.items {
         match item {
             Item::Workflow(name) => f(plain(name, "workflow name")),
-            Item::Field(_) => {}
+            Item::Field(_) | Item::Cap(_) => {}
             Item::Trigger(trigger) => each_stmt(&trigger.body, &mut |stmt| stmt_texts(stmt, f)),
+            Item::Quiet(q) => {
+                if let Zone::Named(zone) = &q.zone {
+                    f(plain(zone, "time zone"));
+                }
+                if let Some(default) = &q.default {
+                    f(plain(default, "default time zone"));
+                }
+            }
+            Item::Goal(g) => cond_texts(&g.cond, f),
         }
     }
 }
@@ -38,14 +49,21 @@ pub(crate) fn each_text<'a>(file: &'a File, f: &mut dyn FnMut(Site<'a>)) {
 /// == "Lisbon"`) in the file.
 pub(crate) fn each_test_path<'a>(file: &'a File, f: &mut dyn FnMut(&'a Spanned<String>)) {
     for item in &file.items {
-        if let Item::Trigger(trigger) = item {
-            each_stmt(&trigger.body, &mut |stmt| {
+        match item {
+            Item::Trigger(trigger) => each_stmt(&trigger.body, &mut |stmt| {
                 if let StmtKind::If(i) = &stmt.kind {
                     for branch in &i.branches {
                         cond_paths(&branch.cond, f);
                     }
                 }
-            });
+            }),
+            Item::Goal(g) => cond_paths(&g.cond, f),
+            Item::Quiet(q) => {
+                if let Zone::Field(path) = &q.zone {
+                    f(path);
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -209,8 +227,14 @@ fn field_texts<'a>(
 ) {
     for field in &fields.fields {
         let text = match &field.value {
-            FieldValue::Text(text) | FieldValue::Word(_, Some(text)) => text,
-            FieldValue::Duration(_) | FieldValue::Word(_, None) => continue,
+            FieldValue::Text(text)
+            | FieldValue::Word(_, Some(text))
+            | FieldValue::Indexed(_, _, Some(text)) => text,
+            FieldValue::Duration(_)
+            | FieldValue::Word(_, None)
+            | FieldValue::Indexed(_, _, None) => {
+                continue;
+            }
             FieldValue::Texts(texts) => {
                 let parts = parts_of(&field.name.node);
                 for (text, (name, limit)) in texts.iter().zip(parts) {

@@ -61,3 +61,14 @@ pub const LIST_ROW_TITLE_MAX: usize = 24;
 pub const LIST_ROW_DESCRIPTION_MAX: usize = 72;
 /// A list row's id: 1 to 200 characters, unique in its message (§2.3, M-LIST).
 pub const LIST_ROW_ID_MAX: usize = 200;
+/// Buttons of a template: at most 10 in all, so indexes 0 to 9 (§3, 3P:
+/// bird.com, ycloud; `index` is zero-based).
+pub const TEMPLATE_BUTTONS_MAX: usize = 10;
+/// A template quick-reply button's payload. Meta gives no limit (§3); kflow
+/// holds it to a reply button's id limit, 256 (§2.2), since the payload
+/// comes back the way an id does and is matched the same way.
+pub const TEMPLATE_PAYLOAD_MAX: usize = 256;
+/// A frequency cap's count: 1 to 100 messages per period. The engine keeps
+/// the times of a contact's last `count` sends per workflow, so this bounds
+/// what a contact record holds.
+pub const CAP_COUNT_MAX: u32 = 100;

@@ -11,6 +11,7 @@
 
 pub mod address;
 pub mod limits;
+pub mod quiet;
 pub mod sms;
 pub mod suggest;
 pub mod template;

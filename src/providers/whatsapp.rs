@@ -1,5 +1,6 @@
-//! The WhatsApp Cloud API client: `cta_url` interactive messages, free-form
-//! text and templates, posted to `{base}/{version}/{phone-number-id}/messages`.
+//! The WhatsApp Cloud API client: interactive messages (`cta_url`, reply
+//! buttons, lists), free-form text and templates (with header, body and
+//! button parameters), posted to `{base}/{version}/{phone-number-id}/messages`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -14,7 +15,7 @@ use serde_json::{Map, Value, json};
 use super::retry::{self, Attempt};
 use super::{ConfigError, RetryConfig, Secret, base_url, clip, endpoint, failed};
 use crate::platform::address::normalize_e164;
-use crate::runtime::{Message, Outbound, RenderedHeader, SendResult};
+use crate::runtime::{Message, Outbound, RenderedHeader, RenderedTemplateButton, SendResult};
 
 /// Error codes the Cloud API uses for temporary trouble (throughput, service
 /// problems, a number in maintenance, API-call rate limits): retried even
@@ -411,20 +412,42 @@ pub(super) fn payload(
             name,
             language,
             params,
+            header,
+            buttons,
             ..
         } => {
             let mut template = Map::new();
             template.insert("name".into(), json!(name));
             template.insert("language".into(), json!({ "code": language }));
+            // Components in the order the template shows them (§3).
+            let mut components = Vec::new();
+            if let Some(header) = header {
+                // A header parameter has an interactive header's shape:
+                // `{"type":"text","text":..}` or
+                // `{"type":"image","image":{"link":..}}` (§3).
+                components.push(json!({ "type": "header", "parameters": [header_json(header)] }));
+            }
             if !params.is_empty() {
                 let parameters: Vec<Value> = params
                     .iter()
                     .map(|p| json!({ "type": "text", "text": p }))
                     .collect();
-                template.insert(
-                    "components".into(),
-                    json!([{ "type": "body", "parameters": parameters }]),
-                );
+                components.push(json!({ "type": "body", "parameters": parameters }));
+            }
+            for button in buttons {
+                components.push(match button {
+                    RenderedTemplateButton::Url { index, text } => json!({
+                        "type": "button", "sub_type": "url", "index": index.to_string(),
+                        "parameters": [{ "type": "text", "text": text }]
+                    }),
+                    RenderedTemplateButton::QuickReply { index, payload } => json!({
+                        "type": "button", "sub_type": "quick_reply", "index": index.to_string(),
+                        "parameters": [{ "type": "payload", "payload": payload }]
+                    }),
+                });
+            }
+            if !components.is_empty() {
+                template.insert("components".into(), Value::Array(components));
             }
             m.insert("type".into(), json!("template"));
             m.insert("template".into(), Value::Object(template));

@@ -29,6 +29,11 @@ pub struct Contact {
     pub tags: BTreeSet<String>,
     /// When the contact last sent a WhatsApp message.
     pub last_whatsapp_inbound: Option<DateTime<Utc>>,
+    /// For each workflow with a frequency cap, by name: when its last sends
+    /// to the contact went out, oldest first. Only the last `count` of a cap
+    /// of `count` matter, so no more are kept.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub recent_sends: BTreeMap<String, Vec<DateTime<Utc>>>,
 }
 
 impl Contact {

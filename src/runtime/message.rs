@@ -116,6 +116,12 @@ pub enum Message {
         category: String,
         /// Body parameters, rendered.
         params: Vec<String>,
+        /// The header parameter, rendered, if the send fills one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        header: Option<RenderedHeader>,
+        /// Button parameters, rendered, in index order.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        buttons: Vec<RenderedTemplateButton>,
     },
     /// An SMS.
     Sms {
@@ -211,4 +217,24 @@ pub struct RenderedSection {
     pub title: Option<String>,
     /// Its rows.
     pub rows: Vec<RenderedChoice>,
+}
+
+/// A template button's parameter, rendered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RenderedTemplateButton {
+    /// The text a URL button's URL ends with (values percent-encoded).
+    Url {
+        /// The button's index in the template.
+        index: u8,
+        /// The suffix.
+        text: String,
+    },
+    /// The payload a quick reply sends back when tapped.
+    QuickReply {
+        /// The button's index in the template.
+        index: u8,
+        /// The payload.
+        payload: String,
+    },
 }

@@ -171,7 +171,8 @@ pub use engine::{
 };
 pub use host::Host;
 pub use message::{
-    Message, Outbound, RenderedChoice, RenderedHeader, RenderedSection, SendResult, StepRef,
+    Message, Outbound, RenderedChoice, RenderedHeader, RenderedSection, RenderedTemplateButton,
+    SendResult, StepRef,
 };
 pub use sim::{Sent, SimHost, TagChange};
 pub use trace::{TraceEvent, TraceKind};

@@ -63,7 +63,8 @@ pub enum TraceKind {
     },
     /// The run is waiting.
     Waiting {
-        /// For what: `timer`, `cta`, `reply`.
+        /// For what: `timer`, `cta`, `buttons`, `list`, `template`,
+        /// `reply`, or `quiet hours` (a send held until they end).
         on: String,
         /// Until when at the latest.
         until: DateTime<Utc>,
@@ -80,6 +81,19 @@ pub enum TraceKind {
         event: String,
         /// Why it changes nothing.
         reason: String,
+    },
+    /// The workflow's goal holds, so the run ends here.
+    GoalReached {
+        /// The goal's condition, as written.
+        goal: String,
+    },
+    /// The contact's time zone is not one kflow knows: quiet hours are read
+    /// in the workflow's default zone instead.
+    TimezoneFallback {
+        /// The contact's value.
+        value: String,
+        /// The zone used.
+        zone: String,
     },
     /// The run ended.
     Ended,

@@ -127,6 +127,9 @@ pub enum EventKind {
     DeliveryFailed(MessageRef, String),
     /// The provider reports a message delivered.
     Delivered(MessageRef),
+    /// The contact gets a tag from outside the workflow (the booking page,
+    /// an agent, another system): `tagged = "booked"`.
+    Tagged(String),
     /// The contact taps a reply button (`button_reply = "id"`) or picks a
     /// list row (`list_reply = "id"`) on a message: a WhatsApp reply that
     /// answers that message.

@@ -12,7 +12,9 @@ use std::path::PathBuf;
 use crate::SourceFile;
 use crate::diag::Diagnostic;
 use crate::ir::Program;
-use crate::runtime::{Engine, Event, Message, SendResult, Sent, SimHost, VirtualClock};
+use crate::runtime::{
+    Engine, Event, Message, RenderedTemplateButton, SendResult, Sent, SimHost, VirtualClock,
+};
 use crate::source::LineIndex;
 
 use super::block_on::block_on;
@@ -94,7 +96,7 @@ async fn run_events(scenario: &Scenario, workflow: Workflow) -> Simulation {
         engine.advance(&clock, at).await;
         collect(&engine, &mut entries, &mut traced);
         let message_id = match &event.what {
-            EventKind::Reply(_) => None,
+            EventKind::Reply(_) | EventKind::Tagged(_) => None,
             EventKind::LinkOpened(r) => resolve(r, &engine.host().sent(), |m| {
                 matches!(m, Message::Cta { .. })
             }),
@@ -104,14 +106,15 @@ async fn run_events(scenario: &Scenario, workflow: Workflow) -> Simulation {
                     matches!(
                         m,
                         Message::Cta { .. } | Message::Buttons { .. } | Message::List { .. }
-                    )
+                    ) || quick_replies(m)
                 })
             }
             EventKind::Chose { list, answers, .. } => {
                 resolve(answers, &engine.host().sent(), |m| match m {
                     Message::List { .. } => *list,
+                    // A template's quick replies are buttons too.
                     Message::Buttons { .. } => !*list,
-                    _ => false,
+                    m => !*list && quick_replies(m),
                 })
             }
         };
@@ -121,6 +124,15 @@ async fn run_events(scenario: &Scenario, workflow: Workflow) -> Simulation {
             message_id: message_id.clone(),
         });
         let engine_event = match (&event.what, message_id) {
+            (EventKind::Tagged(tag), _) => {
+                // As an embedder records a tag set elsewhere: the contact
+                // record, updated.
+                if let Some(mut contact) = engine.contact(&scenario.contact.id).cloned() {
+                    contact.tags.insert(tag.clone());
+                    engine.upsert_contact(contact);
+                }
+                None
+            }
             (EventKind::Reply(channel), _) => Some(Event::Reply {
                 contact: scenario.contact.id.clone(),
                 channel: *channel,
@@ -201,6 +213,13 @@ async fn run_events(scenario: &Scenario, workflow: Workflow) -> Simulation {
 /// reader's durations never get there).
 pub(crate) fn seconds(n: u64) -> chrono::Duration {
     chrono::Duration::seconds(i64::try_from(n).unwrap_or(i64::MAX / 1_000_000))
+}
+
+/// Whether `m` is a template with quick replies, which a tap answers and
+/// which waits for a status as a `buttons` message does.
+fn quick_replies(m: &Message) -> bool {
+    matches!(m, Message::Template { buttons, .. }
+        if buttons.iter().any(|b| matches!(b, RenderedTemplateButton::QuickReply { .. })))
 }
 
 /// The message an event refers to: `last` is the last message of the

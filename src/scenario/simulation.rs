@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 use crate::SourceFile;
 use crate::ir::{Op, Outcome, Program};
 use crate::runtime::{
-    Contact, Message, RenderedHeader, SendResult, Sent, TagChange, TraceEvent, TraceKind,
+    Contact, Message, RenderedHeader, RenderedTemplateButton, SendResult, Sent, TagChange,
+    TraceEvent, TraceKind,
 };
 use crate::source::LineIndex;
 
@@ -286,7 +287,8 @@ impl Simulation {
     }
 
     /// The outcomes taken, in order (`done` left out); a choice is
-    /// `chose:ID`, with the chosen button's or row's id.
+    /// `chose:ID`, with the chosen button's or row's id, and a run ended by
+    /// its goal adds `goal`.
     pub fn path(&self) -> Vec<String> {
         self.traces()
             .filter_map(|t| match t.kind {
@@ -304,6 +306,7 @@ impl Simulation {
                 TraceKind::Outcome { outcome } if outcome != Outcome::Done => {
                     Some(outcome_name(outcome).to_owned())
                 }
+                TraceKind::GoalReached { .. } => Some("goal".to_owned()),
                 _ => None,
             })
             .collect()
@@ -372,7 +375,21 @@ impl Simulation {
                     }
                 }
                 Message::Whatsapp { body } | Message::Sms { body, .. } => texts.push(body.clone()),
-                Message::Template { params, .. } => texts.extend(params.iter().cloned()),
+                Message::Template {
+                    params,
+                    header,
+                    buttons,
+                    ..
+                } => {
+                    texts.extend(header.as_ref().map(|h| header_value(h).to_owned()));
+                    texts.extend(params.iter().cloned());
+                    for b in buttons {
+                        texts.push(match b {
+                            RenderedTemplateButton::Url { text, .. } => text.clone(),
+                            RenderedTemplateButton::QuickReply { payload, .. } => payload.clone(),
+                        });
+                    }
+                }
                 Message::Email { subject, body, .. } => {
                     texts.push(subject.clone());
                     texts.push(body.clone());

@@ -49,10 +49,11 @@ pub(super) enum Inbound {
     },
 }
 
-/// A button or list reply (§6.4): the chosen id and the message it answers.
+/// A button or list reply, or a template quick-reply tap (§6.4): the chosen
+/// id (a template's: its payload) and the message it answers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct Choice {
-    /// `button_reply.id` or `list_reply.id`.
+    /// `button_reply.id`, `list_reply.id` or `button.payload`.
     pub id: String,
     /// `context.id`: the wamid of the message the reply answers.
     pub answers: Option<String>,
@@ -127,6 +128,15 @@ struct WaMessage {
     context: Option<WaContext>,
     #[serde(default)]
     interactive: Option<WaInteractive>,
+    /// A tap on a template's quick reply (`type: button`).
+    #[serde(default)]
+    button: Option<WaButton>,
+}
+
+/// `button` of an inbound message: a template quick reply's payload (§6.4).
+#[derive(Deserialize)]
+struct WaButton {
+    payload: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -149,13 +159,19 @@ struct WaChosen {
 
 impl WaMessage {
     fn choice(&self) -> Option<Choice> {
-        let interactive = self.interactive.as_ref()?;
-        let chosen = interactive
-            .button_reply
-            .as_ref()
-            .or(interactive.list_reply.as_ref())?;
+        let id = match (&self.interactive, &self.button) {
+            (Some(interactive), _) => interactive
+                .button_reply
+                .as_ref()
+                .or(interactive.list_reply.as_ref())?
+                .id
+                .clone(),
+            // A template's quick reply carries the payload the send gave it.
+            (None, Some(button)) => button.payload.clone()?,
+            (None, None) => return None,
+        };
         Some(Choice {
-            id: chosen.id.clone(),
+            id,
             answers: self.context.as_ref().and_then(|c| c.id.clone()),
         })
     }
@@ -369,12 +385,15 @@ mod tests {
                     "wamid.HBgMMzUxOTEyMzQ1Njc4FQIAERgSNDg5QTJDMjNBRTQ3QkNCMTQwAA==",
                 )),
             ),
-            // A template's quick-reply tap has another shape (`button`),
-            // which answers no `buttons` message: a plain reply.
+            // A template's quick-reply tap has another shape (`button`):
+            // its payload is the choice, and `context.id` the template.
             (
                 "template_button.json",
                 "wamid.HBgMMzUxOTEyMzQ1Njc4FQIAEhgUM0EyOTlBNzE0MkI2NUIzNTM4N0EA",
-                None,
+                Some((
+                    "reschedule",
+                    "wamid.HBgMMzUxOTEyMzQ1Njc4FQIAERgSRkI0QTdCMkQ2RDBEMjVFNUE2AA==",
+                )),
             ),
         ] {
             assert_eq!(cloud_api(file), vec![ana_replied(id, choice)], "{file}");

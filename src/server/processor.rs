@@ -307,6 +307,9 @@ impl Processor {
                 if let Some(old) = engine.contact(&contact.id) {
                     contact.last_whatsapp_inbound =
                         contact.last_whatsapp_inbound.max(old.last_whatsapp_inbound);
+                    // The frequency cap's memory is the engine's, not the
+                    // admin API's: a record update must not reset it.
+                    contact.recent_sends = old.recent_sends.clone();
                 }
                 engine.upsert_contact(contact);
             }

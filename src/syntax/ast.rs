@@ -22,6 +22,73 @@ pub enum Item {
     Field(Spanned<String>),
     /// `on reply CHANNEL < ... >`.
     Trigger(Trigger),
+    /// `quiet 21:00-08:00 timezone ZONE [default "Zone"]`.
+    Quiet(Quiet),
+    /// `at most N per D`.
+    Cap(Cap),
+    /// `goal CONDITION`.
+    Goal(Goal),
+}
+
+/// `quiet 21:00-08:00 timezone ZONE [default "Zone"]`: the hours in which
+/// no message of the workflow goes out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Quiet {
+    /// `quiet`, for labels.
+    pub head: Span,
+    /// The time of day quiet hours start, as written (`21:00`).
+    pub from: Spanned<String>,
+    /// The time of day they end, as written (`08:00`).
+    pub to: Spanned<String>,
+    /// The zone the times are read in.
+    pub zone: Zone,
+    /// `default "Zone"`: the zone for a contact who has none.
+    pub default: Option<Text>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// Where quiet hours take their time zone from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Zone {
+    /// A zone name: `"Europe/Lisbon"`.
+    Named(Text),
+    /// A contact field holding the contact's zone: `contact.timezone`.
+    Field(Spanned<String>),
+}
+
+impl Zone {
+    /// Where the zone is written.
+    pub fn span(&self) -> Span {
+        match self {
+            Zone::Named(t) => t.span,
+            Zone::Field(f) => f.span,
+        }
+    }
+}
+
+/// `at most N per D`: a frequency cap per contact.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cap {
+    /// `at most`, for labels.
+    pub head: Span,
+    /// The number of messages, as written.
+    pub count: Spanned<String>,
+    /// The period they are counted over.
+    pub per: Duration,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `goal CONDITION`: a run ends as soon as the condition holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Goal {
+    /// `goal`, for labels.
+    pub head: Span,
+    /// The condition.
+    pub cond: Cond,
+    /// The whole declaration.
+    pub span: Span,
 }
 
 /// A messaging channel.
@@ -214,6 +281,9 @@ pub enum FieldValue {
     Texts(Vec<Text>),
     /// Nested fields, after any number of strings: `section "Mornings" < row ... >`.
     Group(Vec<Text>, Fields),
+    /// A number, a word and an optional string: a template's
+    /// `button 0 url "..."`. The number is kept as written (digits).
+    Indexed(Spanned<String>, Spanned<String>, Option<Text>),
 }
 
 impl FieldValue {
@@ -232,6 +302,8 @@ impl FieldValue {
                 Some(first) => first.span.to(fields.span),
                 None => fields.span,
             },
+            FieldValue::Indexed(n, _, Some(t)) => n.span.to(t.span),
+            FieldValue::Indexed(n, w, None) => n.span.to(w.span),
         }
     }
 }
@@ -398,6 +470,41 @@ pub enum Cond {
     Not(Box<Cond>),
     /// `window.open`, `contact.tags has "vip"`, ...
     Test(Test),
+}
+
+impl Cond {
+    /// The condition written back in one line, with parentheses only where
+    /// they change the meaning: `contact.tags has "booked"`.
+    pub fn display(&self) -> String {
+        match self {
+            Cond::Or(items) => items
+                .iter()
+                .map(Cond::display)
+                .collect::<Vec<_>>()
+                .join(" or "),
+            Cond::And(items) => items
+                .iter()
+                .map(|c| match c {
+                    Cond::Or(_) => format!("({})", c.display()),
+                    _ => c.display(),
+                })
+                .collect::<Vec<_>>()
+                .join(" and "),
+            Cond::Not(inner) => match **inner {
+                Cond::Test(_) | Cond::Not(_) => format!("not {}", inner.display()),
+                _ => format!("not ({})", inner.display()),
+            },
+            Cond::Test(t) => match &t.compare {
+                Some((op, value)) => format!(
+                    "{} {} \"{}\"",
+                    t.path.node,
+                    op.node.as_str(),
+                    value.display().replace('\\', "\\\\").replace('"', "\\\"")
+                ),
+                None => t.path.node.clone(),
+            },
+        }
+    }
 }
 
 /// A single test: a path, optionally compared with a string.

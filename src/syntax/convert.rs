@@ -68,6 +68,14 @@ fn is_noise(rule: Rule) -> bool {
             | Rule::kw_timeout
             | Rule::kw_or
             | Rule::kw_and
+            | Rule::kw_quiet
+            | Rule::kw_timezone
+            | Rule::kw_default
+            | Rule::kw_at
+            | Rule::kw_most
+            | Rule::kw_per
+            | Rule::kw_goal
+            | Rule::dash
     )
 }
 
@@ -156,9 +164,65 @@ impl<'d> Converter<'d> {
                 Item::Field(Spanned::new(path.as_str().to_owned(), self.span(&path)))
             }
             Rule::trigger => Item::Trigger(self.trigger(pair)?),
+            Rule::quiet_decl => Item::Quiet(self.quiet(pair)?),
+            Rule::cap_decl => Item::Cap(self.cap(pair)?),
+            Rule::goal_decl => {
+                let head = self.keyword_span(&pair, Rule::kw_goal)?;
+                let mut c = self.children(pair);
+                let cond = self.cond(c.next("a goal condition")?)?;
+                let span = Span::new(head.start, crate::syntax::tidy::cond_end(&cond));
+                Item::Goal(Goal { head, cond, span })
+            }
             _ => return self.drift(&pair, "a top-level item"),
         };
         Ok(Some(item))
+    }
+
+    /// The span of the keyword `rule` among `pair`'s children.
+    fn keyword_span(&self, pair: &Pair<'_, Rule>, rule: Rule) -> Result<Span> {
+        match pair.clone().into_inner().find(|p| p.as_rule() == rule) {
+            Some(p) => Ok(self.span(&p)),
+            None => self.drift(pair, "a keyword"),
+        }
+    }
+
+    fn quiet(&mut self, pair: Pair<'_, Rule>) -> Result<Quiet> {
+        let head = self.keyword_span(&pair, Rule::kw_quiet)?;
+        let mut c = self.children(pair);
+        let from = c.next("a time of day")?;
+        let from = Spanned::new(from.as_str().to_owned(), self.span(&from));
+        let to = c.next("a time of day")?;
+        let to = Spanned::new(to.as_str().to_owned(), self.span(&to));
+        let zone = c.next("a time zone")?;
+        let zone = match zone.as_rule() {
+            Rule::string => Zone::Named(self.string(zone)),
+            _ => Zone::Field(Spanned::new(zone.as_str().to_owned(), self.span(&zone))),
+        };
+        let default = c.next_if(Rule::string).map(|p| self.string(p));
+        let end = default.as_ref().map_or(zone.span(), |d| d.span).end;
+        Ok(Quiet {
+            head,
+            from,
+            to,
+            zone,
+            default,
+            span: Span::new(head.start, end),
+        })
+    }
+
+    fn cap(&mut self, pair: Pair<'_, Rule>) -> Result<Cap> {
+        let at = self.keyword_span(&pair, Rule::kw_at)?;
+        let most = self.keyword_span(&pair, Rule::kw_most)?;
+        let mut c = self.children(pair);
+        let count = c.next("a count")?;
+        let count = Spanned::new(count.as_str().to_owned(), self.span(&count));
+        let per = self.duration(c.next("a period")?);
+        Ok(Cap {
+            head: at.to(most),
+            count,
+            span: at.to(per.span),
+            per,
+        })
     }
 
     fn trigger(&mut self, pair: Pair<'_, Rule>) -> Result<Trigger> {
@@ -338,6 +402,13 @@ impl<'d> Converter<'d> {
             }
             Rule::fields => FieldValue::Group(Vec::new(), self.fields(v)?),
             Rule::duration => FieldValue::Duration(self.duration(v)),
+            Rule::number => {
+                let number = Spanned::new(v.as_str().to_owned(), self.span(&v));
+                let w = c.next("a button kind")?;
+                let word = Spanned::new(w.as_str().to_owned(), self.span(&w));
+                let text = c.next_if(Rule::string).map(|p| self.string(p));
+                FieldValue::Indexed(number, word, text)
+            }
             Rule::ident => {
                 let word = Spanned::new(v.as_str().to_owned(), self.span(&v));
                 let text = c.next_if(Rule::string).map(|p| self.string(p));

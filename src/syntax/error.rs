@@ -15,6 +15,16 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::workflow_decl | Rule::kw_workflow => "`workflow`",
         Rule::field_decl | Rule::kw_field => "`field`",
         Rule::trigger => "`on reply`",
+        Rule::quiet_decl | Rule::kw_quiet => "`quiet`",
+        Rule::cap_decl | Rule::kw_at => "`at most`",
+        Rule::kw_most => "`most`",
+        Rule::kw_per => "`per`",
+        Rule::goal_decl | Rule::kw_goal => "`goal`",
+        Rule::kw_timezone => "`timezone`",
+        Rule::kw_default => "`default`",
+        Rule::clock => "a time of day such as `21:00`",
+        Rule::dash => "`-`",
+        Rule::number => "a whole number",
         Rule::kw_on => "`on`",
         Rule::kw_reply => "`reply`",
         Rule::channel => "a channel (`whatsapp`, `sms` or `email`)",
@@ -161,7 +171,7 @@ pub(crate) fn to_diagnostic(error: &pest::error::Error<Rule>, text: &str, base: 
 
 fn help_for(positives: &[Rule]) -> String {
     if positives.contains(&Rule::EOI) && positives.len() <= 2 {
-        "a file holds `workflow \"Name\"`, `field contact.key` and `on reply CHANNEL < ... >` items; statements go inside a trigger's `< >`".to_owned()
+        "a file holds `workflow \"Name\"`, `field contact.key`, `on reply CHANNEL < ... >` and guardrail (`quiet`, `at most`, `goal`) items; statements go inside a trigger's `< >`".to_owned()
     } else if positives.contains(&Rule::duration) {
         "durations are whole numbers with a unit: `45s`, `30m`, `2h`, `1d`, or combined as `1h30m`"
             .to_owned()

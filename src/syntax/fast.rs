@@ -139,10 +139,116 @@ impl<'a> Parser<'a> {
                 Item::Field(self.path()?)
             }
             "on" => Item::Trigger(self.trigger()?),
+            "quiet" => Item::Quiet(self.quiet()?),
+            "at" => Item::Cap(self.cap()?),
+            "goal" => {
+                let start = self.pos;
+                self.pos += "goal".len();
+                let head = self.span(start, self.pos);
+                self.skip();
+                let cond = self.cond()?;
+                let span = Span::new(head.start, crate::syntax::tidy::cond_end(&cond));
+                Item::Goal(Goal { head, cond, span })
+            }
             _ => return None,
         };
         self.skip();
         (self.pos == self.bytes.len()).then_some(Some(item))
+    }
+
+    /// `quiet clock - clock timezone (string | path) (default string)?`.
+    fn quiet(&mut self) -> Option<Quiet> {
+        let start = self.pos;
+        self.keyword("quiet")?;
+        let head = self.span(start, self.pos);
+        self.skip();
+        let from = self.clock()?;
+        self.skip();
+        self.punct(b'-')?;
+        self.skip();
+        let to = self.clock()?;
+        self.skip();
+        self.keyword("timezone")?;
+        self.skip();
+        let zone = if self.peek() == Some(b'"') {
+            Zone::Named(self.string()?)
+        } else {
+            Zone::Field(self.path()?)
+        };
+        let before = self.pos;
+        self.skip();
+        let default = if self.word() == "default" {
+            self.pos += "default".len();
+            self.skip();
+            Some(self.string()?)
+        } else {
+            self.pos = before;
+            None
+        };
+        let end = default.as_ref().map_or(zone.span(), |d| d.span).end;
+        Some(Quiet {
+            head,
+            from,
+            to,
+            zone,
+            default,
+            span: Span::new(head.start, end),
+        })
+    }
+
+    /// `at most number per duration`.
+    fn cap(&mut self) -> Option<Cap> {
+        let start = self.pos;
+        self.keyword("at")?;
+        self.skip();
+        self.keyword("most")?;
+        let head = self.span(start, self.pos);
+        self.skip();
+        let count = self.number()?;
+        self.skip();
+        self.keyword("per")?;
+        self.skip();
+        let per = self.duration()?;
+        Some(Cap {
+            head,
+            count,
+            span: head.to(per.span),
+            per,
+        })
+    }
+
+    /// `@{ ASCII_DIGIT+ ~ !ident_char }`.
+    fn number(&mut self) -> Option<Spanned<String>> {
+        let start = self.pos;
+        let word = self.word();
+        if word.is_empty() || !word.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        self.pos += word.len();
+        Some(Spanned::new(word.to_owned(), self.span(start, self.pos)))
+    }
+
+    /// `@{ ASCII_DIGIT+ ~ ":" ~ ASCII_DIGIT+ ~ !ident_char }`.
+    fn clock(&mut self) -> Option<Spanned<String>> {
+        let start = self.pos;
+        let hours = self.bytes[self.pos..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if hours == 0 || self.bytes.get(self.pos + hours) != Some(&b':') {
+            return None;
+        }
+        self.pos += hours + 1;
+        let minutes = self.word();
+        if minutes.is_empty() || !minutes.bytes().all(|b| b.is_ascii_digit()) {
+            self.pos = start;
+            return None;
+        }
+        self.pos += minutes.len();
+        Some(Spanned::new(
+            self.text[start..self.pos].to_owned(),
+            self.span(start, self.pos),
+        ))
     }
 
     fn trigger(&mut self) -> Option<Trigger> {
@@ -413,17 +519,15 @@ impl<'a> Parser<'a> {
                 }
             }
             b'<' => FieldValue::Group(Vec::new(), self.fields()?),
+            b if b.is_ascii_digit() && self.word().bytes().all(|b| b.is_ascii_digit()) => {
+                let number = self.number()?;
+                self.skip();
+                let (word, text) = self.word_and_string()?;
+                FieldValue::Indexed(number, word, text)
+            }
             b if b.is_ascii_digit() => FieldValue::Duration(self.duration()?),
             b if is_ident_start(b) => {
-                let word = self.ident()?;
-                // `ident ~ string?`: without a string, the field covers the
-                // trivia after the word.
-                self.skip();
-                let text = if self.peek() == Some(b'"') {
-                    Some(self.string()?)
-                } else {
-                    None
-                };
+                let (word, text) = self.word_and_string()?;
                 FieldValue::Word(word, text)
             }
             _ => return None,
@@ -433,6 +537,19 @@ impl<'a> Parser<'a> {
             value,
             span: self.span(start, self.pos),
         })
+    }
+
+    /// `ident ~ string?` at the end of a field: without a string, the
+    /// field covers the trivia after the word.
+    fn word_and_string(&mut self) -> Option<(Spanned<String>, Option<Text>)> {
+        let word = self.ident()?;
+        self.skip();
+        let text = if self.peek() == Some(b'"') {
+            Some(self.string()?)
+        } else {
+            None
+        };
+        Some((word, text))
     }
 
     /// `conjunction ~ (kw_or ~ conjunction)*`.

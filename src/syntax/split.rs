@@ -3,7 +3,8 @@
 //! pest stops at the first error; a file usually holds several triggers, and
 //! an author wants every broken one reported at once. This pass walks the bytes
 //! once, understanding only comments, strings and `<`/`>`/`(`/`)`, and cuts the
-//! file where a top-level item starts (`workflow`, `field` or `on` at depth 0,
+//! file where a top-level item starts (`workflow`, `field`, `quiet`, `at`,
+//! `goal` or `on` at depth 0,
 //! and `on reply WORD` at any depth, since only a trigger starts with it: a
 //! choice handler is `on reply "id"`). Each item
 //! is then parsed on its own. Along the way it reports what it can explain
@@ -236,7 +237,7 @@ impl Scanner<'_> {
         let word = &self.bytes[start..end];
         let depth0 = self.open.is_empty();
         let starts_item = match word {
-            b"workflow" | b"field" => depth0,
+            b"workflow" | b"field" | b"quiet" | b"at" | b"goal" => depth0,
             // Inside a block, `on reply "id"` is a choice handler; only
             // `on reply CHANNEL` starts a trigger.
             b"on" => {

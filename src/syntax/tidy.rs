@@ -14,9 +14,25 @@ use crate::syntax::ast::{Block, Cond, FieldValue, Fields, File, Item, Stmt, Stmt
 /// Trims the spans of every item in `file`.
 pub(crate) fn trim_spans(file: &mut File) {
     for item in &mut file.items {
-        if let Item::Trigger(t) = item {
-            block(&mut t.body);
+        match item {
+            Item::Trigger(t) => block(&mut t.body),
+            Item::Goal(g) => cond(&mut g.cond),
+            _ => {}
         }
+    }
+}
+
+/// Where a condition's last token ends (a test's path or compared value),
+/// whatever trivia the parsers counted into it.
+pub(crate) fn cond_end(c: &Cond) -> u32 {
+    match c {
+        Cond::Or(items) | Cond::And(items) => items.last().map_or(0, cond_end),
+        // `not (a)`: the parenthesis is not in the tree; its test's end is.
+        Cond::Not(inner) => cond_end(inner),
+        Cond::Test(t) => match &t.compare {
+            Some((_, value)) => value.span.end,
+            None => t.path.span.end,
+        },
     }
 }
 

@@ -8,7 +8,8 @@
 const KEYWORDS = new Set([
   'workflow', 'field', 'on', 'reply', 'if', 'else', 'cta', 'whatsapp', 'template', 'sms',
   'email', 'wait', 'await', 'tag', 'untag', 'stop', 'link', 'opened', 'not', 'delivered',
-  'timeout', 'or', 'and', 'contains', 'has',
+  'timeout', 'or', 'and', 'contains', 'has', 'quiet', 'timezone', 'default', 'at', 'most', 'per',
+  'goal',
 ]);
 
 const IDENT_CHAR = /[A-Za-z0-9_]/;
@@ -21,8 +22,9 @@ const PATH = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
  * - `variables`: {start, end} of each well-formed `{{...}}` (braces included)
  *   and `names`: {start, end} of the dotted name inside it;
  * - `words`: {start, end, text} of each identifier or number in code;
- * - `itemStarts`: offsets where a top-level item starts (`workflow`, `field`
- *   or `on` outside any block, as src/syntax/split.rs cuts a file);
+ * - `itemStarts`: offsets where a top-level item starts (`workflow`, `field`,
+ *   `quiet`, `at`, `goal` or `on` outside any block, as src/syntax/split.rs
+ *   cuts a file);
  * - `brackets`: offsets of `<`, `>`, `(`, `)` in code.
  */
 function lex(text) {
@@ -61,7 +63,7 @@ function lex(text) {
       let j = i;
       while (j < text.length && IDENT_CHAR.test(text[j])) j++;
       const word = text.slice(i, j);
-      if (depth === 0 && (word === 'workflow' || word === 'field' || word === 'on')) {
+      if (depth === 0 && ['workflow', 'field', 'on', 'quiet', 'at', 'goal'].includes(word)) {
         itemStarts.push(i);
       }
       words.push({ start: i, end: j, text: word });
@@ -89,14 +91,14 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // block there instead, and so does this reference.
 const STATEMENT = new Set([
   'on', 'if', 'else', 'cta', 'whatsapp', 'template', 'sms', 'email', 'wait', 'await', 'tag',
-  'untag', 'stop', 'workflow', 'field',
+  'untag', 'stop', 'workflow', 'field', 'quiet', 'goal',
 ]);
 
 /**
  * The fields of each message (`cta "name"? <`, `template "name" <`,
  * `sms <`, `email <`), read as the pest rule `field = { ident ~ (string |
- * duration | ident ~ string?) }` reads them: pushes {start, end, role} with
- * role 'name' or 'value' for each word.
+ * duration | number ~ ident ~ string? | ident ~ string?) }` reads them:
+ * pushes {start, end, role} with role 'name' or 'value' for each word.
  */
 function fieldsOf(tokens, out) {
   for (let t = 0; t < tokens.length; t++) {
@@ -114,6 +116,11 @@ function fieldsOf(tokens, out) {
       if (!value) break;
       if (value.text === '"' || DURATION.test(value.text)) {
         u++;
+      } else if (/^[0-9]+$/.test(value.text) && IDENT.test(tokens[u + 1]?.text ?? '')) {
+        // A template's `button 0 url "..."`: the kind is the value.
+        out.push({ ...tokens[u + 1], role: 'value' });
+        u += 2;
+        if (tokens[u]?.text === '"') u++;
       } else if (IDENT.test(value.text)) {
         out.push({ ...value, role: 'value' });
         u++;

@@ -53,6 +53,15 @@ const MUTATIONS = {
     g.patterns = g.patterns.filter((p) => p.include !== '#duration');
     r.fields.patterns = r.fields.patterns.filter((p) => p.include !== '#duration');
   },
+  // Guardrails not known: their words unscoped, their times and counts
+  // marked as broken durations.
+  'no guardrails': (r, g) => {
+    g.patterns = g.patterns.filter((p) => p.include !== '#guardrail');
+  },
+  // A template's `button 0 url` read as a broken duration.
+  'no template button indexes': (r) => {
+    r.fields.patterns = r.fields.patterns.filter((p) => !(p.captures && p.captures[3]));
+  },
   // Escapes all marked invalid.
   'every escape invalid': (r) => {
     r.escape.patterns = r.escape.patterns.slice(1);

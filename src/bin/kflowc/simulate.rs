@@ -16,7 +16,9 @@ use kflow::SourceFile;
 use kflow::diag::Diagnostic;
 use kflow::ir::{Op, Outcome};
 use kflow::report::{FileReport, json};
-use kflow::runtime::{Message, RenderedHeader, SendResult, TraceEvent, TraceKind};
+use kflow::runtime::{
+    Message, RenderedHeader, RenderedTemplateButton, SendResult, TraceEvent, TraceKind,
+};
 use kflow::scenario::{
     self, EventKind, MessageRef, RUN_ON_LIMIT, Scenario, Simulation, TimelineEntry, Workflow,
     offset_label, outcome_name, provider_reason,

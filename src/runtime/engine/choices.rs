@@ -14,7 +14,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
-use super::send::{absolute_url, limit, render_header, whatsapp_ready};
+use super::send::{header_ok, limit, render_header, whatsapp_ready};
 use super::{Engine, Wait};
 use crate::ir::{self, Op, Outcome};
 use crate::platform::limits::{
@@ -22,7 +22,7 @@ use crate::platform::limits::{
     LIST_BUTTON_MAX, LIST_ROW_DESCRIPTION_MAX, LIST_ROW_TITLE_MAX, LIST_SECTION_TITLE_MAX,
 };
 use crate::runtime::host::Host;
-use crate::runtime::message::{Message, Outbound, RenderedChoice, RenderedHeader, RenderedSection};
+use crate::runtime::message::{Message, Outbound, RenderedChoice, RenderedSection};
 use crate::runtime::render::Values;
 use crate::runtime::trace::TraceKind;
 
@@ -182,14 +182,8 @@ fn buttons(
         .header
         .as_ref()
         .map(|h| render_header(values, h, missing));
-    match &header {
-        Some(RenderedHeader::Text { text }) => limit("header", text, 1, CTA_HEADER_TEXT_MAX)?,
-        Some(
-            RenderedHeader::Image { link }
-            | RenderedHeader::Video { link }
-            | RenderedHeader::Document { link },
-        ) => absolute_url("header link", link)?,
-        None => {}
+    if let Some(header) = &header {
+        header_ok(header)?;
     }
     let body = values.text(&message.body, missing);
     limit("body", &body, 1, BUTTONS_BODY_MAX)?;

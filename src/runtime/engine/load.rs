@@ -132,13 +132,7 @@ pub(super) fn validate(program: &Program) -> Result<(), LoadError> {
         }
         let waits = match &node.op {
             Op::Wait { seconds } => *seconds,
-            Op::AwaitReply {
-                timeout_seconds, ..
-            }
-            | Op::SendCta {
-                timeout_seconds, ..
-            } => *timeout_seconds,
-            _ => 0,
+            op => op.timeout_seconds().unwrap_or(0),
         };
         if waits > WAIT_MAX_SECONDS {
             return malformed(format!(
@@ -150,6 +144,17 @@ pub(super) fn validate(program: &Program) -> Result<(), LoadError> {
                 "node {i} has an edge to node {}, which does not exist",
                 edge.to.0
             ));
+        }
+    }
+    if let Some(quiet) = &program.guardrails.quiet {
+        if crate::platform::quiet::zone(&quiet.zone).is_none() {
+            return malformed(format!(
+                "quiet hours name the unknown time zone `{}`",
+                quiet.zone
+            ));
+        }
+        if quiet.from >= 24 * 60 || quiet.to >= 24 * 60 {
+            return malformed("quiet hours outside a day".to_owned());
         }
     }
     if let Some(t) = program.triggers.iter().find(|t| t.entry.0 >= n) {

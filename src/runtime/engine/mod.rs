@@ -15,11 +15,13 @@
 
 mod choices;
 mod decided;
+mod guardrails;
 mod ids;
 mod load;
 mod persist;
 mod send;
 mod step;
+mod template;
 mod timers;
 
 use std::cmp::Reverse;
@@ -112,6 +114,9 @@ pub enum Wait {
     /// Its send is with the host ([`Engine::defer_sends`]). Never stored:
     /// an embedder completes every send before it records the changes.
     Sending,
+    /// Its send is held by the workflow's quiet hours; when they end the
+    /// run tries the same send again.
+    Quiet,
 }
 
 /// A send the engine decided and handed to the embedder to make
@@ -369,7 +374,16 @@ impl<H: Host> Engine<H> {
 
     /// Adds or replaces a contact (its window and tags included).
     pub fn upsert_contact(&mut self, contact: Contact) {
-        let i = match self.contact_ids.get(&contact.id) {
+        let i = self.put_contact(contact);
+        self.touch_contact(i);
+        // New tags or fields may reach a goal a waiting run has.
+        self.end_runs_at_goal(i, None);
+    }
+
+    /// Puts a contact in place (adding or replacing it); returns its index.
+    /// Nothing else: no change recorded, no goal tested.
+    fn put_contact(&mut self, contact: Contact) -> u32 {
+        match self.contact_ids.get(&contact.id) {
             Some(&i) => {
                 self.contacts[i as usize] = contact;
                 i
@@ -380,8 +394,7 @@ impl<H: Host> Engine<H> {
                 self.contacts.push(contact);
                 i
             }
-        };
-        self.touch_contact(i);
+        }
     }
 
     /// A contact by id.
@@ -626,7 +639,7 @@ impl<H: Host> Engine<H> {
             if let Some(&run_id) = self.by_message.get(message_id) {
                 self.trace_run(run_id, None, || TraceKind::Ignored {
                     event: label(),
-                    reason: "this message offers buttons or a list, not a link; the run still waits for a choice".into(),
+                    reason: "this message offers choices (buttons, list rows or quick replies), not a tracked link; the run still waits for a choice".into(),
                 });
             }
             return;
@@ -696,6 +709,11 @@ impl<H: Host> Engine<H> {
             }
             let outcome = match &run.wait {
                 Wait::Nothing | Wait::Sending => continue,
+                Wait::Quiet => {
+                    fired += 1;
+                    self.quiet_over(t.run).await;
+                    continue;
+                }
                 Wait::Timer => Outcome::Done,
                 Wait::Cta { message_id } | Wait::Choice { message_id } => {
                     self.by_message.remove(message_id.as_str());

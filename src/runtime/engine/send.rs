@@ -28,6 +28,9 @@ impl<H: Host> Engine<H> {
         contact_ix: usize,
         now: DateTime<Utc>,
     ) -> Step {
+        if let Some(step) = self.guard_send(run_id, node, contact_ix, now) {
+            return step;
+        }
         match &node.op {
             Op::SendCta {
                 message,
@@ -94,50 +97,13 @@ impl<H: Host> Engine<H> {
                     }
                 }
             }
-            Op::SendTemplate {
-                name,
-                language,
-                category,
-                params,
-            } => {
-                let mut missing = Vec::new();
-                let values = self.values(contact_ix);
-                let params: Vec<String> = params
-                    .iter()
-                    .map(|p| values.text(p, &mut missing))
-                    .collect();
-                self.report_missing(run_id, node, missing);
-                // The Cloud API refuses a template with an empty parameter
-                // (error 131008); sending it would only fail later.
-                if let Some(n) = params.iter().position(|p| p.trim().is_empty()) {
-                    self.not_sent(
-                        run_id,
-                        node,
-                        "template",
-                        format!(
-                            "template parameter {} renders empty, which WhatsApp refuses; give its variables a fallback (`{{{{contact.first_name | there}}}}`)",
-                            n + 1
-                        ),
-                    );
-                    return Step::Next(Outcome::Done);
+            Op::SendTemplate { .. } => match self.render_template(run_id, node, contact_ix) {
+                Ok(out) => self.dispatch(run_id, node, out).await,
+                Err(reason) => {
+                    self.not_sent(run_id, node, "template", reason);
+                    Step::Next(super::guardrails::refused(&node.op))
                 }
-                match self.contacts[contact_ix].phone.clone() {
-                    Some(to) => {
-                        let message = Message::Template {
-                            name: name.clone(),
-                            language: language.clone(),
-                            category: category.clone(),
-                            params,
-                        };
-                        let out = self.outbound(run_id, node, to, message);
-                        self.dispatch(run_id, node, out).await
-                    }
-                    None => {
-                        self.not_sent(run_id, node, "template", "the contact has no phone number");
-                        Step::Next(Outcome::Done)
-                    }
-                }
-            }
+            },
             Op::SendSms { body, from } => {
                 let mut missing = Vec::new();
                 let body = self.values(contact_ix).text(body, &mut missing);
@@ -241,7 +207,13 @@ impl<H: Host> Engine<H> {
     }
 
     /// Tells the host, and the trace, that a message was not sent and why.
-    fn not_sent(&self, run_id: u64, node: &ir::Node, kind: &str, reason: impl Into<String>) {
+    pub(super) fn not_sent(
+        &self,
+        run_id: u64,
+        node: &ir::Node,
+        kind: &str,
+        reason: impl Into<String>,
+    ) {
         let reason = reason.into();
         let step = self.step_ref(run_id, node);
         self.host.not_sent(&step, kind, &reason);
@@ -273,8 +245,8 @@ impl<H: Host> Engine<H> {
     }
 
     /// Traces a send's result and decides how its node ends: a waited
-    /// CTA, `buttons` or `list` the provider accepted waits for its
-    /// outcome, one it refused takes Not Delivered; every other send is
+    /// CTA, `buttons`, `list` or template the provider accepted waits for
+    /// its outcome, one it refused takes Not Delivered; every other send is
     /// done either way.
     pub(super) fn after_send(
         &mut self,
@@ -287,6 +259,9 @@ impl<H: Host> Engine<H> {
             SendResult::Accepted { message_id } => Some(message_id.clone()),
             SendResult::Failed { .. } => None,
         };
+        if accepted.is_some() {
+            self.note_sent(run_id);
+        }
         if self.host.tracing() {
             self.trace_run(run_id, Some(node.id), || TraceKind::Sent {
                 message: Box::new(out),
@@ -308,6 +283,11 @@ impl<H: Host> Engine<H> {
                 timeout_seconds,
                 waits,
                 ..
+            }
+            | Op::SendTemplate {
+                timeout_seconds,
+                waits,
+                ..
             } => (*timeout_seconds, *waits, false),
             _ => return Step::Next(Outcome::Done),
         };
@@ -317,10 +297,10 @@ impl<H: Host> Engine<H> {
                 if cta {
                     self.wait(run_id, timeout_seconds, Wait::Cta { message_id }, "cta")
                 } else {
-                    let what = if matches!(node.op, Op::SendButtons { .. }) {
-                        "buttons"
-                    } else {
-                        "list"
+                    let what = match node.op {
+                        Op::SendButtons { .. } => "buttons",
+                        Op::SendTemplate { .. } => "template",
+                        _ => "list",
                     };
                     self.wait(run_id, timeout_seconds, Wait::Choice { message_id }, what)
                 }
@@ -422,6 +402,17 @@ pub(super) fn render_header(
         Header::Document { link } => RenderedHeader::Document {
             link: values.url(link, missing),
         },
+    }
+}
+
+/// A rendered header of a `buttons` message or a template against the
+/// platform's rules: text 1 to 60 characters, media by an absolute link.
+pub(super) fn header_ok(header: &RenderedHeader) -> Result<(), String> {
+    match header {
+        RenderedHeader::Text { text } => limit("header", text, 1, CTA_HEADER_TEXT_MAX),
+        RenderedHeader::Image { link }
+        | RenderedHeader::Video { link }
+        | RenderedHeader::Document { link } => absolute_url("header link", link),
     }
 }
 

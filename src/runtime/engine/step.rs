@@ -85,6 +85,10 @@ impl<H: Host> Engine<H> {
                 self.end(run_id);
                 return;
             };
+            if let Some(goal) = self.goal_reached(run_id) {
+                self.end_at_goal(run_id, goal);
+                return;
+            }
             let step = self.step(run_id, node).await;
             match step {
                 Step::Next(outcome) => {
@@ -137,7 +141,13 @@ impl<H: Host> Engine<H> {
             generation: run.generation,
         };
         self.next_seq += 1;
-        self.timers.push_after(seconds, timer);
+        // A quiet-hours hold lasts until a time of day, a length seldom
+        // repeated: it would only take a lane from a real wait length.
+        if run.wait == Wait::Quiet {
+            self.timers.push(std::cmp::Reverse(timer));
+        } else {
+            self.timers.push_after(seconds, timer);
+        }
         let node = run.node;
         self.touch_run(run_id);
         self.trace_run(run_id, Some(node), || TraceKind::Waiting {
@@ -196,6 +206,9 @@ impl<H: Host> Engine<H> {
                     tag: tag.clone(),
                     present,
                 });
+                // This run tests its goal before its next step; the
+                // contact's other runs, waiting, test theirs now.
+                self.end_runs_at_goal(contact_ix as u32, Some(run_id));
                 Step::Next(Outcome::Done)
             }
             Op::End => Step::End,

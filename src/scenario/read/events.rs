@@ -40,6 +40,7 @@ impl Reader<'_> {
                 ("delivered", event.delivered.is_some()),
                 ("button_reply", event.button_reply.is_some()),
                 ("list_reply", event.list_reply.is_some()),
+                ("tagged", event.tagged.is_some()),
             ]
             .iter()
             .filter(|(_, present)| *present)
@@ -54,7 +55,7 @@ impl Reader<'_> {
                 return self.error(
                     span,
                     format!(
-                        "an event needs exactly one of `reply`, `button_reply`, `list_reply`, `link_opened`, `delivery_failed` or `delivered` (found {found})"
+                        "an event needs exactly one of `reply`, `button_reply`, `list_reply`, `link_opened`, `delivery_failed`, `delivered` or `tagged` (found {found})"
                     ),
                 );
             }
@@ -86,6 +87,11 @@ impl Reader<'_> {
                     Spanned::into_inner,
                 );
                 EventKind::DeliveryFailed(self.message_ref(&message, "delivery_failed")?, reason)
+            } else if let Some(tag) = event.tagged {
+                if tag.get_ref().trim().is_empty() {
+                    return self.error(tag.span(), "name the tag, such as \"booked\"");
+                }
+                EventKind::Tagged(tag.into_inner())
             } else if let Some(message) = event.delivered {
                 EventKind::Delivered(self.message_ref(&message, "delivered")?)
             } else if let Some(id) = event.button_reply.or(event.list_reply.clone()) {
@@ -104,7 +110,7 @@ impl Reader<'_> {
             } else {
                 return self.error(
                     span,
-                    "an event needs `reply`, `button_reply`, `list_reply`, `link_opened`, `delivery_failed` or `delivered`",
+                    "an event needs `reply`, `button_reply`, `list_reply`, `link_opened`, `delivery_failed`, `delivered` or `tagged`",
                 );
             };
             events.push(ScenarioEvent { at, what });

@@ -28,12 +28,13 @@ impl Reader<'_> {
                 for item in items {
                     let name = item.get_ref().as_str();
                     let chose = name.strip_prefix("chose:").is_some_and(|id| !id.is_empty());
-                    if !chose && !OUTCOMES.iter().any(|(n, _)| *n == name) {
-                        let names: Vec<&str> = OUTCOMES.iter().map(|(n, _)| *n).collect();
+                    if !chose && name != "goal" && !OUTCOMES.iter().any(|(n, _)| *n == name) {
+                        let mut names: Vec<&str> = OUTCOMES.iter().map(|(n, _)| *n).collect();
+                        names.push("goal");
                         return self.error(
                             item.span(),
                             format!(
-                                "`path`: `{name}` is not an outcome{}; outcomes are {} and `chose:ID` for a button or row",
+                                "`path`: `{name}` is not an outcome{}; outcomes are {}, and `chose:ID` for a button or row",
                                 suggest(name, &names),
                                 names.join(", ")
                             ),

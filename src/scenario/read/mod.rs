@@ -61,6 +61,7 @@ struct RawEvent {
     delivered: Option<Spanned<String>>,
     button_reply: Option<Spanned<String>>,
     list_reply: Option<Spanned<String>>,
+    tagged: Option<Spanned<String>>,
     answers: Option<Spanned<String>>,
     reason: Option<Spanned<String>>,
 }

@@ -32,6 +32,11 @@ impl Render<'_> {
                         EventKind::Delivered(r) => {
                             json!({"what": "delivered", "message": r.to_string()})
                         }
+                        EventKind::Tagged(tag) => json!({
+                            "what": "tagged",
+                            "tag": tag,
+                            "contact": self.sim.contact().id,
+                        }),
                         EventKind::Chose { id, list, answers } => json!({
                             "what": if *list { "list_reply" } else { "button_reply" },
                             "id": id,
@@ -39,7 +44,7 @@ impl Render<'_> {
                             "message": answers.to_string(),
                         }),
                     };
-                    if !matches!(kind, EventKind::Reply(_)) {
+                    if !matches!(kind, EventKind::Reply(_) | EventKind::Tagged(_)) {
                         event["message_id"] = json!(message_id);
                     }
                     json!({

@@ -162,6 +162,10 @@ impl Render<'_> {
                 format!("delivery failed ({}): {reason}{unresolved}", id(r))
             }
             EventKind::Delivered(r) => format!("delivered ({}){unresolved}", id(r)),
+            EventKind::Tagged(tag) => format!(
+                "{} is tagged {tag:?} outside the workflow",
+                self.sim.contact().id
+            ),
             EventKind::Chose {
                 id: chosen,
                 list,
@@ -247,6 +251,10 @@ impl Render<'_> {
                         "waiting for the link to be opened or a delivery failure, until {until}"
                     ),
                     "timer" => format!("waiting until {until}"),
+                    "quiet hours" => format!("held by quiet hours until {until}"),
+                    "template" => format!(
+                        "waiting for a tap on a quick reply or a delivery failure, until {until}"
+                    ),
                     "reply" => {
                         let channel = match event
                             .node
@@ -285,6 +293,16 @@ impl Render<'_> {
                 event: what,
                 reason,
             } => (format!("ignored {what}: {reason}"), Vec::new()),
+            TraceKind::GoalReached { goal } => (
+                format!("goal reached ({goal}): the run ends{line}"),
+                Vec::new(),
+            ),
+            TraceKind::TimezoneFallback { value, zone } => (
+                format!(
+                    "time zone {value:?} of the contact is not one kflow knows: quiet hours are read in {zone}{line}"
+                ),
+                Vec::new(),
+            ),
             TraceKind::Ended => (format!("run {} ended", event.run), Vec::new()),
         }
     }
@@ -387,12 +405,27 @@ impl Render<'_> {
                 language,
                 category,
                 params,
+                header,
+                buttons,
                 ..
             } => {
                 add("language", language.clone());
                 add("category", category.clone());
+                if let Some(header) = header {
+                    add("header", header_line(header));
+                }
                 for (i, param) in params.iter().enumerate() {
                     add(&format!("{{{{{}}}}}", i + 1), format!("{param:?}"));
+                }
+                for b in buttons {
+                    match b {
+                        RenderedTemplateButton::Url { index, text } => {
+                            add(&format!("button {index}"), format!("url {text:?}"));
+                        }
+                        RenderedTemplateButton::QuickReply { index, payload } => {
+                            add(&format!("button {index}"), format!("reply {payload:?}"));
+                        }
+                    }
                 }
             }
             Message::Sms { body, from } => {
