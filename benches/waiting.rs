@@ -106,14 +106,16 @@ fn token(i: usize) -> String {
 }
 
 /// Fills `db` with `n` contacts, each with a run waiting on its CTA, sent
-/// at `sent_at` (so its timeout falls due 30 minutes later), and its
-/// tracking link. Run ids start above every id the service will derive.
-fn seed(db: &Path, n: usize, sent_at: DateTime<Utc>) {
+/// at `sent_at` (so its timeout falls due 30 minutes later) or, for the
+/// first `overdue`, 31 minutes before it (their timeouts have passed), and
+/// its tracking link. Run ids start above every id the service will derive.
+fn seed(db: &Path, n: usize, overdue: usize, sent_at: DateTime<Utc>) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(root.join("examples/booking_cta.kflow")).expect("seed");
     let source = kflow::SourceFile::new("booking_cta.kflow", text).expect("small");
     let program = kflow::compile(&source).expect("compiles");
-    let clock = VirtualClock::new(sent_at);
+    // A virtual clock only goes forward: start at the overdue runs' time.
+    let clock = VirtualClock::new(sent_at - chrono::Duration::minutes(31));
     let mut engine = Engine::new(SeedHost {
         clock: clock.clone(),
         next: Cell::new(0),
@@ -128,7 +130,14 @@ fn seed(db: &Path, n: usize, sent_at: DateTime<Utc>) {
     const CHUNK: usize = 20_000;
     let mut done = 0;
     while done < n {
-        let upto = (done + CHUNK).min(n);
+        let upto = if done < overdue {
+            overdue.min(n)
+        } else {
+            (done + CHUNK).min(n)
+        };
+        if done >= overdue {
+            clock.set(sent_at);
+        }
         for i in done..upto {
             let mut c = Contact::new(phone(i));
             c.phone = Some(phone(i));
@@ -261,6 +270,9 @@ impl Service {
                 let Ok(line) = line else { break };
                 if line.contains("listening on") {
                     let _ = tx.send(());
+                } else {
+                    // Warnings and errors only (RUST_LOG=warn): worth seeing.
+                    eprintln!("kflowc serve: {line}");
                 }
             }
         });
@@ -359,7 +371,6 @@ fn waiting(runs: usize, rt: &tokio::runtime::Runtime, stand: &StandIn) {
     let port = free_port();
     let config = write_config(empty_dir.path(), port, &stand.uri);
     let empty = Service::start(&config, port);
-    std::thread::sleep(Duration::from_secs(2));
     let empty_rss = empty.rss_bytes();
     let empty_ready = empty.ready;
     drop(empty);
@@ -367,7 +378,8 @@ fn waiting(runs: usize, rt: &tokio::runtime::Runtime, stand: &StandIn) {
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
     let seeding = Instant::now();
     // The CTAs go out now: their links and timeouts outlast the bench.
-    seed(&dir.path().join("kflow.db"), runs, Utc::now());
+    let overdue = 1_000.min(runs);
+    seed(&dir.path().join("kflow.db"), runs, overdue, Utc::now());
     let db_bytes = std::fs::metadata(dir.path().join("kflow.db")).map_or(0, |m| m.len());
     eprintln!(
         "waiting: seeded {runs} waiting runs in {:.1} s ({:.0} MiB of SQLite)",
@@ -376,10 +388,24 @@ fn waiting(runs: usize, rt: &tokio::runtime::Runtime, stand: &StandIn) {
     );
     let port = free_port();
     let config = write_config(dir.path(), port, &stand.uri);
+    stand
+        .sms_at
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clear();
     let service = Service::start(&config, port);
     let ready = service.ready;
-    std::thread::sleep(Duration::from_secs(2));
     let idle_rss = service.rss_bytes();
+    // The timeouts that passed while it was down fire at once; each sends
+    // its SMS.
+    let limit = Instant::now() + Duration::from_secs(60);
+    while stand.sms_at.lock().unwrap_or_else(|e| e.into_inner()).len() < overdue
+        && Instant::now() < limit
+    {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let fired = (stand.sms_at.lock().unwrap_or_else(|e| e.into_inner()).len() >= overdue)
+        .then(|| service.spawned.elapsed());
     // 1,000 contacts open their links at once.
     let http = reqwest::Client::builder()
         .no_proxy()
@@ -390,27 +416,29 @@ fn waiting(runs: usize, rt: &tokio::runtime::Runtime, stand: &StandIn) {
     let base = service.base.clone();
     let resumed = rt.block_on(async {
         let mut tasks = tokio::task::JoinSet::new();
-        let step = (runs / opens).max(1);
+        // Links of runs still waiting (not the overdue ones).
+        let step = ((runs - overdue) / opens).max(1);
         for client in 0..64 {
             let http = http.clone();
             let base = base.clone();
             tasks.spawn(async move {
                 let mut k = client;
                 while k < opens {
-                    let url = format!("{base}/l/{}", token(k * step));
+                    let url = format!("{base}/l/{}", token(overdue + k * step));
                     let _ = http.get(url).send().await;
                     k += 64;
                 }
             });
         }
         while tasks.join_next().await.is_some() {}
+        let answered = service.spawned.elapsed();
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let done = metric(&http, &base, "kflow_events_processed_total")
                 .await
                 .unwrap_or(0);
             if done >= opens as u64 {
-                return Some(service.spawned.elapsed());
+                return Some((answered, service.spawned.elapsed()));
             }
             if Instant::now() > deadline {
                 return None;
@@ -420,6 +448,23 @@ fn waiting(runs: usize, rt: &tokio::runtime::Runtime, stand: &StandIn) {
     });
     let after_rss = service.rss_bytes();
     drop(service);
+    if let Ok(store) = Store::open(dir.path().join("kflow.db")) {
+        let counts = store.read(|conn| {
+            let q = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0));
+            Ok((
+                q("SELECT count(*) FROM effects")?,
+                q("SELECT count(*) FROM runs")?,
+                q("SELECT count(*) FROM runs WHERE stranded IS NOT NULL")?,
+                q("SELECT min(due_at) FROM runs")?,
+                q("SELECT count(*) FROM inbox")?,
+            ))
+        });
+        eprintln!("waiting: after the run: effects, runs, stranded, first due, inbox = {counts:?}");
+    }
+    if std::env::var_os("KFLOW_BENCH_KEEP").is_some() {
+        eprintln!("waiting: kept {}", dir.keep().display());
+        return;
+    }
     println!();
     println!("Runs waiting in the store ({runs}), kflowc serve as a process:");
     println!();
@@ -429,21 +474,40 @@ fn waiting(runs: usize, rt: &tokio::runtime::Runtime, stand: &StandIn) {
         "| empty service: ready after | {:.3} s |",
         empty_ready.as_secs_f64()
     );
-    println!("| empty service: RSS | {:.1} MiB |", mib(empty_rss));
+    println!(
+        "| empty service: RSS when listening | {:.1} MiB |",
+        mib(empty_rss)
+    );
     println!(
         "| {runs} waiting: restart → ready (listening) | {:.3} s |",
         ready.as_secs_f64()
     );
-    println!("| {runs} waiting: RSS idle | {:.1} MiB |", mib(idle_rss));
+    println!(
+        "| {runs} waiting: RSS when listening | {:.1} MiB |",
+        mib(idle_rss)
+    );
     println!(
         "| RSS per waiting run above the empty service | {:.1} B |",
         idle_rss.saturating_sub(empty_rss) as f64 / runs as f64
     );
-    match resumed {
+    match fired {
         Some(t) => println!(
-            "| restart → {opens} runs resumed by their link opens | {:.3} s |",
+            "| restart → the {overdue} runs whose timeouts passed while it was down resumed (their SMS at the provider) | {:.3} s |",
             t.as_secs_f64()
         ),
+        None => println!("| restart → {overdue} overdue runs resumed | not within 60 s |"),
+    }
+    match resumed {
+        Some((answered, t)) => {
+            println!(
+                "| restart → {opens} link opens answered (302, stored) | {:.3} s |",
+                answered.as_secs_f64()
+            );
+            println!(
+                "| restart → {opens} runs resumed by their link opens | {:.3} s |",
+                t.as_secs_f64()
+            );
+        }
         None => println!("| restart → {opens} runs resumed | not within 60 s |"),
     }
     println!(
@@ -453,6 +517,37 @@ fn waiting(runs: usize, rt: &tokio::runtime::Runtime, stand: &StandIn) {
     println!("| database | {:.0} MiB |", mib(db_bytes));
 }
 
+/// The non-empty buckets of `kflow_timer_lateness_seconds` up to the first
+/// that holds every observation.
+async fn lateness(base: &str) -> Vec<(String, u64)> {
+    let text = match reqwest::get(format!("{base}/metrics")).await {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    let count: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("kflow_timer_lateness_seconds_count "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let mut rows = Vec::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("kflow_timer_lateness_seconds_bucket{le=\"") else {
+            continue;
+        };
+        let Some((bound, n)) = rest.split_once("\"} ") else {
+            continue;
+        };
+        let n: u64 = n.trim().parse().unwrap_or(0);
+        if n > 0 {
+            rows.push((bound.to_owned(), n));
+        }
+        if n >= count {
+            break;
+        }
+    }
+    rows
+}
+
 fn deadlines(n: usize, stand: &StandIn) {
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
     // Every CTA was sent 30 minutes before `due`, a few seconds from now.
@@ -460,6 +555,7 @@ fn deadlines(n: usize, stand: &StandIn) {
     seed(
         &dir.path().join("kflow.db"),
         n,
+        0,
         due - chrono::Duration::minutes(30),
     );
     stand
@@ -478,6 +574,11 @@ fn deadlines(n: usize, stand: &StandIn) {
     }
     // Let the last completions commit before reading the ledger.
     std::thread::sleep(Duration::from_millis(500));
+    let histogram = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(lateness(&service.base));
     drop(service);
     let arrivals: Vec<DateTime<Utc>> = stand
         .sms_at
@@ -513,15 +614,26 @@ fn deadlines(n: usize, stand: &StandIn) {
     println!();
     println!("{n} CTA timeouts due at the same instant (each takes the SMS branch):");
     println!();
-    println!("| lateness after the deadline | count | p50 ms | p99 ms | max ms |");
-    println!("|---|---:|---:|---:|---:|");
+    println!(
+        "kflow_timer_lateness_seconds (from the deadline to the engine's decision), cumulative:"
+    );
+    println!();
+    println!("| le (s) | runs |");
+    println!("|---:|---:|");
+    for (bound, runs) in &histogram {
+        println!("| {bound} | {runs} |");
+    }
+    println!();
+    println!("| lateness after the deadline | count | min ms | p50 ms | p99 ms | max ms |");
+    println!("|---|---:|---:|---:|---:|---:|");
     for (what, times) in [
         ("fired (the step's instant in the ledger)", late(&decided)),
         ("SMS at the provider", late(&arrivals)),
     ] {
         println!(
-            "| {what} | {} | {:.1} | {:.1} | {:.1} |",
+            "| {what} | {} | {:.1} | {:.1} | {:.1} | {:.1} |",
             times.len(),
+            times.first().copied().unwrap_or(f64::NAN),
             pct(&times, 50.0),
             pct(&times, 99.0),
             times.last().copied().unwrap_or(f64::NAN)

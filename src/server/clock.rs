@@ -44,6 +44,11 @@ impl ServiceClock {
         chrono::Duration::microseconds((real.as_micros() as f64 * self.scale) as i64)
     }
 
+    /// The wall-clock seconds a service-time span takes.
+    pub(super) fn real_seconds(&self, span: chrono::Duration) -> f64 {
+        span.num_microseconds().unwrap_or(i64::MAX) as f64 / 1e6 / self.scale
+    }
+
     /// How long to sleep in real time until service time `t`.
     pub(super) fn real_until(&self, t: DateTime<Utc>) -> std::time::Duration {
         let ahead = (t - self.now())

@@ -33,6 +33,49 @@ pub(super) struct Metrics {
     pub inbox_pending: AtomicU64,
     /// Rows deleted past their retention (`[retention]`).
     pub rows_pruned: AtomicU64,
+    /// How late deadlines were handled.
+    pub timer_lateness: Histogram,
+}
+
+/// The upper bounds, in seconds, of [`Histogram`]'s buckets.
+const BUCKETS: [f64; 15] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
+/// A Prometheus histogram of durations in seconds, lock-free.
+#[derive(Debug, Default)]
+pub(super) struct Histogram {
+    /// Observations at or below each bound (not cumulative; summed when
+    /// rendered).
+    buckets: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    /// Records one duration.
+    pub(super) fn observe(&self, seconds: f64) {
+        let seconds = seconds.max(0.0);
+        if let Some(i) = BUCKETS.iter().position(|b| seconds <= *b) {
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_micros
+            .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        let mut below = 0;
+        for (bound, n) in BUCKETS.iter().zip(&self.buckets) {
+            below += n.load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {below}");
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {count}");
+    }
 }
 
 impl Metrics {
@@ -131,6 +174,11 @@ impl Metrics {
                 value.load(Ordering::Relaxed)
             );
         }
+        self.timer_lateness.render(
+            &mut out,
+            "kflow_timer_lateness_seconds",
+            "How late each deadline was handled: from the deadline to the moment the engine had decided its run's next step (wall-clock seconds)",
+        );
         out
     }
 
@@ -172,5 +220,35 @@ impl Metrics {
             );
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod histogram_tests {
+    use super::*;
+
+    #[test]
+    fn a_histogram_renders_cumulative_buckets_a_sum_and_a_count() {
+        let h = Histogram::default();
+        for s in [0.0005, 0.003, 0.003, 0.2, 100.0] {
+            h.observe(s);
+        }
+        let mut out = String::new();
+        h.render(&mut out, "x_seconds", "help");
+        let line = |bound: &str| {
+            out.lines()
+                .find(|l| l.starts_with(&format!("x_seconds_bucket{{le=\"{bound}\"}} ")))
+                .and_then(|l| l.rsplit(' ').next())
+                .and_then(|n| n.parse::<u64>().ok())
+        };
+        assert_eq!(line("0.001"), Some(1));
+        assert_eq!(line("0.0025"), Some(1));
+        assert_eq!(line("0.005"), Some(3));
+        assert_eq!(line("0.25"), Some(4));
+        assert_eq!(line("60"), Some(4), "100 s is beyond every bound");
+        assert_eq!(line("+Inf"), Some(5));
+        assert!(out.contains("x_seconds_count 5"), "{out}");
+        assert!(out.contains("x_seconds_sum 100.2065"), "{out}");
+        assert!(out.starts_with("# HELP x_seconds help\n# TYPE x_seconds histogram\n"));
     }
 }

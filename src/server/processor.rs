@@ -51,6 +51,14 @@ const ROUTE_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 /// workflow, and the service loads at most this many workflows.
 pub(super) const RUNS_PER_EVENT: u64 = 256;
 
+/// What a step loaded: the message of each clicked link, the runs that
+/// cannot be resumed (with why), and the deadlines due at its instant.
+type Loaded = (
+    HashMap<String, String>,
+    Vec<(u64, String)>,
+    Vec<chrono::DateTime<chrono::Utc>>,
+);
+
 /// The engine and what the loop keeps beside it.
 pub(super) struct Processor {
     pub(super) engine: Engine<ServeHost>,
@@ -153,7 +161,7 @@ impl Processor {
                 }
             }
         }
-        let (links, stranded) = self.load(&events, &work).await?;
+        let (links, stranded, due) = self.load(&events, &work).await?;
         let mut statuses: Vec<(String, MessageStatus, Option<String>)> = Vec::new();
         for (seq, event) in events {
             self.engine
@@ -161,6 +169,14 @@ impl Processor {
             self.handle(event, &links, &mut statuses).await?;
         }
         let fired = self.engine.fire_due().await;
+        // Every deadline due at the step's instant is decided now.
+        let clock = self.engine.host().clock();
+        let decided = clock.now();
+        for due in due {
+            self.metrics
+                .timer_lateness
+                .observe(clock.real_seconds(decided - due));
+        }
         // Every send is made and answered before the step commits: no stored
         // run is ever waiting on a send.
         super::sends::drain(&mut self.engine).await;
@@ -181,13 +197,13 @@ impl Processor {
 
     /// Loads what the step's events and deadlines need: the contacts they
     /// name, every run of those contacts, and the runs due at `at` with
-    /// theirs. Returns the message each clicked link was sent in, and the
-    /// runs that cannot be resumed, with why.
+    /// theirs. Returns the message each clicked link was sent in, the runs
+    /// that cannot be resumed (with why), and the deadlines due.
     async fn load(
         &mut self,
         events: &[(u64, Inbound)],
         work: &StepWork,
-    ) -> Result<(HashMap<String, String>, Vec<(u64, String)>), StoreError> {
+    ) -> Result<Loaded, StoreError> {
         let mut keys = StepKeys {
             due: Some(work.at),
             due_limit: DUE_BATCH,
@@ -210,6 +226,12 @@ impl Processor {
         let state = self.db.step_state(&keys, work).await?;
         let mut runs = Vec::with_capacity(state.runs.len());
         let mut stranded = Vec::new();
+        let due: Vec<_> = state
+            .runs
+            .iter()
+            .filter_map(|r| r.due_at)
+            .filter(|d| *d <= work.at)
+            .collect();
         for row in state.runs {
             match serde_json::from_str::<RunRecord>(&row.data) {
                 Ok(run) => runs.push(run),
@@ -226,7 +248,7 @@ impl Processor {
         for (run, reason) in &stranded {
             tracing::warn!(run, %reason, "not resumed; set aside until the next start");
         }
-        Ok((links, stranded))
+        Ok((links, stranded, due))
     }
 
     /// Loads, from the store, the versions of workflows that runs started
