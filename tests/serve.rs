@@ -901,7 +901,7 @@ fn table_rows(db: &Path) -> Vec<(String, u64)> {
 }
 
 /// A soak at one hour of workflow time per wall second: a new contact
-/// every 6 minutes for 16 hours, each run sending a CTA, timing out and
+/// every 6 minutes for 24 hours, each run sending a CTA, timing out and
 /// sending an SMS, with 4 hours of retention. Without pruning every table
 /// grows with the load; with it, each levels off near what 4 hours of load
 /// leave behind.
@@ -918,7 +918,7 @@ async fn retention_keeps_the_database_level_under_steady_load() {
         retention,
     );
     let db = dir.path().join("kflow.db");
-    let events = 160;
+    let events = 240;
     let mut samples = Vec::new();
     for i in 0..events {
         let from = format!("1555{:07}", 9_000_000 + i);
