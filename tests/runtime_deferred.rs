@@ -5,11 +5,13 @@
 //! for each run, as long as each event's sends are completed before the next
 //! event.
 
-use std::collections::BTreeMap;
+#[path = "support/examples.rs"]
+mod examples;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use examples::{example_files, per_run};
 use kflow::ir::Channel;
-use kflow::runtime::{Contact, Engine, Event, Host as _, SimHost, TraceEvent, VirtualClock};
+use kflow::runtime::{Contact, Engine, Event, Host as _, SimHost, VirtualClock};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0)
@@ -124,26 +126,9 @@ async fn run(example: &str, deferred: bool) -> Engine<SimHost> {
     e
 }
 
-/// The trace of each run, in order (run 0: events that found no run).
-fn per_run(trace: &[TraceEvent]) -> BTreeMap<u64, Vec<TraceEvent>> {
-    let mut runs: BTreeMap<u64, Vec<TraceEvent>> = BTreeMap::new();
-    for event in trace {
-        runs.entry(event.run).or_default().push(event.clone());
-    }
-    runs
-}
-
 #[tokio::test]
 async fn deferred_sends_decide_what_awaited_sends_do() {
-    let dir = format!("{}/examples", env!("CARGO_MANIFEST_DIR"));
-    let mut examples: Vec<String> = std::fs::read_dir(dir)
-        .expect("examples/")
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".kflow"))
-        .collect();
-    examples.sort();
-    assert!(examples.len() >= 10);
+    let examples = example_files();
     let mut sends = 0;
     for example in &examples {
         let awaited = run(example, false).await;

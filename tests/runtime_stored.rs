@@ -5,11 +5,15 @@
 //! same sends at the same times, the same tag changes and the same trace
 //! for each run.
 
+#[path = "support/examples.rs"]
+mod examples;
+
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use examples::{example_files, per_run};
 use kflow::ir::Channel;
-use kflow::runtime::{Contact, Engine, Event, RunRecord, SimHost, TraceEvent, VirtualClock, Wait};
+use kflow::runtime::{Contact, Engine, Event, RunRecord, SimHost, VirtualClock, Wait};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0)
@@ -207,25 +211,9 @@ async fn stored(example: &str) -> (Engine<SimHost>, Stored) {
     (e, store)
 }
 
-fn per_run(trace: &[TraceEvent]) -> BTreeMap<u64, Vec<TraceEvent>> {
-    let mut runs: BTreeMap<u64, Vec<TraceEvent>> = BTreeMap::new();
-    for event in trace {
-        runs.entry(event.run).or_default().push(event.clone());
-    }
-    runs
-}
-
 #[tokio::test]
 async fn an_engine_that_forgets_between_events_decides_the_same() {
-    let dir = format!("{}/examples", env!("CARGO_MANIFEST_DIR"));
-    let mut examples: Vec<String> = std::fs::read_dir(dir)
-        .expect("examples/")
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".kflow"))
-        .collect();
-    examples.sort();
-    assert!(examples.len() >= 10);
+    let examples = example_files();
     let mut sends = 0;
     for example in &examples {
         let memory = in_memory(example).await;

@@ -53,6 +53,11 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+#[path = "support/stand_in.rs"]
+mod stand_in;
+
+use stand_in::Sent;
+
 const APP_SECRET: &str = "crash-app-secret";
 const VERIFY_TOKEN: &str = "crash-verify-token";
 const TWILIO_TOKEN: &str = "crash-twilio-token";
@@ -138,22 +143,6 @@ fn index(phone: &str) -> Option<usize> {
 
 // ----- the provider stand-ins -----
 
-/// One request a stand-in received.
-#[derive(Clone, Debug)]
-struct Sent {
-    /// `whatsapp`, `sms` or `email`.
-    channel: &'static str,
-    to: String,
-    /// The callback data: the ledger key `workflow:run:node`.
-    key: String,
-    /// The id the stand-in answered with.
-    id: String,
-    /// WhatsApp's `type` (`interactive`, `template`, `text`), else the channel.
-    kind: String,
-    /// A CTA's tracking link.
-    link: Option<String>,
-}
-
 /// What makes the stand-in stop the service before it answers.
 #[derive(Clone, Copy, Debug)]
 enum Trigger {
@@ -237,92 +226,7 @@ struct Stand {
 impl Respond for Stand {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let n = self.recorder.next.fetch_add(1, Ordering::SeqCst);
-        let (sent, response) = match self.channel {
-            "whatsapp" => {
-                let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
-                let id = format!("wamid.OUT.{n}");
-                let to = body["to"].as_str().unwrap_or_default().to_owned();
-                let sent = Sent {
-                    channel: "whatsapp",
-                    to: to.clone(),
-                    key: body["biz_opaque_callback_data"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
-                    id: id.clone(),
-                    kind: body["type"].as_str().unwrap_or_default().to_owned(),
-                    link: body
-                        .pointer("/interactive/action/parameters/url")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned),
-                };
-                let response = ResponseTemplate::new(200).set_body_json(json!({
-                    "messaging_product": "whatsapp",
-                    "contacts": [{"input": to, "wa_id": to.trim_start_matches('+')}],
-                    "messages": [{"id": id}]
-                }));
-                (sent, response)
-            }
-            "sms" => {
-                let form: Vec<(String, String)> = url::form_urlencoded::parse(&request.body)
-                    .into_owned()
-                    .collect();
-                let field = |name: &str| {
-                    form.iter()
-                        .find(|(k, _)| k == name)
-                        .map(|(_, v)| v.clone())
-                        .unwrap_or_default()
-                };
-                let key = url::Url::parse(&field("StatusCallback"))
-                    .ok()
-                    .and_then(|u| {
-                        u.query_pairs()
-                            .find(|(k, _)| k == "kflow")
-                            .map(|(_, v)| v.into_owned())
-                    })
-                    .unwrap_or_default();
-                let id = format!("SM{n:032}");
-                let sent = Sent {
-                    channel: "sms",
-                    to: field("To"),
-                    key,
-                    id: id.clone(),
-                    kind: "sms".into(),
-                    link: None,
-                };
-                let response = ResponseTemplate::new(201)
-                    .set_body_json(json!({"sid": id, "status": "queued"}));
-                (sent, response)
-            }
-            _ => {
-                let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
-                let id = format!("sg-{n}");
-                let sent = Sent {
-                    channel: "email",
-                    to: body
-                        .pointer("/personalizations/0/to/0/email")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned(),
-                    key: body
-                        .pointer("/custom_args/kflow")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned(),
-                    id: id.clone(),
-                    kind: "email".into(),
-                    link: None,
-                };
-                (
-                    sent,
-                    ResponseTemplate::new(202).insert_header("X-Message-Id", id.as_str()),
-                )
-            }
-        };
-        let response = match self.channel {
-            "whatsapp" => response.set_delay(WA_DELAY),
-            _ => response,
-        };
+        let (sent, response) = stand_in::answer(self.channel, request, n, WA_DELAY);
         let contact = sent.to.clone();
         if self.recorder.record(sent) {
             let (done, killed) = mpsc::channel();

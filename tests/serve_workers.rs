@@ -42,6 +42,10 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 #[path = "support/postgres.rs"]
 mod postgres;
+#[path = "support/stand_in.rs"]
+mod stand_in;
+
+use stand_in::Sent;
 
 const APP_SECRET: &str = "workers-app-secret";
 const ADMIN_TOKEN: &str = "workers-admin-token";
@@ -95,20 +99,6 @@ fn class(i: usize) -> Class {
     }
 }
 
-/// One request a stand-in received.
-#[derive(Clone, Debug)]
-struct Sent {
-    channel: &'static str,
-    /// The worker that made it (WhatsApp only, by its phone number id).
-    worker: Option<usize>,
-    to: String,
-    /// The ledger key `workflow:run:node`.
-    key: String,
-    id: String,
-    kind: String,
-    link: Option<String>,
-}
-
 struct Recorder {
     sent: Mutex<Vec<Sent>>,
     next: AtomicUsize,
@@ -126,97 +116,7 @@ impl Respond for Stand {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let r = &self.recorder;
         let n = r.next.fetch_add(1, Ordering::SeqCst);
-        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
-        let (sent, response) = match self.channel {
-            "whatsapp" => {
-                let worker = request
-                    .url
-                    .path()
-                    .split('/')
-                    .find_map(|p| p.strip_prefix("PNID"))
-                    .and_then(|w| w.parse().ok());
-                let id = format!("wamid.OUT.{n}");
-                let to = body["to"].as_str().unwrap_or_default().to_owned();
-                let sent = Sent {
-                    channel: "whatsapp",
-                    worker,
-                    to: to.clone(),
-                    key: body["biz_opaque_callback_data"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
-                    id: id.clone(),
-                    kind: body["type"].as_str().unwrap_or_default().to_owned(),
-                    link: body
-                        .pointer("/interactive/action/parameters/url")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned),
-                };
-                let response = ResponseTemplate::new(200)
-                    .set_body_json(json!({
-                        "messaging_product": "whatsapp",
-                        "contacts": [{"input": to, "wa_id": to.trim_start_matches('+')}],
-                        "messages": [{"id": id}]
-                    }))
-                    .set_delay(WA_DELAY);
-                (sent, response)
-            }
-            "sms" => {
-                let form: Vec<(String, String)> = url::form_urlencoded::parse(&request.body)
-                    .into_owned()
-                    .collect();
-                let field = |name: &str| {
-                    form.iter()
-                        .find(|(k, _)| k == name)
-                        .map(|(_, v)| v.clone())
-                        .unwrap_or_default()
-                };
-                let key = url::Url::parse(&field("StatusCallback"))
-                    .ok()
-                    .and_then(|u| {
-                        u.query_pairs()
-                            .find(|(k, _)| k == "kflow")
-                            .map(|(_, v)| v.into_owned())
-                    })
-                    .unwrap_or_default();
-                let id = format!("SM{n:032}");
-                let sent = Sent {
-                    channel: "sms",
-                    worker: None,
-                    to: field("To"),
-                    key,
-                    id: id.clone(),
-                    kind: "sms".into(),
-                    link: None,
-                };
-                let response = ResponseTemplate::new(201)
-                    .set_body_json(json!({"sid": id, "status": "queued"}));
-                (sent, response)
-            }
-            _ => {
-                let id = format!("sg-{n}");
-                let sent = Sent {
-                    channel: "email",
-                    worker: None,
-                    to: body
-                        .pointer("/personalizations/0/to/0/email")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned(),
-                    key: body
-                        .pointer("/custom_args/kflow")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned(),
-                    id: id.clone(),
-                    kind: "email".into(),
-                    link: None,
-                };
-                let response =
-                    ResponseTemplate::new(202).insert_header("X-Message-Id", id.as_str());
-                (sent, response)
-            }
-        };
+        let (sent, response) = stand_in::answer(self.channel, request, n, WA_DELAY);
         let victims = {
             let mut all = lock(&r.sent);
             all.push(sent.clone());

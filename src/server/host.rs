@@ -205,34 +205,28 @@ impl ServeHost {
         };
         let run = out.step.run;
         let now = self.current();
-        let logged = key;
         let written = self.db.effect_end(end, now);
-        if !self.db.writes_in_call_order() {
+        let recorded = async move {
+            if let Err(e) = written.await {
+                tracing::error!(
+                    effect = %key,
+                    run,
+                    error = %e,
+                    "could not record the result of a send (it stays in doubt)"
+                );
+            }
+        };
+        if self.db.writes_in_call_order() {
+            // The job is queued now and commits with the writer's next
+            // batch, ahead of the step's own commit (jobs run in call
+            // order); the engine need not wait for its fsync before its next
+            // send.
+            tokio::spawn(recorded);
+        } else {
             // Nothing is written until awaited: the result must be stored
             // before the step's commit, so wait for it here.
-            if let Err(e) = written.await {
-                tracing::error!(
-                    effect = %logged,
-                    run,
-                    error = %e,
-                    "could not record the result of a send (it stays in doubt)"
-                );
-            }
-            return;
+            recorded.await;
         }
-        // The job is queued now and commits with the writer's next batch,
-        // ahead of the step's own commit (jobs run in call order); the engine
-        // need not wait for its fsync before its next send.
-        tokio::spawn(async move {
-            if let Err(e) = written.await {
-                tracing::error!(
-                    effect = %logged,
-                    run,
-                    error = %e,
-                    "could not record the result of a send (it stays in doubt)"
-                );
-            }
-        });
     }
 }
 

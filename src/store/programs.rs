@@ -13,7 +13,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::micros;
 
-/// Saves a version's IR (JSON) unless it is saved already.
+/// Saves a version's IR (JSON) as loaded at `now` (a start that loads it
+/// again refreshes the time retention counts from).
 pub fn save(
     conn: &Connection,
     workflow: &str,
@@ -21,12 +22,7 @@ pub fn save(
     ir: &str,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO programs (workflow, version, ir, loaded_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (workflow, version) DO UPDATE SET loaded_at = excluded.loaded_at",
-    )?
-    .execute(params![workflow, version, ir, micros(now)])?;
-    Ok(())
+    insert(conn, workflow, version, ir, now, true)
 }
 
 /// Saves a version's IR unless it is saved already, leaving a saved one
@@ -38,10 +34,26 @@ pub fn ensure(
     ir: &str,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<()> {
-    conn.prepare_cached(
+    insert(conn, workflow, version, ir, now, false)
+}
+
+fn insert(
+    conn: &Connection,
+    workflow: &str,
+    version: &str,
+    ir: &str,
+    now: DateTime<Utc>,
+    refresh: bool,
+) -> rusqlite::Result<()> {
+    let on_conflict = if refresh {
+        "DO UPDATE SET loaded_at = excluded.loaded_at"
+    } else {
+        "DO NOTHING"
+    };
+    conn.prepare_cached(&format!(
         "INSERT INTO programs (workflow, version, ir, loaded_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (workflow, version) DO NOTHING",
-    )?
+         ON CONFLICT (workflow, version) {on_conflict}"
+    ))?
     .execute(params![workflow, version, ir, micros(now)])?;
     Ok(())
 }

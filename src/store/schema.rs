@@ -243,12 +243,9 @@ pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> 
 mod tests {
     use super::*;
 
-    /// A store written by a build with schema version 2 (runs numbered by a
-    /// counter, the engine loading every run at start) keeps its runs: step
-    /// 3 finds the message each waits on, and derives run ids above every id
-    /// given before.
-    #[test]
-    fn step_3_keeps_runs_of_a_version_2_store() {
+    /// A store at schema version 2 holding `rows` (SQL), migrated by
+    /// opening it as this build does.
+    fn migrated_from_version_2(rows: &str) -> (tempfile::TempDir, Connection) {
         let dir = tempfile::tempdir().expect("temporary directory");
         let path = dir.path().join("v2.db");
         let conn = Connection::open(&path).expect("create");
@@ -256,16 +253,27 @@ mod tests {
             conn.execute_batch(step).expect("earlier step");
         }
         conn.execute_batch(&format!(
-            "PRAGMA user_version = 2; PRAGMA application_id = {APPLICATION_ID};
-             INSERT INTO meta (key, value) VALUES ('next_run', '42');
-             INSERT INTO runs (id, workflow, contact, data, due_at) VALUES
-               (40, 'w', 'c1', '{{\"wait\":{{\"for\":\"cta\",\"message_id\":\"wamid.A\"}}}}', 5),
-               (41, 'w', 'c2', '{{\"wait\":{{\"for\":\"timer\"}}}}', 6);"
+            "PRAGMA user_version = 2; PRAGMA application_id = {APPLICATION_ID}; {rows}"
         ))
         .expect("version 2 rows");
         drop(conn);
         let conn = open_writer(&path, Duration::from_secs(5)).expect("migrates");
         assert_eq!(version(&conn).expect("version"), current_version());
+        (dir, conn)
+    }
+
+    /// A store written by a build with schema version 2 (runs numbered by a
+    /// counter, the engine loading every run at start) keeps its runs: step
+    /// 3 finds the message each waits on, and derives run ids above every id
+    /// given before.
+    #[test]
+    fn step_3_keeps_runs_of_a_version_2_store() {
+        let (_dir, conn) = migrated_from_version_2(
+            "INSERT INTO meta (key, value) VALUES ('next_run', '42');
+             INSERT INTO runs (id, workflow, contact, data, due_at) VALUES
+               (40, 'w', 'c1', '{\"wait\":{\"for\":\"cta\",\"message_id\":\"wamid.A\"}}', 5),
+               (41, 'w', 'c2', '{\"wait\":{\"for\":\"timer\"}}', 6);",
+        );
         let waiting: Vec<(u64, Option<String>, String)> = conn
             .prepare("SELECT id, waiting_on, version FROM runs ORDER BY id")
             .and_then(|mut s| {
@@ -291,20 +299,10 @@ mod tests {
     /// above both.
     #[test]
     fn derived_run_ids_start_above_every_stored_run() {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let path = dir.path().join("v2.db");
-        let conn = Connection::open(&path).expect("create");
-        for step in &MIGRATIONS[..2] {
-            conn.execute_batch(step).expect("earlier step");
-        }
-        conn.execute_batch(&format!(
-            "PRAGMA user_version = 2; PRAGMA application_id = {APPLICATION_ID};
-             INSERT INTO meta (key, value) VALUES ('next_run', '3');
-             INSERT INTO runs (id, workflow, contact, data) VALUES (9, 'w', 'c', '{{}}');"
-        ))
-        .expect("version 2 rows");
-        drop(conn);
-        let conn = open_writer(&path, Duration::from_secs(5)).expect("migrates");
+        let (_dir, conn) = migrated_from_version_2(
+            "INSERT INTO meta (key, value) VALUES ('next_run', '3');
+             INSERT INTO runs (id, workflow, contact, data) VALUES (9, 'w', 'c', '{}');",
+        );
         assert_eq!(
             super::super::meta::run_ids_from(&conn).expect("meta"),
             Some(10)
