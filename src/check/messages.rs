@@ -130,6 +130,7 @@ const EMAIL: Kind = Kind {
 /// The fields of the message kind that `keyword` starts (`cta`,
 /// `buttons`, `list`, `template`, `sms`, `email`, and a list's `section`),
 /// for editors that complete them.
+#[cfg(feature = "lsp")]
 pub(crate) fn message_fields(keyword: &str) -> Option<&'static [Spec]> {
     match keyword {
         "cta" => Some(CTA.specs),

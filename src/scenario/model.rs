@@ -26,7 +26,9 @@ pub const KINDS: [&str; 7] = [
 ];
 
 /// Every outcome an expected path may name, as the IR spells them. `done`
-/// is left out: it is not a choice between paths.
+/// is left out: it is not a choice between paths. (Read by the TOML
+/// reader, feature `scenario`.)
+#[cfg(feature = "scenario")]
 pub(crate) const OUTCOMES: [(&str, Outcome); 8] = [
     ("window_open", Outcome::WindowOpen),
     ("window_closed", Outcome::WindowClosed),
