@@ -740,6 +740,34 @@ async fn server_errors_are_retried_max_attempts_times_then_fail() {
     assert_eq!(received(&server).await.len(), 3);
 }
 
+/// A worker that lost the contact (its lease ran out while the first
+/// request was out) makes no second request: the worker that took the
+/// contact over has already counted the send in doubt.
+#[tokio::test]
+async fn no_retry_once_the_send_is_no_longer_ours() {
+    let server = MockServer::start().await;
+    let response = ResponseTemplate::new(500).set_body_string("upstream broke");
+    mount_whatsapp(&server, WA_PATH, response, 1).await;
+    let asked = std::sync::atomic::AtomicUsize::new(0);
+    let keep_trying = || {
+        asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        false
+    };
+    let result = providers(&server, 3)
+        .send_while(&hi(), CALLBACK, None, &keep_trying)
+        .await;
+    assert_failed(
+        &result,
+        None,
+        &[
+            "WhatsApp answered HTTP 500: upstream broke",
+            "not tried again: the send is no longer this process's to make",
+        ],
+    );
+    assert_eq!(received(&server).await.len(), 1);
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
 #[tokio::test]
 async fn exhausted_retries_keep_the_last_code() {
     let server = MockServer::start().await;

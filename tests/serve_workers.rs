@@ -211,6 +211,7 @@ struct Worker {
     child: Option<Child>,
     base: String,
     log: Arc<Mutex<Vec<String>>>,
+    paused: bool,
 }
 
 impl Worker {
@@ -249,6 +250,21 @@ impl Worker {
             child: Some(child),
             base,
             log,
+            paused: false,
+        }
+    }
+
+    /// SIGSTOP or SIGCONT: a worker paused past its leases, as a long
+    /// garbage-collection pause or a frozen virtual machine would.
+    fn signal(&mut self, stop: bool) {
+        if let Some(child) = &self.child {
+            let status = Command::new("kill")
+                .arg(if stop { "-STOP" } else { "-CONT" })
+                .arg(child.id().to_string())
+                .status()
+                .expect("kill(1)");
+            assert!(status.success());
+            self.paused = stop;
         }
     }
 
@@ -259,13 +275,17 @@ impl Worker {
         }
     }
 
+    /// Whether it answers requests.
     fn alive(&self) -> bool {
-        self.child.is_some()
+        self.child.is_some() && !self.paused
     }
 }
 
 impl Drop for Worker {
     fn drop(&mut self) {
+        if self.paused {
+            self.signal(false);
+        }
         self.kill();
     }
 }
@@ -372,8 +392,30 @@ async fn query(url: &str, sql: &str) -> Vec<tokio_postgres::Row> {
     rows
 }
 
+/// What happens to worker 1 while its send is at the stand-in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fate {
+    /// SIGKILL: it never comes back.
+    Killed,
+    /// SIGSTOP until the others have taken its shards, then SIGCONT: it
+    /// wakes in the middle of a step it no longer owns.
+    Paused,
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_under_load_loses_and_doubles_nothing() {
+    scenario(Fate::Killed).await;
+}
+
+/// A worker paused past its leases wakes up inside a step whose shards
+/// another worker took and redid: its commit is fenced, it abandons the
+/// step, and nothing it does then is sent twice or decided twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_paused_past_its_leases_is_fenced_out() {
+    scenario(Fate::Paused).await;
+}
+
+async fn scenario(fate: Fate) {
     let Some(db) = postgres::fresh_database().await else {
         return;
     };
@@ -397,13 +439,17 @@ async fn a_worker_killed_under_load_loses_and_doubles_nothing() {
         ));
     }
     let workers = Arc::new(Mutex::new(workers));
-    // The killer: SIGKILLs the victim when the stand-in says so, then lets
-    // the held request answer (to nobody).
+    // The killer: SIGKILLs (or SIGSTOPs) the victim when the stand-in says
+    // so, then lets the held request answer (to nobody, or to a process
+    // that reads it when it wakes).
     let killer = {
         let workers = workers.clone();
         std::thread::spawn(move || {
             if let Ok(done) = kill_rx.recv_timeout(LIMIT) {
-                lock(&workers)[VICTIM].kill();
+                match fate {
+                    Fate::Killed => lock(&workers)[VICTIM].kill(),
+                    Fate::Paused => lock(&workers)[VICTIM].signal(true),
+                }
                 let _: Result<(), _> = done.send(());
                 true
             } else {
@@ -505,6 +551,31 @@ async fn a_worker_killed_under_load_loses_and_doubles_nothing() {
             .collect()
     };
     assert!(killed, "worker {VICTIM} was never killed: {:#?}", logs());
+    if fate == Fate::Paused {
+        // Wake it once the two others hold every shard between them.
+        let mut taken = false;
+        while started.elapsed() < LIMIT {
+            let held: i64 = query(
+                &db.url,
+                "SELECT count(*) FROM shards WHERE lease_until > now()
+                 AND owner IN (SELECT owner FROM shards WHERE lease_until > now()
+                               GROUP BY owner ORDER BY count(*) DESC LIMIT 2)",
+            )
+            .await[0]
+                .get(0);
+            if held == 64 {
+                taken = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(
+            taken,
+            "the others never took the paused worker's shards: {:#?}",
+            logs()
+        );
+        lock(&workers)[VICTIM].signal(false);
+    }
 
     // Wait until every stored event is processed and every run has ended
     // (the timeouts, and the dead worker's shards taken over).
@@ -632,7 +703,8 @@ async fn a_worker_killed_under_load_loses_and_doubles_nothing() {
             ));
         }
     }
-    // The survivors hold every shard between them.
+    // The survivors hold every shard between them (a worker woken from its
+    // pause takes its share back).
     let owners: Vec<(i64, i64)> = query(
         &db.url,
         "SELECT count(DISTINCT owner), count(*) FROM shards
@@ -642,8 +714,20 @@ async fn a_worker_killed_under_load_loses_and_doubles_nothing() {
     .iter()
     .map(|r| (r.get(0), r.get(1)))
     .collect();
-    if owners != [(2, 64)] {
+    let expected_owners = match fate {
+        Fate::Killed => 2..=2,
+        Fate::Paused => 2..=3,
+    };
+    if owners.len() != 1 || !expected_owners.contains(&owners[0].0) || owners[0].1 != 64 {
         problems.push(format!("shards held (owners, shards): {owners:?}"));
+    }
+    if fate == Fate::Paused {
+        // It woke inside a step whose shards were taken: the commit was
+        // fenced, and it said so.
+        let victim = lock(&lock(&workers)[VICTIM].log).clone();
+        if !victim.iter().any(|l| l.contains("step abandoned")) {
+            problems.push("the paused worker never abandoned its step".into());
+        }
     }
     let by_worker: BTreeMap<Option<usize>, usize> = sent
         .iter()

@@ -31,6 +31,8 @@
 //! them.
 
 mod retry;
+
+pub use retry::KeepTrying;
 mod sendgrid;
 mod twilio;
 mod whatsapp;
@@ -220,6 +222,28 @@ impl Providers {
         callback_data: &str,
         tracked_url: Option<&str>,
     ) -> SendResult {
+        self.send_while(out, callback_data, tracked_url, &|| true)
+            .await
+    }
+
+    /// The retry policy of one send.
+    fn policy<'a>(&'a self, keep_trying: &'a retry::KeepTrying<'a>) -> retry::Policy<'a> {
+        retry::Policy {
+            config: &self.retry,
+            keep_trying,
+        }
+    }
+
+    /// [`Providers::send`], retrying only while `keep_trying` says so: a
+    /// worker that lost the contact to another worker (its lease ran out
+    /// while it waited) must not send again what the other has decided.
+    pub async fn send_while(
+        &self,
+        out: &Outbound,
+        callback_data: &str,
+        tracked_url: Option<&str>,
+        keep_trying: &retry::KeepTrying<'_>,
+    ) -> SendResult {
         match &out.message {
             Message::Cta { .. }
             | Message::Buttons { .. }
@@ -227,13 +251,19 @@ impl Providers {
             | Message::Whatsapp { .. }
             | Message::Template { .. } => {
                 self.whatsapp
-                    .send(out, callback_data, tracked_url, &self.retry)
+                    .send(out, callback_data, tracked_url, self.policy(keep_trying))
                     .await
             }
             Message::Sms { body, from } => match &self.twilio {
                 Some(t) => {
-                    t.send(&out.to, body, from.as_deref(), callback_data, &self.retry)
-                        .await
+                    t.send(
+                        &out.to,
+                        body,
+                        from.as_deref(),
+                        callback_data,
+                        self.policy(keep_trying),
+                    )
+                    .await
                 }
                 None => failed(
                     None,
@@ -252,7 +282,7 @@ impl Providers {
                         body,
                         from.as_deref(),
                         callback_data,
-                        &self.retry,
+                        self.policy(keep_trying),
                     )
                     .await
                 }

@@ -21,13 +21,30 @@ pub(super) enum Attempt {
     },
 }
 
+/// Whether a send may still be tried again: the service answers no once
+/// the worker no longer owns the contact (see `Providers::send_while`).
+pub type KeepTrying<'a> = dyn Fn() -> bool + Send + Sync + 'a;
+
+/// How one send is retried: the configured attempts and backoff, and
+/// whether the process may still try at all.
+#[derive(Clone, Copy)]
+pub(super) struct Policy<'a> {
+    pub(super) config: &'a RetryConfig,
+    pub(super) keep_trying: &'a KeepTrying<'a>,
+}
+
 /// Runs `attempt` until it is done or `config.max_attempts` requests were
-/// made, sleeping a jittered backoff between tries.
-pub(super) async fn run<F, Fut>(config: &RetryConfig, mut attempt: F) -> SendResult
+/// made, sleeping a jittered backoff between tries; a retry is made only
+/// while `keep_trying` says so.
+pub(super) async fn run<F, Fut>(policy: Policy<'_>, mut attempt: F) -> SendResult
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Attempt>,
 {
+    let Policy {
+        config,
+        keep_trying,
+    } = policy;
     let max = config.max_attempts.max(1);
     let mut n = 1;
     loop {
@@ -37,8 +54,16 @@ where
                 let s = if max == 1 { "" } else { "s" };
                 return failed(code, format!("{reason} (gave up after {max} attempt{s})"));
             }
-            Attempt::Retry { .. } => {
+            Attempt::Retry { code, reason } => {
                 tokio::time::sleep(backoff(config, n)).await;
+                if !keep_trying() {
+                    return failed(
+                        code,
+                        format!(
+                            "{reason}; not tried again: the send is no longer this process's to make"
+                        ),
+                    );
+                }
                 n += 1;
             }
         }

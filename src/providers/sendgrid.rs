@@ -107,10 +107,10 @@ impl Sendgrid {
         body: &str,
         from: Option<&str>,
         callback_data: &str,
-        config: &RetryConfig,
+        policy: retry::Policy<'_>,
     ) -> SendResult {
         let payload = self.payload(to, subject, body, from, callback_data);
-        retry::run(config, || self.attempt(&payload, config)).await
+        retry::run(policy, || self.attempt(&payload, policy.config)).await
     }
 
     async fn attempt(&self, payload: &Value, config: &RetryConfig) -> Attempt {

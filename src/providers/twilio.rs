@@ -150,7 +150,7 @@ impl Twilio {
         body: &str,
         from: Option<&str>,
         callback_data: &str,
-        config: &RetryConfig,
+        policy: retry::Policy<'_>,
     ) -> SendResult {
         let Some(form) = self.form(to, body, from, callback_data) else {
             return failed(
@@ -158,7 +158,7 @@ impl Twilio {
                 "not sent: the SMS has no sender (set twilio.from or twilio.messaging_service_sid, or `from` on the step)",
             );
         };
-        retry::run(config, || self.attempt(&form, config)).await
+        retry::run(policy, || self.attempt(&form, policy.config)).await
     }
 
     async fn attempt(&self, form: &[(&'static str, String)], config: &RetryConfig) -> Attempt {

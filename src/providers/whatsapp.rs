@@ -172,7 +172,7 @@ impl Whatsapp {
         out: &Outbound,
         callback_data: &str,
         tracked_url: Option<&str>,
-        config: &RetryConfig,
+        policy: retry::Policy<'_>,
     ) -> SendResult {
         let from = match &out.message {
             Message::Cta { from, .. } => from.as_deref(),
@@ -191,7 +191,7 @@ impl Whatsapp {
                 ),
             );
         };
-        retry::run(config, || self.attempt(sender, &body, config)).await
+        retry::run(policy, || self.attempt(sender, &body, policy.config)).await
     }
 
     async fn attempt(&self, sender: &Sender, body: &Value, config: &RetryConfig) -> Attempt {

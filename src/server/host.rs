@@ -171,7 +171,21 @@ impl ServeHost {
             Ok(EffectState::Fresh) => {}
         }
         let tracked = token.as_ref().map(|t| format!("{}/l/{t}", self.public_url));
-        let result = self.providers.send(out, &key, tracked.as_deref()).await;
+        // Several workers: a send is made only while this worker surely
+        // still owns the contact, and its answer recorded only then (else
+        // the worker that took the contact over has already counted it in
+        // doubt).
+        let contact = out.contact.as_str();
+        if !self.db.may_send(contact) {
+            return self.left_in_doubt(&key, out, "before the request");
+        }
+        let result = self
+            .providers
+            .send_while(out, &key, tracked.as_deref(), &|| self.db.may_send(contact))
+            .await;
+        if !self.db.may_send(contact) {
+            return self.left_in_doubt(&key, out, "while the request was out");
+        }
         match &result {
             SendResult::Accepted { .. } => Metrics::inc(&self.metrics.sends_accepted),
             SendResult::Failed { .. } => Metrics::inc(&self.metrics.sends_failed),
@@ -182,6 +196,23 @@ impl ServeHost {
         };
         self.complete(key, &result, id, token, out).await;
         result
+    }
+
+    /// A send this worker may no longer make or record: another worker took
+    /// the contact over (this one was paused past its lease). The ledger
+    /// entry stays begun and not completed, in doubt, which is what the new
+    /// owner found and acted on.
+    fn left_in_doubt(&self, key: &str, out: &Outbound, when: &str) -> SendResult {
+        tracing::warn!(
+            effect = %key,
+            run = out.step.run,
+            contact = %out.contact,
+            when,
+            "this worker lost the contact to another worker; the send is left in doubt"
+        );
+        failed(format!(
+            "in doubt: this worker lost the contact to another worker {when}"
+        ))
     }
 
     /// Records the result, the sent message and the link's message id in one

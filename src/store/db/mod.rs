@@ -378,6 +378,17 @@ impl Db {
         }
     }
 
+    /// Whether this process may still make a send to `contact`: always on
+    /// SQLite; on PostgreSQL while it holds the contact's shard and the
+    /// lease surely runs. A worker paused past its lease must not send what
+    /// the worker that took the contact over has decided.
+    pub fn may_send(&self, contact: &str) -> bool {
+        match self {
+            Db::Sqlite(_) => true,
+            Db::Postgres(p) => p.holds_contact(contact),
+        }
+    }
+
     /// Whether writes are queued when asked for and commit in that order
     /// (the SQLite writer), rather than when their futures are awaited.
     pub fn writes_in_call_order(&self) -> bool {

@@ -23,7 +23,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use deadpool_postgres::{GenericClient, Pool};
 
@@ -40,12 +40,22 @@ pub(crate) const RENEW_EVERY: Duration = Duration::from_secs(2);
 /// How often a worker looks for shards to take or give back between steps.
 pub(crate) const BALANCE_EVERY: Duration = Duration::from_secs(1);
 
+/// How much sooner than the database a worker counts its leases out: the
+/// two clocks may run at slightly different rates, and a send decided on a
+/// lease about to end must not reach the provider after it.
+const MARGIN: Duration = Duration::from_secs(2);
+
 /// This process as a worker: its id and the shards it holds, with the
 /// epoch each was taken at.
 #[derive(Debug)]
 pub(crate) struct Worker {
     pub(crate) id: String,
     held: Mutex<BTreeMap<i32, i64>>,
+    /// Until when, on this machine's monotonic clock, the leases of the
+    /// shards held surely run: the start of the last renewal that found
+    /// them all, plus the lease, less [`MARGIN`]. A process paused past it
+    /// (SIGSTOP, a frozen machine) finds it passed when it wakes.
+    valid_until: Mutex<Option<Instant>>,
 }
 
 impl Worker {
@@ -53,7 +63,15 @@ impl Worker {
         Worker {
             id,
             held: Mutex::new(BTreeMap::new()),
+            valid_until: Mutex::new(None),
         }
+    }
+
+    /// Whether this worker surely still holds `shard`: held, and its lease
+    /// not yet run out.
+    pub(crate) fn holds(&self, shard: i32) -> bool {
+        let until = *self.valid_until.lock().unwrap_or_else(|e| e.into_inner());
+        until.is_some_and(|u| Instant::now() < u) && self.held().contains_key(&shard)
     }
 
     fn held(&self) -> std::sync::MutexGuard<'_, BTreeMap<i32, i64>> {
@@ -132,6 +150,8 @@ pub(crate) async fn balance(pool: &Pool, worker: &Worker) -> Result<(), StoreErr
             .await
             .map_err(pg_error)?;
         if !taken.is_empty() {
+            // Taken in the same breath as the renewal above, whose start
+            // already bounds their leases too.
             let mut map = worker.held();
             for row in &taken {
                 map.insert(row.get(0), row.get(1));
@@ -171,6 +191,7 @@ pub(crate) async fn renew(
     client: &deadpool_postgres::Client,
     worker: &Worker,
 ) -> Result<(), StoreError> {
+    let asked = Instant::now();
     let rows = client
         .query(
             "UPDATE shards SET lease_until = now() + make_interval(secs => $2)
@@ -179,6 +200,8 @@ pub(crate) async fn renew(
         )
         .await
         .map_err(pg_error)?;
+    // The leases found run at least LEASE from when the renewal was asked.
+    *worker.valid_until.lock().unwrap_or_else(|e| e.into_inner()) = Some(asked + LEASE - MARGIN);
     let still: BTreeMap<i32, i64> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
     let lost: Vec<i32> = worker
         .shards()

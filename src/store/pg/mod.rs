@@ -150,6 +150,12 @@ impl PgStore {
         &self.inner.worker.id
     }
 
+    /// Whether this worker may still act for `contact`: it holds the
+    /// contact's shard and the lease surely runs (see `lease.rs`).
+    pub fn holds_contact(&self, contact: &str) -> bool {
+        self.worker().holds(shard_of(contact))
+    }
+
     /// The shards this worker holds now.
     pub fn shards(&self) -> Vec<i32> {
         self.worker().shards()
