@@ -20,6 +20,10 @@
 //!   under its line (miette would print the whole line in every report, and
 //!   panics past 65 535 columns); the report names the position instead.
 //!
+//! Reports of the common shape (one label on one line of plain text, no
+//! colour) are drawn by [`direct`], byte for byte as miette would, at a
+//! fraction of its cost; everything else goes to miette.
+//!
 //! miette reads the lines around a label through [`SourceCode::read_span`],
 //! and the implementation it has for text counts lines from the file's first
 //! byte each time: drawing every diagnostic of a large file would cost
@@ -91,12 +95,7 @@ impl Default for HumanOptions {
 pub fn render(diagnostics: &[Diagnostic], file: &SourceFile, options: HumanOptions) -> String {
     let renderer = Renderer::new(file, options);
     let mut out = String::new();
-    for (i, diagnostic) in diagnostics.iter().enumerate() {
-        if i > 0 {
-            out.push('\n');
-        }
-        out.push_str(&renderer.render(diagnostic));
-    }
+    renderer.render_all(diagnostics, &mut out);
     out
 }
 
@@ -110,6 +109,7 @@ pub fn render_plain(diagnostics: &[Diagnostic], file: &SourceFile) -> String {
 /// each report as soon as it is drawn ([`render`] joins them in memory).
 pub struct Renderer<'a> {
     file: &'a SourceFile,
+    options: HumanOptions,
     handler: GraphicalReportHandler,
     source: Shown,
 }
@@ -119,6 +119,7 @@ impl<'a> Renderer<'a> {
     pub fn new(file: &'a SourceFile, options: HumanOptions) -> Renderer<'a> {
         Renderer {
             file,
+            options,
             handler: options.handler(),
             source: Shown::new(file),
         }
@@ -126,7 +127,55 @@ impl<'a> Renderer<'a> {
 
     /// One diagnostic's report, ending in a newline.
     pub fn render(&self, diagnostic: &Diagnostic) -> String {
-        self.draw(diagnostic, &self.source)
+        let mut out = String::new();
+        self.render_into(diagnostic, &mut out);
+        out
+    }
+
+    /// [`render`](Self::render), appended to `out`.
+    pub fn render_into(&self, diagnostic: &Diagnostic, out: &mut String) {
+        if !self.direct(diagnostic, out) {
+            out.push_str(&self.draw(diagnostic, &self.source));
+        }
+    }
+
+    /// The reports of `diagnostics`, each after a blank line but the first,
+    /// appended to `out`.
+    pub fn render_all(&self, diagnostics: &[Diagnostic], out: &mut String) {
+        for (i, diagnostic) in diagnostics.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            self.render_into(diagnostic, out);
+        }
+    }
+
+    /// Appends the report of a diagnostic of the common shape, drawn
+    /// without miette ([`direct`]), to `out`; false (and nothing appended)
+    /// when miette must draw it.
+    fn direct(&self, diagnostic: &Diagnostic, out: &mut String) -> bool {
+        if self.options.color || diagnostic.labels.is_empty() {
+            return false;
+        }
+        let mut spans = Vec::with_capacity(diagnostic.labels.len());
+        for label in &diagnostic.labels {
+            let span = self.source.map_span(label.span);
+            if !self.source.drawable(span) {
+                return false;
+            }
+            spans.push(span);
+        }
+        let texts: Vec<Cow<'_, str>> = diagnostic.labels.iter().map(|l| clean(&l.text)).collect();
+        let labels: Vec<(Span, &str)> = spans.into_iter().zip(texts.iter().map(|t| &**t)).collect();
+        direct::draw(
+            self.options,
+            &self.source,
+            diagnostic,
+            &labels,
+            &clean(&diagnostic.message),
+            diagnostic.help.as_deref().map(clean).as_deref(),
+            out,
+        )
     }
 
     /// [`render`](Self::render) with miette reading the lines it shows from
@@ -220,7 +269,8 @@ fn replacement(c: char, next: Option<char>) -> Option<char> {
 /// The next character of `text` from byte `from` on that [`replacement`]
 /// replaces: its offset, the character and what to show instead.
 ///
-/// Only a few bytes can start such a character: a control byte, DEL, and
+/// Only a few bytes can start such a character: a control byte (but the
+/// line end and tab, which are shown as they are), DEL, and
 /// the lead bytes of the C1 controls (`C2`), of the zero-width and
 /// bidirectional marks (`E2`) and of the byte-order mark (`EF`). The scan
 /// jumps from one of those to the next, so text in any script costs what
@@ -228,12 +278,7 @@ fn replacement(c: char, next: Option<char>) -> Option<char> {
 fn next_replaced(text: &str, from: usize) -> Option<(usize, char, char)> {
     let bytes = text.as_bytes();
     let mut i = from;
-    while let Some(p) = bytes
-        .get(i..)
-        .unwrap_or_default()
-        .iter()
-        .position(|&b| b < 0x20 || b == 0x7f || b == 0xc2 || b == 0xe2 || b == 0xef)
-    {
+    while let Some(p) = find_candidate(bytes.get(i..).unwrap_or_default()) {
         let at = i + p;
         let mut chars = text.get(at..).unwrap_or_default().chars();
         let c = chars.next()?;
@@ -241,6 +286,25 @@ fn next_replaced(text: &str, from: usize) -> Option<(usize, char, char)> {
             return Some((at, c, r));
         }
         i = at + c.len_utf8();
+    }
+    None
+}
+
+/// Whether a byte may start a character [`replacement`] replaces.
+fn candidate(b: u8) -> bool {
+    (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f || b == 0xc2 || b == 0xe2 || b == 0xef
+}
+
+/// The first [`candidate`] byte. Blocks of 64 bytes are tested whole first
+/// (a test the compiler turns into vector instructions), since nearly all
+/// have none: the whole file is scanned when a renderer is made.
+fn find_candidate(bytes: &[u8]) -> Option<usize> {
+    let mut base = 0;
+    for block in bytes.chunks(64) {
+        if block.iter().fold(false, |any, &b| any | candidate(b)) {
+            return block.iter().position(|&b| candidate(b)).map(|p| base + p);
+        }
+        base += block.len();
     }
     None
 }
@@ -509,5 +573,6 @@ impl SourceCode for Shown {
     }
 }
 
+mod direct;
 #[cfg(test)]
 mod tests;

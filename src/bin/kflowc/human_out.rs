@@ -62,9 +62,10 @@ impl HumanReports {
 
     /// Writes the report of each of `file`'s diagnostics to `out` in order,
     /// a batch at a time: reports of a long one-line file repeat that line,
-    /// and need not pile up. Drawing a report (miette's layout, wrapping)
-    /// costs far more than writing it, so a batch is drawn on every core,
-    /// each thread taking a contiguous run, and written in source order.
+    /// and need not pile up. Drawing a report costs more than writing it, so
+    /// a batch is drawn on every core, each thread taking a contiguous run,
+    /// while the batch before it is written (into a pipe, writing waits for
+    /// the reader: a file's reports can be several times its size).
     pub(crate) fn write_file(
         &mut self,
         out: &mut impl Write,
@@ -75,18 +76,52 @@ impl HumanReports {
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(MAX_THREADS);
-        for batch in diagnostics.chunks(BATCH) {
-            for report in draw(&renderer, batch, threads) {
-                if self.wrote_any {
-                    out.write_all(b"\n")?;
-                }
-                out.write_all(report.as_bytes())?;
-                self.wrote_any = true;
-            }
+        // Standard streams write each line, or each report, on its own
+        // (two system calls a report, most of the time on a file with
+        // thousands); a batch goes out in a few large writes instead.
+        let mut out = io::BufWriter::with_capacity(OUT_BUFFER, out);
+        if diagnostics.len() <= BATCH {
+            let parts = draw(&renderer, diagnostics, threads);
+            self.write_parts(&mut out, parts)?;
+            return out.flush();
         }
+        std::thread::scope(|scope| {
+            // One batch drawn ahead of the one being written. If writing
+            // fails (a closed pipe), the receiver goes and drawing stops.
+            let (drawn, batches) = std::sync::mpsc::sync_channel(1);
+            let renderer = &renderer;
+            scope.spawn(move || {
+                for batch in diagnostics.chunks(BATCH) {
+                    if drawn.send(draw(renderer, batch, threads)).is_err() {
+                        break;
+                    }
+                }
+            });
+            for parts in batches {
+                self.write_parts(&mut out, parts)?;
+                // Shown as each batch is drawn, not at the end.
+                out.flush()?;
+            }
+            Ok::<(), io::Error>(())
+        })?;
         out.flush()
     }
+
+    /// Writes drawn reports, each after a blank line but the first.
+    fn write_parts(&mut self, out: &mut impl Write, parts: Vec<String>) -> io::Result<()> {
+        for part in parts {
+            if self.wrote_any {
+                out.write_all(b"\n")?;
+            }
+            out.write_all(part.as_bytes())?;
+            self.wrote_any = true;
+        }
+        Ok(())
+    }
 }
+
+/// Bytes of reports gathered before a write.
+const OUT_BUFFER: usize = 64 * 1024;
 
 /// Diagnostics drawn together before their reports are written.
 const BATCH: usize = 512;
@@ -98,29 +133,32 @@ const MAX_THREADS: usize = 8;
 /// thread costs more than drawing a few reports.
 const MIN_PARALLEL: usize = 32;
 
-/// The reports of `batch`, in order, drawn on up to `threads` threads.
+/// The reports of `batch`, in order, drawn on up to `threads` threads: one
+/// string for each thread's contiguous run, its reports separated by blank
+/// lines.
 fn draw(renderer: &Renderer<'_>, batch: &[Diagnostic], threads: usize) -> Vec<String> {
+    let run = |part: &[Diagnostic]| {
+        let mut out = String::new();
+        renderer.render_all(part, &mut out);
+        out
+    };
     if threads <= 1 || batch.len() < MIN_PARALLEL {
-        return batch.iter().map(|d| renderer.render(d)).collect();
+        return vec![run(batch)];
     }
     let per_thread = batch.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let mut parts = batch.chunks(per_thread);
         let first = parts.next().unwrap_or_default();
-        let handles: Vec<_> = parts
-            .map(|part| {
-                scope.spawn(move || part.iter().map(|d| renderer.render(d)).collect::<Vec<_>>())
-            })
-            .collect();
-        let mut reports: Vec<String> = first.iter().map(|d| renderer.render(d)).collect();
+        let handles: Vec<_> = parts.map(|part| scope.spawn(move || run(part))).collect();
+        let mut drawn = vec![run(first)];
         for handle in handles {
             match handle.join() {
-                Ok(part) => reports.extend(part),
+                Ok(part) => drawn.push(part),
                 // A drawing thread panicked: the panic is a bug, and
                 // resuming it reports it as the single-threaded path would.
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         }
-        reports
+        drawn
     })
 }

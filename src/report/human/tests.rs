@@ -325,3 +325,111 @@ fn long_lines_are_not_drawn() {
     );
     assert!(out.contains("remove it"), "{out}");
 }
+
+/// [`direct`] draws what miette draws, on every diagnostic it takes: each
+/// word and line of varied files (ends of lines and of the file, long and
+/// short line numbers, labels with and without text, help that wraps and
+/// help that fits) and every diagnostic of the UI fixtures and examples, in
+/// Unicode at 80 and ASCII at 40 columns.
+#[test]
+fn direct_reports_are_miettes() {
+    let mut files: Vec<(String, String)> = vec![
+        ("many.kflow".into(), many_lines(120)),
+        ("trailing.kflow".into(), format!("{}\n", many_lines(12))),
+        (
+            "one.kflow".into(),
+            "on reply sms < sms \"x\" bogus >".into(),
+        ),
+        ("blank.kflow".into(), "\n\nbogus\n\n".into()),
+    ];
+    for dir in ["tests/ui", "examples"] {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        let mut paths: Vec<_> = std::fs::read_dir(&dir)
+            .expect("the directory exists")
+            .map(|e| e.expect("an entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "kflow"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let text = std::fs::read_to_string(&path).expect("UTF-8");
+            files.push((path.display().to_string(), text));
+        }
+    }
+    let long_help = "write the body again in fewer words; a message this long is cut by \
+                     some phones, and WhatsApp refuses one over 1024 characters";
+    // [one label, several labels]: (drawn directly, all).
+    let mut counts = [(0, 0); 2];
+    for (name, text) in &files {
+        let file = SourceFile::new(name.as_str(), text.as_str()).expect("small");
+        let mut diagnostics = crate::check_source(&file).diagnostics;
+        // A label on every word, with and without text and help.
+        let mut words = Vec::new();
+        let mut at = 0;
+        for word in text.split_inclusive([' ', '\n']) {
+            let trimmed = word.trim_end();
+            let (start, end) = (at as u32, (at + trimmed.len()) as u32);
+            at += word.len();
+            if start < end {
+                words.push(Span::new(start, end));
+            }
+        }
+        let texts = ["here", "", "a label: with, punctuation"];
+        for (i, &span) in words.iter().enumerate() {
+            let mut d = Diagnostic::new(Code::SyntaxUnexpected, "unexpected", span, texts[i % 3]);
+            if i % 2 == 0 {
+                d = d.with_help(if i % 4 == 0 { long_help } else { "remove it" });
+            }
+            diagnostics.push(d);
+        }
+        // Two and three labels: on one line, on lines next to each other
+        // and a few apart, far apart, the primary after the others.
+        for i in (0..words.len().min(400)).step_by(3) {
+            for j in [
+                i + 1,
+                i + 4,
+                i + 9,
+                i + 14,
+                i + 19,
+                i + 24,
+                i + 60,
+                0,
+                words.len() - 1,
+            ] {
+                let Some(&other) = words.get(j) else { continue };
+                let d = Diagnostic::new(Code::TriggerDuplicate, "twice", words[i], texts[i % 3])
+                    .with_label(other, texts[j % 3]);
+                diagnostics.push(if j % 2 == 0 {
+                    d.with_label(words[(i + j) / 2], "between")
+                } else {
+                    d
+                });
+            }
+        }
+        for options in [
+            HumanOptions::PLAIN,
+            HumanOptions {
+                color: false,
+                width: 40,
+                unicode: false,
+            },
+        ] {
+            let renderer = Renderer::new(&file, options);
+            for diagnostic in &diagnostics {
+                let count = &mut counts[usize::from(diagnostic.labels.len() > 1)];
+                count.1 += 1;
+                let mut direct = String::new();
+                if renderer.direct(diagnostic, &mut direct) {
+                    count.0 += 1;
+                    let miette = renderer.draw(diagnostic, &renderer.source);
+                    assert_eq!(direct, miette, "{name}: {diagnostic:?}");
+                }
+            }
+        }
+    }
+    // Most single labels took the direct path (the rest: CRLF lines,
+    // control characters, labels on line ends), and enough of several.
+    eprintln!("drawn directly (of all): {counts:?}");
+    let [one, several] = counts;
+    assert!(one.0 * 10 > one.1 * 8, "{one:?}");
+    assert!(several.0 > 500, "{several:?}");
+}
