@@ -1,15 +1,15 @@
 //! The common report drawn without miette, byte for byte as miette draws it.
 //!
-//! Nearly every diagnostic has one label on one line of plain text. miette
+//! Nearly every diagnostic has its labels each on one line of text. miette
 //! draws those through machinery built for every case (styled spans,
 //! gutters for labels over several lines, a visual width for each
 //! character), and its cost per report grows with the length of the lines
 //! shown several times over: on a file whose reports show long lines it
 //! spent ~25 µs a report, most of `kflowc check`'s time. This module draws
 //! that one shape directly, copying the lines once, and answers `None` for
-//! anything else (colour, several labels, a label over several lines, an
-//! empty label, a shown line with a tab, a carriage return or anything but
-//! printable ASCII), which miette then draws.
+//! anything else (colour, labels whose snippets miette merges, a label over
+//! several lines or on a line end, an empty label, a shown line with a tab
+//! or a carriage return), which miette then draws.
 //!
 //! The output must be exactly miette's: `tests.rs` compares the two on every
 //! span of a varied file and on every diagnostic of the UI fixtures. What is
@@ -60,8 +60,8 @@ struct Snippet<'t> {
 
 impl<'t> Snippet<'t> {
     /// The label at `span` and its lines, or `None` unless the label is
-    /// inside one line's text (not its line end) and every line shown is
-    /// printable ASCII. The lines are the label's and one either side:
+    /// inside one line's text (not its line end) and no line shown holds a
+    /// tab or a carriage return. The lines are the label's and one either side:
     /// miette's `read_span` with one line before and after.
     fn new(source: &'t Shown, span: Span, text: &'t str) -> Option<Snippet<'t>> {
         if span.start >= span.end || text.contains('\n') {
@@ -101,10 +101,10 @@ impl<'t> Snippet<'t> {
 }
 
 /// Appends `diagnostic`'s report to `out`; false, with nothing appended,
-/// when it is not of the shape drawn here:
-/// no colour, and every label inside one line of printable ASCII, with
-/// snippets miette does not merge into one. `labels` are the label spans in the shown text
-/// with their cleaned texts, the primary first; `message` and `help` are
+/// when it is not of the shape drawn here: no colour, every label inside
+/// one line's text (see [`Snippet::new`]), and snippets miette does not
+/// merge into one. `labels` are the label spans in the shown text with
+/// their cleaned texts, the primary first; `message` and `help` are
 /// cleaned too.
 pub(super) fn draw(
     options: HumanOptions,
@@ -252,18 +252,26 @@ fn underline(
 ) {
     let (offset, len, label_text) = (snippet.offset, snippet.len, snippet.text);
     let chars = &theme.characters;
-    // Columns are bytes on printable ASCII; a label running into the line
-    // end ends one column past the text.
-    let column = |at: usize| {
-        let index = at - line.offset;
+    // miette's `visual_offset`: the width of the text before the offset,
+    // moved to a character's start (for the label's start) or past its end
+    // (for its end); a label running into the line end ends one column past
+    // the text.
+    let column = |at: usize, start: bool| {
+        let mut index = at - line.offset;
         if index > line.text.len() {
-            line.text.len() + 1
-        } else {
-            index
+            return visual_width(line.text) + 1;
         }
+        while !line.text.is_char_boundary(index) {
+            if start {
+                index -= 1;
+            } else {
+                index += 1;
+            }
+        }
+        visual_width(&line.text[..index])
     };
-    let start = column(offset);
-    let end = column(offset + len).max(start + 1);
+    let start = column(offset, true);
+    let end = column(offset + len, false).max(start + 1);
     let middle = (start + end) / 2;
     let no_linum = |out: &mut String| {
         out.push(' ');
@@ -316,14 +324,27 @@ fn push_repeated(out: &mut String, c: char, n: usize) {
     }
 }
 
-/// Whether `bytes` are only printable ASCII and line ends, tested a block
-/// at a time (a test the compiler turns into vector instructions).
+/// Whether shown lines hold no tab and no carriage return (miette widens a
+/// tab to the next stop, and splits lines at a `\r`), tested a block at a
+/// time (a test the compiler turns into vector instructions). Other control
+/// characters were replaced in the shown text.
 fn plain(bytes: &[u8]) -> bool {
     bytes.chunks(64).all(|block| {
-        block.iter().fold(true, |all, &b| {
-            all & (b == b'\n' || (b' '..=b'~').contains(&b))
-        })
+        block
+            .iter()
+            .fold(true, |all, &b| all & (b != b'\t' && b != b'\r'))
     })
+}
+
+/// The columns `text` takes on a terminal, as miette counts them: each
+/// character's Unicode width, 0 for those without one.
+fn visual_width(text: &str) -> usize {
+    if text.is_ascii() {
+        return text.len();
+    }
+    text.chars()
+        .map(|c| unicode_width::UnicodeWidthChar::width(c).unwrap_or(0))
+        .sum()
 }
 
 /// Digits in `n`.

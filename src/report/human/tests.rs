@@ -341,6 +341,13 @@ fn direct_reports_are_miettes() {
             "on reply sms < sms \"x\" bogus >".into(),
         ),
         ("blank.kflow".into(), "\n\nbogus\n\n".into()),
+        (
+            "unicode.kflow".into(),
+            "workflow \"Olá\"\non reply sms < sms \"à demain 😀 ok\" bogus >\n\
+             # 日本語のコメント wide characters\non reply email < email \"e\u{301}t\u{e9} \u{200d}x\" >\n\
+             on reply whatsapp < whatsapp \"ﬁne ½ — “quoted” 한국어\" >\n"
+                .into(),
+        ),
     ];
     for dir in ["tests/ui", "examples"] {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
@@ -380,6 +387,24 @@ fn direct_reports_are_miettes() {
                 d = d.with_help(if i % 4 == 0 { long_help } else { "remove it" });
             }
             diagnostics.push(d);
+        }
+        // Labels starting or ending inside a character.
+        for (i, (at, c)) in text.char_indices().enumerate() {
+            if c.len_utf8() > 1 && i % 2 == 0 {
+                let (at, end) = (at as u32, (at + c.len_utf8()) as u32);
+                diagnostics.push(Diagnostic::new(
+                    Code::SyntaxUnexpected,
+                    "inside",
+                    Span::new(at + 1, end + 2),
+                    "mid",
+                ));
+                diagnostics.push(Diagnostic::new(
+                    Code::SyntaxUnexpected,
+                    "inside",
+                    Span::new(at.saturating_sub(2), at + 1),
+                    "",
+                ));
+            }
         }
         // Two and three labels: on one line, on lines next to each other
         // and a few apart, far apart, the primary after the others.
