@@ -52,13 +52,15 @@ pub fn format(source: &SourceFile) -> Result<String, Vec<Diagnostic>> {
     let comments = comments::comments(text);
     let out = printer::print(text, &parsed.file, &comments);
 
-    let reparsed = SourceFile::new(source.name(), out.as_str())
-        .map(|file| syntax::parse(&file))
-        .ok()
-        .filter(|p| p.diagnostics.iter().all(|d| !d.is_error()));
-    let same = reparsed.is_some_and(|p| {
-        verify::same_tree(&parsed.file, &p.file) && comments::comments(&out).len() == comments.len()
+    // The output, read back an item at a time (its whole tree would be as
+    // large as the first, and a large file's trees are most of the cost).
+    let items = &parsed.file.items;
+    let same_items = syntax::visit_items(&out, |i, item| {
+        items
+            .get(i)
+            .is_some_and(|original| verify::same_item(original, item))
     });
+    let same = same_items == Some(items.len()) && comments::comments(&out).len() == comments.len();
     if !same {
         return Err(vec![
             Diagnostic::new(

@@ -65,7 +65,9 @@ impl<'a> Printer<'a> {
             text,
             comments,
             next_comment: 0,
-            out: String::new(),
+            // The output is about the input's size: growing to it by
+            // doubling would copy it several times over.
+            out: String::with_capacity(if flat { 0 } else { text.len() + text.len() / 8 }),
             depth: 0,
             col: 0,
             line_empty: true,
@@ -96,6 +98,11 @@ impl<'a> Printer<'a> {
     /// before `pos` are written first). Only verbatim tokens and brackets,
     /// whose offsets are exact, move [`Printer::last_end`].
     fn token(&mut self, pos: u32, token: &str) {
+        // A flat try that overflowed is thrown away: writing the rest of a
+        // large block into it would cost the block's size at every depth.
+        if self.overflow {
+            return;
+        }
         if !self.flat {
             self.flush_comments(pos);
         }

@@ -175,3 +175,33 @@ fn comments_around_guardrails_stay_where_they_were() {
         "# Night.\nquiet 21:00-08:00 timezone \"UTC\" # no default needed\n\n# Cap.\nat most 1 per 1h\ngoal window.closed # odd, but allowed\non reply sms <\n  sms \"x\"\n>\n",
     );
 }
+
+/// A file large enough to be read back on every core: its items are
+/// checked one by one against the tree that was printed, in order, with
+/// the comments before the first item counted out; a single item changed
+/// far into the file is found.
+#[test]
+fn large_files_are_checked_item_by_item() {
+    let item = "on reply sms < sms \"hello\" tag \"a\" >\n";
+    let text = format!("# head\n\nworkflow \"w\"\n{}", item.repeat(20_000));
+    assert!(text.len() > crate::parallel::MIN_PARALLEL_BYTES);
+    let out = fmt(&text);
+    assert_eq!(fmt(&out), out);
+
+    let source = SourceFile::new("big.kflow", out.as_str()).expect("small enough");
+    let items = crate::syntax::parse(&source).file.items;
+    assert_eq!(items.len(), 20_001);
+    let same = |text: &str| {
+        crate::syntax::visit_items(text, |i, item| {
+            items.get(i).is_some_and(|original| super::verify::same_item(original, item))
+        })
+    };
+    assert_eq!(same(&out), Some(items.len()));
+    let at = out.rfind("\"hello\"").expect("an sms");
+    let mut changed = out.clone();
+    changed.replace_range(at..at + 7, "\"hullo\"");
+    assert_eq!(same(&changed), None);
+    let mut broken = out.clone();
+    broken.replace_range(at..at + 7, "\"hello");
+    assert_eq!(same(&broken), None);
+}

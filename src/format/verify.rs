@@ -8,8 +8,14 @@
 use crate::syntax::ast::*;
 
 /// Whether `a` and `b` are the same tree but for where things were written.
+#[cfg(test)]
 pub(super) fn same_tree(a: &File, b: &File) -> bool {
     all(&a.items, &b.items, item)
+}
+
+/// Whether `a` and `b` are the same item but for where things were written.
+pub(super) fn same_item(a: &Item, b: &Item) -> bool {
+    item(a, b)
 }
 
 fn all<T>(a: &[T], b: &[T], same: impl Fn(&T, &T) -> bool) -> bool {

@@ -64,6 +64,55 @@ fn parse_with(source: &SourceFile, fast_path: bool) -> Parsed {
     Parsed { file, diagnostics }
 }
 
+/// Parses `text` item by item, a run of items on each core, handing each
+/// item with its index among the file's items to `visit` and dropping it
+/// once visited: a pass over a large file's items that never holds its whole
+/// tree (the formatter checks its output this way). Answers how many items
+/// were visited, or `None` when the text has a syntax error or `visit`
+/// answered false.
+pub(crate) fn visit_items(
+    text: &str,
+    visit: impl Fn(usize, &ast::Item) -> bool + Sync,
+) -> Option<usize> {
+    let split = split::split(text);
+    if split.diagnostics.iter().any(Diagnostic::is_error) || split.chunks.iter().any(|c| !c.parse) {
+        return None;
+    }
+    // Each chunk starts at an item, but the first: it may hold only the
+    // comments before the first item (or be a file of comments). Every
+    // other chunk holds exactly one item.
+    let Some((first, rest)) = split.chunks.split_first() else {
+        return Some(0);
+    };
+    let one = |chunk: &split::Chunk| {
+        let (items, diagnostics) = parse_chunks(text, &[chunk], true);
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            return None;
+        }
+        Some(items)
+    };
+    let leading = one(first)?;
+    for (i, item) in leading.iter().enumerate() {
+        if !visit(i, item) {
+            return None;
+        }
+    }
+    let before = leading.len();
+    let numbered: Vec<(usize, &split::Chunk)> = rest.iter().enumerate().collect();
+    let runs = crate::parallel::in_runs(&numbered, text.len(), |run| {
+        let mut visited = 0;
+        for &(i, chunk) in run {
+            let [item] = one(chunk)?.try_into().ok()?;
+            if !visit(before + i, &item) {
+                return None;
+            }
+            visited += 1;
+        }
+        Some(visited)
+    });
+    runs.into_iter().sum::<Option<usize>>().map(|n| n + before)
+}
+
 /// The items of `chunks` (parts of `text`) and their syntax diagnostics.
 fn parse_chunks(
     text: &str,
