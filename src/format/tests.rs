@@ -193,7 +193,9 @@ fn large_files_are_checked_item_by_item() {
     assert_eq!(items.len(), 20_001);
     let same = |text: &str| {
         crate::syntax::visit_items(text, |i, item| {
-            items.get(i).is_some_and(|original| super::verify::same_item(original, item))
+            items
+                .get(i)
+                .is_some_and(|original| super::verify::same_item(original, item))
         })
     };
     assert_eq!(same(&out), Some(items.len()));
