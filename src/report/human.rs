@@ -20,9 +20,10 @@
 //!   under its line (miette would print the whole line in every report, and
 //!   panics past 65 535 columns); the report names the position instead.
 //!
-//! Reports of the common shape (one label on one line of plain text, no
-//! colour) are drawn by [`direct`], byte for byte as miette would, at a
-//! fraction of its cost; everything else goes to miette.
+//! Reports of the common shape (no colour, each label inside one line, no
+//! tab or carriage return in the lines shown) are drawn by the `direct`
+//! module, byte for byte as miette would, at a fraction of its cost;
+//! everything else goes to miette.
 //!
 //! miette reads the lines around a label through [`SourceCode::read_span`],
 //! and the implementation it has for text counts lines from the file's first
