@@ -295,6 +295,14 @@ async fn whatsapp_sent_to(providers: &MockServer, to: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The first WhatsApp message sent to `to`, once it is (within 10 s).
+async fn first_whatsapp_sent_to(providers: &MockServer, to: &str) -> Option<Value> {
+    wait_for(Duration::from_secs(10), async || {
+        whatsapp_sent_to(providers, to).await.into_iter().next()
+    })
+    .await
+}
+
 fn form(r: &Request) -> Vec<(String, String)> {
     url::form_urlencoded::parse(&r.body).into_owned().collect()
 }
@@ -703,14 +711,9 @@ async fn button_tap(database: &str) {
         post_whatsapp(&service, &inbound_whatsapp(ana, "wamid.in.1")).await,
         200
     );
-    let sent = wait_for(Duration::from_secs(10), async || {
-        whatsapp_sent_to(&providers, &format!("+{ana}"))
-            .await
-            .into_iter()
-            .next()
-    })
-    .await
-    .expect("the reminder went out");
+    let sent = first_whatsapp_sent_to(&providers, &format!("+{ana}"))
+        .await
+        .expect("the reminder went out");
     // The payload of the reference's section 2.2.
     assert_eq!(sent["type"], "interactive");
     assert_eq!(sent["interactive"]["type"], "button");
@@ -794,14 +797,9 @@ async fn a_template_quick_reply_takes_its_branch_over_real_http() {
         post_whatsapp(&service, &inbound_whatsapp(ana, "wamid.in.1")).await,
         200
     );
-    let sent = wait_for(Duration::from_secs(10), async || {
-        whatsapp_sent_to(&providers, &format!("+{ana}"))
-            .await
-            .into_iter()
-            .next()
-    })
-    .await
-    .expect("the template went out");
+    let sent = first_whatsapp_sent_to(&providers, &format!("+{ana}"))
+        .await
+        .expect("the template went out");
     // The reference's section 3 send shape: body, then the buttons by index
     // (the contact has no first name yet: the fallback fills it).
     assert_eq!(sent["type"], "template");
@@ -850,14 +848,9 @@ async fn the_cap_outlives_an_admin_update_of_the_contact() {
         post_whatsapp(&service, &inbound_whatsapp(ana, "wamid.in.1")).await,
         200
     );
-    wait_for(Duration::from_secs(10), async || {
-        whatsapp_sent_to(&providers, &format!("+{ana}"))
-            .await
-            .into_iter()
-            .next()
-    })
-    .await
-    .expect("the first message went out");
+    first_whatsapp_sent_to(&providers, &format!("+{ana}"))
+        .await
+        .expect("the first message went out");
     put_contact(
         &service,
         &format!("+{ana}"),

@@ -47,15 +47,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::time::{Duration, Instant};
 
-use kflow::server::signature::sign_meta;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+#[path = "support/service.rs"]
+mod service;
 #[path = "support/stand_in.rs"]
 mod stand_in;
 
+use service::{failed_status, free_port, index, phone, signed, whatsapp_reply, write_config};
 use stand_in::Sent;
 
 const APP_SECRET: &str = "crash-app-secret";
@@ -131,14 +133,6 @@ fn class(i: usize) -> Class {
         2 => Class::Silent,
         _ => Class::LateStatus,
     }
-}
-
-fn phone(i: usize) -> String {
-    format!("+1555300{i:04}")
-}
-
-fn index(phone: &str) -> Option<usize> {
-    phone.strip_prefix("+1555300")?.parse().ok()
 }
 
 // ----- the provider stand-ins -----
@@ -340,53 +334,6 @@ impl Drop for Service {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-fn write_config(dir: &Path, port: u16, providers: &str) -> PathBuf {
-    let base = format!("http://127.0.0.1:{port}");
-    let root = env!("CARGO_MANIFEST_DIR");
-    let config = format!(
-        r#"
-[server]
-listen = "127.0.0.1:{port}"
-public_url = "{base}"
-database = "kflow.db"
-workflows = ["{root}/examples/booking_cta.kflow"]
-time_scale = {TIME_SCALE:.1}
-admin_token_env = "KFLOW_ADMIN_TOKEN"
-
-[whatsapp]
-base_url = "{providers}"
-phone_number_id = "PNID"
-numbers = {{ "+15550100001" = "PNID" }}
-
-[twilio]
-base_url = "{providers}"
-account_sid = "AC123"
-from = "+15550009999"
-status_callback = "{base}/webhooks/twilio/status"
-
-[sendgrid]
-base_url = "{providers}"
-from_email = "noreply@example.com"
-
-[retry]
-max_attempts = 2
-base_delay_ms = 10
-max_delay_ms = 20
-request_timeout_ms = 10000
-"#
-    );
-    let file = dir.join("kflow.toml");
-    std::fs::write(&file, config).expect("write config");
-    file
-}
-
 // ----- the kills -----
 
 #[derive(Clone, Copy, Debug)]
@@ -541,25 +488,6 @@ enum Answer {
     Retry(String),
 }
 
-fn whatsapp_reply(from: &str, id: &str) -> String {
-    json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "15550100001", "phone_number_id": "PNID"},
-        "contacts": [{"profile": {"name": "Crash Test"}, "wa_id": from}],
-        "messages": [{"from": from, "id": id, "timestamp": "1749416383", "type": "text", "text": {"body": "hi"}}]
-    }}]}]})
-    .to_string()
-}
-
-fn failed_status(message_id: &str, recipient: &str) -> String {
-    json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
-        "messaging_product": "whatsapp",
-        "statuses": [{"id": message_id, "status": "failed", "timestamp": "1750030073", "recipient_id": recipient,
-            "errors": [{"code": 131026, "title": "Message undeliverable", "message": "Message undeliverable"}]}]
-    }}]}]})
-    .to_string()
-}
-
 async fn send(http: &reqwest::Client, base: &str, event: &Event) -> Answer {
     let who = phone(event.contact);
     let request = match &event.body {
@@ -568,12 +496,12 @@ async fn send(http: &reqwest::Client, base: &str, event: &Event) -> Answer {
             .bearer_auth(ADMIN_TOKEN)
             .json(record),
         Body::Reply(id) => {
-            let body = whatsapp_reply(who.trim_start_matches('+'), id);
-            signed(http, base, body)
+            let body = whatsapp_reply(who.trim_start_matches('+'), id, "PNID");
+            signed(http, base, APP_SECRET, body)
         }
         Body::Failed(id) => {
             let body = failed_status(id, who.trim_start_matches('+'));
-            signed(http, base, body)
+            signed(http, base, APP_SECRET, body)
         }
         Body::Link(url) => http.get(url),
     };
@@ -588,16 +516,6 @@ async fn send(http: &reqwest::Client, base: &str, event: &Event) -> Answer {
             (s, body) => panic!("unexpected HTTP {s} for {body:?}"),
         },
     }
-}
-
-fn signed(http: &reqwest::Client, base: &str, body: String) -> reqwest::RequestBuilder {
-    http.post(format!("{base}/webhooks/whatsapp"))
-        .header("content-type", "application/json")
-        .header(
-            "x-hub-signature-256",
-            sign_meta(APP_SECRET.as_bytes(), body.as_bytes()),
-        )
-        .body(body)
 }
 
 /// What the stream did.
@@ -1191,7 +1109,15 @@ async fn acknowledged_events_survive_sigkill_and_nothing_is_sent_twice() {
     let stand_ins = providers(&recorder).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();
-    let config = write_config(dir.path(), port, &stand_ins.uri());
+    let config = write_config(
+        dir.path(),
+        "kflow.toml",
+        port,
+        "kflow.db",
+        "PNID",
+        &stand_ins.uri(),
+        TIME_SCALE,
+    );
     let mut service = Service::new(config);
     service.start();
     let log = service.log.clone();

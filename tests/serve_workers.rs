@@ -29,22 +29,24 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::time::{Duration, Instant};
 
-use kflow::server::signature::sign_meta;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 #[path = "support/postgres.rs"]
 mod postgres;
+#[path = "support/service.rs"]
+mod service;
 #[path = "support/stand_in.rs"]
 mod stand_in;
 
+use service::{failed_status, free_port, index, phone, signed, whatsapp_reply, write_config};
 use stand_in::Sent;
 
 const APP_SECRET: &str = "workers-app-secret";
@@ -69,18 +71,6 @@ const LIMIT: Duration = Duration::from_secs(120);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn phone(i: usize) -> String {
-    format!("+1555300{i:04}")
-}
-
-fn index(phone: &str) -> Option<usize> {
-    phone
-        .trim_start_matches('+')
-        .strip_prefix("1555300")?
-        .parse()
-        .ok()
 }
 
 /// What the stream does after a contact's CTA arrives.
@@ -157,53 +147,6 @@ async fn providers(recorder: &Arc<Recorder>) -> MockServer {
             .await;
     }
     server
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-fn write_config(dir: &Path, worker: usize, port: u16, database: &str, providers: &str) -> PathBuf {
-    let base = format!("http://127.0.0.1:{port}");
-    let root = env!("CARGO_MANIFEST_DIR");
-    let config = format!(
-        r#"
-[server]
-listen = "127.0.0.1:{port}"
-public_url = "{base}"
-database = "{database}"
-workflows = ["{root}/examples/booking_cta.kflow"]
-time_scale = {TIME_SCALE:.1}
-admin_token_env = "KFLOW_ADMIN_TOKEN"
-
-[whatsapp]
-base_url = "{providers}"
-phone_number_id = "PNID{worker}"
-numbers = {{ "+15550100001" = "PNID{worker}" }}
-
-[twilio]
-base_url = "{providers}"
-account_sid = "AC123"
-from = "+15550009999"
-status_callback = "{base}/webhooks/twilio/status"
-
-[sendgrid]
-base_url = "{providers}"
-from_email = "noreply@example.com"
-
-[retry]
-max_attempts = 2
-base_delay_ms = 10
-max_delay_ms = 20
-request_timeout_ms = 10000
-"#
-    );
-    let file = dir.join(format!("worker{worker}.toml"));
-    std::fs::write(&file, config).expect("write config");
-    file
 }
 
 /// One worker process.
@@ -290,25 +233,6 @@ impl Drop for Worker {
     }
 }
 
-fn whatsapp_reply(from: &str, id: &str) -> String {
-    json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "15550100001", "phone_number_id": "PNID0"},
-        "contacts": [{"profile": {"name": "Worker Test"}, "wa_id": from}],
-        "messages": [{"from": from, "id": id, "timestamp": "1749416383", "type": "text", "text": {"body": "hi"}}]
-    }}]}]})
-    .to_string()
-}
-
-fn failed_status(message_id: &str, recipient: &str) -> String {
-    json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
-        "messaging_product": "whatsapp",
-        "statuses": [{"id": message_id, "status": "failed", "timestamp": "1750030073", "recipient_id": recipient,
-            "errors": [{"code": 131026, "title": "Message undeliverable", "message": "Message undeliverable"}]}]
-    }}]}]})
-    .to_string()
-}
-
 /// A request the stream makes, and the inbox key it is stored under.
 #[derive(Clone, Debug)]
 enum Ask {
@@ -346,11 +270,17 @@ async fn deliver(http: &reqwest::Client, workers: &[String], ask: &Ask, turn: us
             Ask::Reply(i) => signed(
                 http,
                 base,
-                whatsapp_reply(phone(*i).trim_start_matches('+'), &format!("wamid.IN.{i}")),
+                APP_SECRET,
+                whatsapp_reply(
+                    phone(*i).trim_start_matches('+'),
+                    &format!("wamid.IN.{i}"),
+                    "PNID0",
+                ),
             ),
             Ask::Failed(i, id) => signed(
                 http,
                 base,
+                APP_SECRET,
                 failed_status(id, phone(*i).trim_start_matches('+')),
             ),
             // The link names the worker that sent it; any worker opens it.
@@ -369,16 +299,6 @@ async fn deliver(http: &reqwest::Client, workers: &[String], ask: &Ask, turn: us
         }
     }
     false
-}
-
-fn signed(http: &reqwest::Client, base: &str, body: String) -> reqwest::RequestBuilder {
-    http.post(format!("{base}/webhooks/whatsapp"))
-        .header("content-type", "application/json")
-        .header(
-            "x-hub-signature-256",
-            sign_meta(APP_SECRET.as_bytes(), body.as_bytes()),
-        )
-        .body(body)
 }
 
 async fn query(url: &str, sql: &str) -> Vec<tokio_postgres::Row> {
@@ -431,7 +351,15 @@ async fn scenario(fate: Fate) {
     let mut workers = Vec::new();
     for n in 0..WORKERS {
         let port = free_port();
-        let config = write_config(dir.path(), n, port, &db.url, &stand.uri());
+        let config = write_config(
+            dir.path(),
+            &format!("worker{n}.toml"),
+            port,
+            &db.url,
+            &format!("PNID{n}"),
+            &stand.uri(),
+            TIME_SCALE,
+        );
         workers.push(Worker::start(
             n,
             &config,
