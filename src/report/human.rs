@@ -111,6 +111,8 @@ pub fn render_plain(diagnostics: &[Diagnostic], file: &SourceFile) -> String {
 pub struct Renderer<'a> {
     file: &'a SourceFile,
     options: HumanOptions,
+    /// What [`direct`] draws with, made once.
+    style: direct::Style,
     handler: GraphicalReportHandler,
     source: Shown,
 }
@@ -121,6 +123,7 @@ impl<'a> Renderer<'a> {
         Renderer {
             file,
             options,
+            style: direct::Style::new(options),
             handler: options.handler(),
             source: Shown::new(file),
         }
@@ -169,7 +172,7 @@ impl<'a> Renderer<'a> {
         let texts: Vec<Cow<'_, str>> = diagnostic.labels.iter().map(|l| clean(&l.text)).collect();
         let labels: Vec<(Span, &str)> = spans.into_iter().zip(texts.iter().map(|t| &**t)).collect();
         direct::draw(
-            self.options,
+            &self.style,
             &self.source,
             diagnostic,
             &labels,

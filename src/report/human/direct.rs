@@ -100,14 +100,32 @@ impl<'t> Snippet<'t> {
     }
 }
 
+/// How reports are drawn, made once per renderer: the theme's characters
+/// and the width messages wrap at.
+pub(super) struct Style {
+    theme: GraphicalTheme,
+    /// The wrap width miette uses: the terminal's width less two.
+    width: usize,
+}
+
+impl Style {
+    pub(super) fn new(options: HumanOptions) -> Style {
+        Style {
+            theme: options.theme(),
+            width: options.width.max(20).saturating_sub(2),
+        }
+    }
+}
+
 /// Appends `diagnostic`'s report to `out`; false, with nothing appended,
-/// when it is not of the shape drawn here: no colour, every label inside
-/// one line's text (see [`Snippet::new`]), and snippets miette does not
-/// merge into one. `labels` are the label spans in the shown text with
-/// their cleaned texts, the primary first; `message` and `help` are
-/// cleaned too.
+/// when it is not of the shape drawn here: every label inside one line's
+/// text (see [`Snippet::new`]), and snippets miette does not merge into
+/// one. The caller draws only without colour, and only diagnostics with
+/// labels. `labels` are the label spans in the shown text with their
+/// cleaned texts, the primary first;
+/// `message` and `help` are cleaned too.
 pub(super) fn draw(
-    options: HumanOptions,
+    style: &Style,
     source: &Shown,
     diagnostic: &Diagnostic,
     labels: &[(Span, &str)],
@@ -115,9 +133,6 @@ pub(super) fn draw(
     help: Option<&str>,
     out: &mut String,
 ) -> bool {
-    if options.color || labels.is_empty() {
-        return false;
-    }
     let Some(mut snippets) = labels
         .iter()
         .map(|&(span, text)| Snippet::new(source, span, text))
@@ -135,9 +150,8 @@ pub(super) fn draw(
         return false;
     }
 
-    let theme = options.theme();
-    let chars = &theme.characters;
-    let width = options.width.max(20).saturating_sub(2);
+    let Style { theme, width } = style;
+    let (chars, width) = (&theme.characters, *width);
     let shown: usize = snippets
         .iter()
         .flat_map(|s| &s.lines)
@@ -156,7 +170,7 @@ pub(super) fn draw(
     let rest = format!("  {} ", chars.vbar);
     fill(out, message, width, &initial, &rest);
     for snippet in &snippets {
-        render_context(out, &theme, source, snippet);
+        render_context(out, theme, source, snippet);
     }
     // render_footer: the help, wrapped.
     if let Some(help) = help {
